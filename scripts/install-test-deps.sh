@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs beyond the Rust toolchain:
+#
+#   * Debian packages: prometheus (promtool), prometheus-alertmanager (amtool),
+#     wrk (load generator), and python3 + python3-venv when they are missing;
+#   * a Python virtual environment at <repo>/.venv with the pinned packages of
+#     tests/harness/requirements.txt (moto, boto3, prometheus_client, ...).
+#
+# Idempotent and fast when everything is already in place: apt-get runs only
+# when a package is missing (and `apt-get update` only then), and the venv is
+# rebuilt only when tests/harness/requirements.txt or the Python version
+# changed (tracked by a stamp file inside the venv).
+#
+# Works non-interactively (CI=true, no stdin) as root on Debian 12; as a
+# non-root user it uses sudo for apt-get when sudo is available.
+#
+# Environment:
+#   PYTHON                 interpreter used to create the venv (default python3)
+#   IAM_EXPORTER_SKIP_APT  set to 1 to skip the Debian package step
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv_dir="${repo_root}/.venv"
+requirements="${repo_root}/tests/harness/requirements.txt"
+stamp="${venv_dir}/.requirements.stamp"
+python_bin="${PYTHON:-python3}"
+
+log() { printf 'install-test-deps: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------
+# Debian packages
+# ---------------------------------------------------------------------------
+deb_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
+
+install_debs() {
+    local wanted=(prometheus prometheus-alertmanager wrk)
+    # The venv needs python3 with ensurepip; on Debian that is python3-venv.
+    if ! command -v "${python_bin}" >/dev/null 2>&1 ||
+        ! "${python_bin}" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        wanted+=(python3 python3-venv)
+    fi
+
+    local missing=()
+    local pkg
+    for pkg in "${wanted[@]}"; do
+        deb_installed "${pkg}" || missing+=("${pkg}")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        log "Debian packages present: ${wanted[*]}"
+        return 0
+    fi
+
+    command -v apt-get >/dev/null 2>&1 ||
+        die "missing packages (${missing[*]}) and apt-get is not available; install them by hand"
+
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || die "missing packages (${missing[*]}); run as root or install sudo"
+        sudo=(sudo -n)
+    fi
+
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq </dev/null
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+}
+
+if [ "${IAM_EXPORTER_SKIP_APT:-0}" = "1" ]; then
+    log "skipping Debian packages (IAM_EXPORTER_SKIP_APT=1)"
+else
+    install_debs
+fi
+
+# After a python3 install via apt, plain python3 may now resolve.
+command -v "${python_bin}" >/dev/null 2>&1 || die "${python_bin} not found"
+
+# ---------------------------------------------------------------------------
+# Python virtual environment
+# ---------------------------------------------------------------------------
+[ -f "${requirements}" ] || die "${requirements} not found"
+
+python_version="$("${python_bin}" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
+want_stamp="python=${python_version} requirements=$(sha256sum "${requirements}" | cut -d' ' -f1)"
+
+if [ -x "${venv_dir}/bin/python" ] &&
+    "${venv_dir}/bin/python" -c 'import sys' >/dev/null 2>&1 &&
+    [ -f "${stamp}" ] && [ "$(cat "${stamp}")" = "${want_stamp}" ]; then
+    log "venv up to date: ${venv_dir}"
+    exit 0
+fi
+
+log "creating venv ${venv_dir} (Python ${python_version})"
+rm -f "${stamp}"
+"${python_bin}" -m venv --clear "${venv_dir}"
+
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+"${venv_dir}/bin/python" -m pip install --quiet -r "${requirements}" </dev/null
+
+# Quick smoke check of what the suite imports.
+"${venv_dir}/bin/python" - <<'PY'
+import boto3, moto, yaml  # noqa: F401
+from moto.server import ThreadedMotoServer  # noqa: F401
+from prometheus_client.openmetrics.parser import text_string_to_metric_families  # noqa: F401
+PY
+
+printf '%s\n' "${want_stamp}" >"${stamp}"
+log "venv ready: ${venv_dir}"
