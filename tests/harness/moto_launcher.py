@@ -1,0 +1,971 @@
+#!/usr/bin/env python3
+"""Run moto in-process with a seeded IAM / STS / Organizations state.
+
+Used by the integration tests (tests/common/moto.rs) and by the benchmarks.
+moto runs in THIS process (moto.server.ThreadedMotoServer) so that, after the
+state has been created through the real AWS API (boto3 against the server
+itself), the launcher can reach into moto's backend objects and set the
+historic dates that the API cannot set (creation and last-use times).
+
+Usage
+-----
+    moto_launcher.py --seed SEED.json [--port 0] [--max-seconds 600]
+                     [--no-verify] [--ignore-stdin] [--verbose]
+
+Protocol on stdout (everything else, including logs, goes to stderr):
+
+    ACCOUNTS {"<label>": {...}, ...}      one line, JSON, see "Output" below
+    KEYS {"<label>/<user>/<slot>": "AKIA...", ...}
+    READY http://127.0.0.1:<port>
+
+Nothing is printed to stdout after READY. If seeding fails the launcher prints
+`ERROR <message>` on stdout (details on stderr) and exits with status 1.
+
+The server stops by itself when stdin reaches end-of-file (the parent closed
+its end of the pipe or died; disable with --ignore-stdin), on SIGTERM or
+SIGINT, or after --max-seconds (default 600) at the latest.
+
+Seed file (JSON)
+----------------
+Unknown fields are rejected, so that a typo cannot silently seed something
+else. Timestamps are ISO 8601 with an offset or `Z`, whole seconds
+(`2025-03-14T09:21:07Z`, `2025-03-14T10:21:07+01:00`); they are stored in UTC.
+
+    {
+      "partition": "aws",          # optional: aws (default) | aws-cn | aws-us-gov
+      "organization": {            # optional: the first account creates an
+        "feature_set": "ALL"       #   organization (ALL | CONSOLIDATED_BILLING)
+      },
+      "accounts": [ACCOUNT, ...]   # required, at least one
+    }
+
+ACCOUNT:
+
+    {
+      "label": "mgmt",             # optional handle used in the ACCOUNTS and KEYS
+                                   #   output; default: the "id" when given,
+                                   #   else "account<N>" (N = index in the list)
+      "id": "123456789012",        # the first account is always moto's default
+                                   #   account 123456789012 (may be omitted).
+                                   #   Other accounts: optional fixed 12-digit id
+                                   #   (also for organization members); random
+                                   #   when omitted.
+      "name": "Prod \\"EU\\"",     # Organizations account name. Required for an
+                                   #   organization member; on the first account
+                                   #   it renames moto's management account
+                                   #   (moto calls it "master").
+      "email": "a@example.com",    # optional, organization members only
+      "organization_member": true, # default: true when "organization" is set;
+                                   #   false makes a stand-alone account that is
+                                   #   only reachable through AssumeRole.
+                                   #   Ignored for the first account.
+      "role_name": "OrganizationAccountAccessRole",
+                                   # role created in this account (not for the
+                                   #   first account); the launcher seeds the
+                                   #   account through AssumeRole into it, and
+                                   #   so can the exporter. Default
+                                   #   OrganizationAccountAccessRole.
+      "external_id": "x-123",      # optional: written into the role's trust
+                                   #   policy (moto does not enforce it)
+      "status": "ACTIVE",          # or "SUSPENDED": CloseAccount after seeding
+                                   #   (organization members only)
+      "alias": "prod-eu",          # optional IAM account alias
+      "users": [USER, ...]         # optional
+    }
+
+USER:
+
+    {
+      "name": "alice",             # required; IAM user name
+      "path": "/ci/",              # optional, default "/"
+      "created": "2024-01-15T08:00:00Z",   # optional, default: seeding time
+      "password": true,            # console password (login profile); default false
+      "password_last_used": "2026-11-20T10:00:00Z" | null,
+                                   # only with "password": true; null/absent = never
+      "mfa": false,                # an enabled virtual MFA device; default false
+      "keys": [KEY, KEY]           # 0 to 2 access keys; the list index + 1 is
+                                   #   the slot in the credential report
+    }
+
+KEY:
+
+    {
+      "status": "Active",          # Active (default) | Inactive
+      "created": "2025-01-01T00:00:00Z",   # optional, default: seeding time
+      "use": {"region": "eu-west-1", "service": "s3"},
+                                   # optional: sign one REAL request with this key
+                                   #   so that moto records the use itself.
+                                   #   service: one of SERVICE_CALLS below.
+      "last_used": {"date": "...", "region": "...", "service": "..."} | null
+                                   # optional: set the last use directly in the
+                                   #   backend. With "use", "region"/"service"
+                                   #   default to what moto recorded and "date"
+                                   #   backdates that use; without "use" all
+                                   #   three are required. null/absent and no
+                                   #   "use" = never used.
+    }
+
+Output
+------
+ACCOUNTS maps each label to
+    {"id": "210987654321", "name": "...", "email": "...",
+     "role_arn": "arn:aws:iam::210987654321:role/OrganizationAccountAccessRole"
+                 (null for the first account),
+     "organization_id": "o-..." (null when not in the organization),
+     "organization_member": true, "status": "ACTIVE", "index": 1}
+KEYS maps "<label>/<user name>/<slot>" (slot "1" or "2") to the access key id.
+
+What moto reflects (moto 5.2.5; see the notes at the edits below)
+------------------------------------------------------------------
+After the edits, these APIs return the seeded values:
+  * ListUsers / GetUser: CreateDate = "created", PasswordLastUsed =
+    "password_last_used" (absent when never used), Path, Arn.
+  * ListAccessKeys: AccessKeyId, Status, CreateDate = key "created".
+  * GetAccessKeyLastUsed: LastUsedDate, Region, ServiceName; for a never-used
+    key LastUsedDate is absent and Region/ServiceName are "N/A".
+  * GenerateCredentialReport + GetCredentialReport: user_creation_time,
+    password_enabled, password_last_used, mfa_active, access_key_N_active,
+    access_key_N_last_rotated (= key "created"), access_key_N_last_used_date.
+Gaps of moto's credential report (the launcher does not paper over them):
+  * no `<root_account>` row;
+  * access_key_N_last_used_region / _service are always "not_supported",
+    even for keys that were used;
+  * password_last_changed is the user's creation time; password_next_rotation
+    is always "not_supported";
+  * for a user without password, password_last_used is "not_supported"
+    (AWS writes "N/A"), and for a password never used "no_information";
+  * cert_N_last_rotated is always "N/A";
+  * GeneratedTime is always 2015-02-02T20:02:02Z;
+  * the report is built when GetCredentialReport is called (always current);
+    GenerateCredentialReport answers STARTED the first time and COMPLETE
+    afterwards, never INPROGRESS; a report is never expired.
+Other moto behaviour worth knowing:
+  * ListUsers and ListAccessKeys ignore Marker/MaxItems (one page);
+  * every request signed with a seeded access key overwrites that key's last
+    use (moto marks the key as used by the service and region of the request),
+    so the exporter under test must use other credentials (any dummy key);
+  * moto records the use of an AWS Lambda request as service "awslambda"; the
+    launcher stores "lambda" (what AWS reports) in that case;
+  * GetAccessKeyLastUsed finds a key in any account, not only the caller's;
+  * trust policies and external ids are not enforced by AssumeRole;
+  * Organizations ListAccounts also returns SUSPENDED accounts (with that
+    status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import os
+import random
+import re
+import signal
+import sys
+import threading
+import traceback
+from datetime import datetime, timezone
+from typing import Any
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
+HOST = "127.0.0.1"
+
+# Region used for the launcher's own API calls, per partition.
+PARTITION_REGION = {
+    "aws": "us-east-1",
+    "aws-cn": "cn-north-1",
+    "aws-us-gov": "us-gov-west-1",
+}
+
+# How a key's "use" is performed: boto3 service name -> (client, operation,
+# kwargs, service name that moto records).
+SERVICE_CALLS: dict[str, tuple[str, str, dict[str, Any], str]] = {
+    "s3": ("s3", "list_buckets", {}, "s3"),
+    "sts": ("sts", "get_caller_identity", {}, "sts"),
+    "ec2": ("ec2", "describe_vpcs", {}, "ec2"),
+    "iam": ("iam", "list_account_aliases", {}, "iam"),
+    "lambda": ("lambda", "list_functions", {}, "awslambda"),
+    "dynamodb": ("dynamodb", "list_tables", {}, "dynamodb"),
+    "sqs": ("sqs", "list_queues", {}, "sqs"),
+    "sns": ("sns", "list_topics", {}, "sns"),
+    "logs": ("logs", "describe_log_groups", {}, "logs"),
+    "kms": ("kms", "list_keys", {}, "kms"),
+    "secretsmanager": ("secretsmanager", "list_secrets", {}, "secretsmanager"),
+    "ssm": ("ssm", "describe_parameters", {}, "ssm"),
+}
+
+# Dummy credentials of the launcher's own (admin) calls. They are unknown to
+# moto's IAM, so moto maps them to the default account and records no use.
+ADMIN_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+ADMIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+log = logging.getLogger("moto_launcher")
+
+
+class SeedError(Exception):
+    """The seed file is invalid or the seeded state could not be verified."""
+
+
+# ---------------------------------------------------------------------------
+# Seed parsing and validation
+# ---------------------------------------------------------------------------
+
+_TS_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_ts(value: Any, where: str) -> datetime:
+    """ISO 8601, whole seconds, with offset -> naive UTC (what moto stores)."""
+    if not isinstance(value, str) or not _TS_RE.match(value):
+        raise SeedError(
+            f"{where}: expected an ISO 8601 timestamp with whole seconds and an "
+            f"offset, like 2025-03-14T09:21:07Z, got {value!r}"
+        )
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def check_fields(obj: Any, allowed: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise SeedError(f"{where}: expected an object, got {type(obj).__name__}")
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise SeedError(
+            f"{where}: unknown field(s) {unknown}; allowed: {sorted(allowed)}"
+        )
+    return obj
+
+
+def opt_bool(obj: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    value = obj.get(key, default)
+    if not isinstance(value, bool):
+        raise SeedError(f"{where}.{key}: expected true or false, got {value!r}")
+    return value
+
+
+def opt_str(obj: dict[str, Any], key: str, where: str) -> str | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise SeedError(f"{where}.{key}: expected a string, got {value!r}")
+    return value
+
+
+def normalize_seed(seed: Any) -> dict[str, Any]:
+    """Validate the seed and fill in defaults. Returns a new structure."""
+    seed = check_fields(seed, {"partition", "organization", "accounts"}, "seed")
+    partition = seed.get("partition", "aws")
+    if partition not in PARTITION_REGION:
+        raise SeedError(
+            f"seed.partition: expected one of {sorted(PARTITION_REGION)}, got {partition!r}"
+        )
+    org = seed.get("organization")
+    if org is not None:
+        org = check_fields(org, {"feature_set"}, "seed.organization")
+        feature_set = org.get("feature_set", "ALL")
+        if feature_set not in ("ALL", "CONSOLIDATED_BILLING"):
+            raise SeedError(
+                "seed.organization.feature_set: expected ALL or CONSOLIDATED_BILLING"
+            )
+        org = {"feature_set": feature_set}
+
+    accounts_in = seed.get("accounts")
+    if not isinstance(accounts_in, list) or not accounts_in:
+        raise SeedError("seed.accounts: expected a non-empty list")
+
+    accounts: list[dict[str, Any]] = []
+    labels: set[str] = set()
+    ids: set[str] = set()
+    for index, acc in enumerate(accounts_in):
+        where = f"seed.accounts[{index}]"
+        acc = check_fields(
+            acc,
+            {
+                "label", "id", "name", "email", "organization_member",
+                "role_name", "external_id", "status", "alias", "users",
+            },
+            where,
+        )
+        first = index == 0
+        acc_id = opt_str(acc, "id", where)
+        if acc_id is not None and not re.fullmatch(r"\d{12}", acc_id):
+            raise SeedError(f"{where}.id: expected 12 digits, got {acc_id!r}")
+        if first:
+            if acc_id not in (None, DEFAULT_ACCOUNT_ID):
+                raise SeedError(
+                    f"{where}.id: the first account is moto's default account "
+                    f"{DEFAULT_ACCOUNT_ID}"
+                )
+            acc_id = DEFAULT_ACCOUNT_ID
+        if acc_id is not None:
+            if acc_id in ids:
+                raise SeedError(f"{where}.id: duplicate account id {acc_id}")
+            ids.add(acc_id)
+
+        label = opt_str(acc, "label", where)
+        if label is None:
+            label = acc_id if acc_id is not None else f"account{index}"
+        if not label or "/" in label:
+            raise SeedError(f"{where}.label: must be non-empty and contain no '/'")
+        if label in labels:
+            raise SeedError(f"{where}.label: duplicate label {label!r}")
+        labels.add(label)
+
+        member = False
+        if not first:
+            member = opt_bool(acc, "organization_member", org is not None, where)
+            if member and org is None:
+                raise SeedError(
+                    f"{where}.organization_member: true needs seed.organization"
+                )
+        name = opt_str(acc, "name", where)
+        if member and not name:
+            raise SeedError(f"{where}.name: required for an organization member")
+        email = opt_str(acc, "email", where)
+        if email is not None and not member:
+            raise SeedError(f"{where}.email: only for organization members")
+
+        role_name = opt_str(acc, "role_name", where)
+        external_id = opt_str(acc, "external_id", where)
+        if first and (role_name is not None or external_id is not None):
+            raise SeedError(
+                f"{where}: role_name/external_id are for member accounts; the "
+                "first account is reached with the caller's own credentials"
+            )
+        status = acc.get("status", "ACTIVE")
+        if status not in ("ACTIVE", "SUSPENDED"):
+            raise SeedError(f"{where}.status: expected ACTIVE or SUSPENDED")
+        if status == "SUSPENDED" and not member:
+            raise SeedError(f"{where}.status: SUSPENDED needs an organization member")
+
+        users_in = acc.get("users", [])
+        if not isinstance(users_in, list):
+            raise SeedError(f"{where}.users: expected a list")
+        users = []
+        names: set[str] = set()
+        for u_index, user in enumerate(users_in):
+            u = normalize_user(user, f"{where}.users[{u_index}]")
+            if u["name"] in names:
+                raise SeedError(f"{where}.users[{u_index}]: duplicate user {u['name']!r}")
+            names.add(u["name"])
+            users.append(u)
+
+        accounts.append(
+            {
+                "index": index,
+                "label": label,
+                "id": acc_id,
+                "name": name,
+                "email": email,
+                "member": member,
+                "role_name": None if first else (role_name or DEFAULT_ROLE_NAME),
+                "external_id": external_id,
+                "status": status,
+                "alias": opt_str(acc, "alias", where),
+                "users": users,
+            }
+        )
+    return {"partition": partition, "organization": org, "accounts": accounts}
+
+
+_USER_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+
+
+def normalize_user(user: Any, where: str) -> dict[str, Any]:
+    user = check_fields(
+        user,
+        {"name", "path", "created", "password", "password_last_used", "mfa", "keys"},
+        where,
+    )
+    name = opt_str(user, "name", where)
+    if not name or not _USER_NAME_RE.match(name):
+        raise SeedError(
+            f"{where}.name: IAM user names are 1-64 characters of letters, "
+            f"digits and +=,.@_- ; got {name!r}"
+        )
+    path = opt_str(user, "path", where) or "/"
+    if not (path.startswith("/") and path.endswith("/")):
+        raise SeedError(f"{where}.path: must start and end with '/', got {path!r}")
+    created = user.get("created")
+    created = parse_ts(created, f"{where}.created") if created is not None else None
+    password = opt_bool(user, "password", False, where)
+    plu = user.get("password_last_used")
+    if plu is not None:
+        if not password:
+            raise SeedError(f"{where}.password_last_used: needs \"password\": true")
+        plu = parse_ts(plu, f"{where}.password_last_used")
+    keys_in = user.get("keys", [])
+    if not isinstance(keys_in, list) or len(keys_in) > 2:
+        raise SeedError(f"{where}.keys: expected a list of at most 2 keys (IAM's limit)")
+    keys = [normalize_key(k, f"{where}.keys[{i}]") for i, k in enumerate(keys_in)]
+    return {
+        "name": name,
+        "path": path,
+        "created": created,
+        "password": password,
+        "password_last_used": plu,
+        "mfa": opt_bool(user, "mfa", False, where),
+        "keys": keys,
+    }
+
+
+def normalize_key(key: Any, where: str) -> dict[str, Any]:
+    key = check_fields(key, {"status", "created", "use", "last_used"}, where)
+    status = key.get("status", "Active")
+    if status not in ("Active", "Inactive"):
+        raise SeedError(f"{where}.status: expected Active or Inactive, got {status!r}")
+    created = key.get("created")
+    created = parse_ts(created, f"{where}.created") if created is not None else None
+
+    use = key.get("use")
+    if use is not None:
+        use = check_fields(use, {"region", "service"}, f"{where}.use")
+        region = opt_str(use, "region", f"{where}.use")
+        service = opt_str(use, "service", f"{where}.use")
+        if not region:
+            raise SeedError(f"{where}.use.region: required")
+        if service not in SERVICE_CALLS:
+            raise SeedError(
+                f"{where}.use.service: expected one of {sorted(SERVICE_CALLS)}, got {service!r}"
+            )
+        use = {"region": region, "service": service}
+
+    last_used = key.get("last_used")
+    if last_used is not None:
+        last_used = check_fields(last_used, {"date", "region", "service"}, f"{where}.last_used")
+        lu = {
+            "date": parse_ts(last_used.get("date"), f"{where}.last_used.date"),
+            "region": opt_str(last_used, "region", f"{where}.last_used"),
+            "service": opt_str(last_used, "service", f"{where}.last_used"),
+        }
+        if use is None and (not lu["region"] or not lu["service"]):
+            raise SeedError(
+                f"{where}.last_used: region and service are required without \"use\""
+            )
+        last_used = lu
+    return {"status": status, "created": created, "use": use, "last_used": last_used}
+
+
+# ---------------------------------------------------------------------------
+# Seeding
+# ---------------------------------------------------------------------------
+
+
+class Seeder:
+    def __init__(self, endpoint: str, seed: dict[str, Any]):
+        import boto3
+        from botocore.config import Config
+
+        self.boto3 = boto3
+        self.config = Config(retries={"max_attempts": 2, "mode": "standard"})
+        self.endpoint = endpoint
+        self.seed = seed
+        self.partition = seed["partition"]
+        self.region = PARTITION_REGION[self.partition]
+        # label -> output record; (label, user, slot) -> key id
+        self.accounts_out: dict[str, dict[str, Any]] = {}
+        self.keys_out: dict[str, str] = {}
+        self.org_id: str | None = None
+        # (account id, user name) -> list of created key ids, in slot order
+        self.created_keys: dict[tuple[str, str], list[str]] = {}
+
+    def client(self, service: str, creds: dict[str, str] | None = None,
+               region: str | None = None) -> Any:
+        creds = creds or {
+            "aws_access_key_id": ADMIN_KEY_ID,
+            "aws_secret_access_key": ADMIN_SECRET,
+        }
+        return self.boto3.session.Session().client(
+            service,
+            region_name=region or self.region,
+            endpoint_url=self.endpoint,
+            config=self.config,
+            **creds,
+        )
+
+    def arn(self, account_id: str, resource: str) -> str:
+        return f"arn:{self.partition}:iam::{account_id}:{resource}"
+
+    # -- accounts -----------------------------------------------------------
+
+    def run(self) -> None:
+        accounts = self.seed["accounts"]
+        org_client = None
+        if self.seed["organization"] is not None:
+            org_client = self.client("organizations")
+            org = org_client.create_organization(
+                FeatureSet=self.seed["organization"]["feature_set"]
+            )["Organization"]
+            self.org_id = org["Id"]
+            log.info("created organization %s", self.org_id)
+
+        for acc in accounts:
+            if acc["index"] == 0:
+                acc["id"] = DEFAULT_ACCOUNT_ID
+                if org_client is not None and acc["name"]:
+                    self.rename_management_account(acc["name"])
+            elif acc["member"]:
+                acc["id"] = self.create_org_account(org_client, acc)
+            elif acc["id"] is None:
+                acc["id"] = self.random_account_id()
+
+        for acc in accounts:
+            creds = None
+            if acc["index"] != 0:
+                creds = self.assume(acc)
+                if not acc["member"]:
+                    self.create_member_role(acc, creds)
+            iam = self.client("iam", creds)
+            if acc["alias"]:
+                iam.create_account_alias(AccountAlias=acc["alias"])
+            for user in acc["users"]:
+                self.create_user(iam, acc, user)
+
+            self.accounts_out[acc["label"]] = {
+                "id": acc["id"],
+                "name": acc["name"],
+                "email": acc["email"],
+                "role_arn": (
+                    self.arn(acc["id"], f"role/{acc['role_name']}")
+                    if acc["role_name"] else None
+                ),
+                "organization_id": (
+                    self.org_id if (acc["member"] or (acc["index"] == 0 and self.org_id))
+                    else None
+                ),
+                "organization_member": bool(
+                    acc["member"] or (acc["index"] == 0 and self.org_id)
+                ),
+                "status": acc["status"],
+                "index": acc["index"],
+            }
+
+        # Historic dates can only be set in the backend, after all API calls
+        # that could overwrite them (a key's use, for instance).
+        for acc in accounts:
+            self.apply_dates(acc)
+
+        for acc in accounts:
+            if acc["status"] == "SUSPENDED":
+                org_client.close_account(AccountId=acc["id"])
+
+    def random_account_id(self) -> str:
+        taken = {a["id"] for a in self.seed["accounts"] if a["id"]}
+        while True:
+            candidate = "".join(random.choice("0123456789") for _ in range(12))
+            if candidate not in taken and candidate[0] != "0":
+                return candidate
+
+    def rename_management_account(self, name: str) -> None:
+        # moto names the management account "master" and offers no API to
+        # rename it: edit the backend object.
+        from moto.organizations.models import organizations_backends
+
+        backend = organizations_backends[DEFAULT_ACCOUNT_ID][self.partition]
+        backend.get_account_by_id(DEFAULT_ACCOUNT_ID).name = name
+
+    def create_org_account(self, org_client: Any, acc: dict[str, Any]) -> str:
+        from moto.organizations import utils as org_utils
+
+        email = acc["email"] or f"aws+{acc['label']}@example.com"
+        kwargs = {
+            "AccountName": acc["name"],
+            "Email": email,
+            "RoleName": acc["role_name"],
+        }
+        acc["email"] = email
+        if acc["id"] is None:
+            status = org_client.create_account(**kwargs)["CreateAccountStatus"]
+        else:
+            # moto draws member account ids at random
+            # (moto.organizations.utils.make_random_account_id); swap that
+            # function while this one account is created to get a fixed id.
+            # The role in the new account is created under that id too.
+            original = org_utils.make_random_account_id
+            fixed = acc["id"]
+            org_utils.make_random_account_id = lambda: fixed
+            try:
+                status = org_client.create_account(**kwargs)["CreateAccountStatus"]
+            finally:
+                org_utils.make_random_account_id = original
+        if status.get("State") != "SUCCEEDED":
+            raise SeedError(f"CreateAccount for {acc['label']!r} returned {status}")
+        log.info("created organization account %s (%s)", status["AccountId"], acc["label"])
+        return status["AccountId"]
+
+    def assume(self, acc: dict[str, Any]) -> dict[str, str]:
+        kwargs: dict[str, Any] = {
+            "RoleArn": self.arn(acc["id"], f"role/{acc['role_name']}"),
+            "RoleSessionName": "iam-exporter-test-seed",
+        }
+        if acc["external_id"]:
+            kwargs["ExternalId"] = acc["external_id"]
+        c = self.client("sts").assume_role(**kwargs)["Credentials"]
+        return {
+            "aws_access_key_id": c["AccessKeyId"],
+            "aws_secret_access_key": c["SecretAccessKey"],
+            "aws_session_token": c["SessionToken"],
+        }
+
+    def create_member_role(self, acc: dict[str, Any], creds: dict[str, str]) -> None:
+        # moto lets AssumeRole into a role that does not exist yet, which is
+        # how the role itself gets created inside the stand-alone account.
+        statement: dict[str, Any] = {
+            "Effect": "Allow",
+            "Principal": {"AWS": self.arn(DEFAULT_ACCOUNT_ID, "root")},
+            "Action": "sts:AssumeRole",
+        }
+        if acc["external_id"]:
+            statement["Condition"] = {
+                "StringEquals": {"sts:ExternalId": acc["external_id"]}
+            }
+        iam = self.client("iam", creds)
+        iam.create_role(
+            RoleName=acc["role_name"],
+            AssumeRolePolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [statement]}
+            ),
+        )
+
+    # -- users and keys -----------------------------------------------------
+
+    def create_user(self, iam: Any, acc: dict[str, Any], user: dict[str, Any]) -> None:
+        name = user["name"]
+        iam.create_user(UserName=name, Path=user["path"])
+        if user["password"]:
+            iam.create_login_profile(UserName=name, Password="Seeded-Passw0rd!")
+        if user["mfa"]:
+            serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)[
+                "VirtualMFADevice"
+            ]["SerialNumber"]
+            iam.enable_mfa_device(
+                UserName=name,
+                SerialNumber=serial,
+                AuthenticationCode1="123456",
+                AuthenticationCode2="654321",
+            )
+        key_ids = []
+        for slot, key in enumerate(user["keys"], start=1):
+            created = iam.create_access_key(UserName=name)["AccessKey"]
+            key_id = created["AccessKeyId"]
+            key_ids.append(key_id)
+            self.keys_out[f"{acc['label']}/{name}/{slot}"] = key_id
+            if key["use"] is not None:
+                self.use_key(created, key["use"])
+            if key["status"] != "Active":
+                iam.update_access_key(
+                    UserName=name, AccessKeyId=key_id, Status=key["status"]
+                )
+        self.created_keys[(acc["id"], name)] = key_ids
+
+    def use_key(self, created: dict[str, Any], use: dict[str, str]) -> None:
+        client_name, operation, kwargs, _ = SERVICE_CALLS[use["service"]]
+        client = self.client(
+            client_name,
+            {
+                "aws_access_key_id": created["AccessKeyId"],
+                "aws_secret_access_key": created["SecretAccessKey"],
+            },
+            region=use["region"],
+        )
+        getattr(client, operation)(**kwargs)
+
+    # -- backend edits ------------------------------------------------------
+
+    def apply_dates(self, acc: dict[str, Any]) -> None:
+        """Set historic dates on moto's IAM objects.
+
+        Where moto keeps the values (moto/iam/models.py):
+          * User.create_date (naive UTC datetime): ListUsers/GetUser CreateDate,
+            report user_creation_time and password_last_changed;
+          * User.password_last_used (datetime or None): ListUsers/GetUser
+            PasswordLastUsed, report password_last_used;
+          * AccessKey.create_date: ListAccessKeys CreateDate, report
+            access_key_N_last_rotated;
+          * AccessKey.last_used (AccessKeyLastUsed(timestamp, service, region)
+            or None): GetAccessKeyLastUsed, report access_key_N_last_used_date.
+            moto sets it in mark_account_as_visited() on every request signed
+            with the key.
+        The same AccessKey object is referenced from User.access_keys and
+        IAMBackend.access_keys, so one edit reaches every API.
+        """
+        from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+        backend = iam_backends[acc["id"]][self.partition]
+        for user in acc["users"]:
+            u = backend.get_user(user["name"])
+            # Dates not given in the seed keep moto's "now", cut to whole
+            # seconds like AWS's, so that the API (which would show the
+            # microseconds) and the report (which drops them) agree.
+            u.create_date = user["created"] or whole_seconds(u.create_date)
+            u.password_last_used = user["password_last_used"]
+            key_ids = self.created_keys[(acc["id"], user["name"])]
+            for key_id, key in zip(key_ids, user["keys"]):
+                k = u.get_access_key_by_id(key_id)
+                k.create_date = key["created"] or whole_seconds(k.create_date)
+                recorded = k.last_used
+                if key["use"] is not None:
+                    expected_service = SERVICE_CALLS[key["use"]["service"]][3]
+                    if recorded is None:
+                        raise SeedError(
+                            f"moto recorded no use of {key_id} after a signed "
+                            f"{key['use']['service']} request in {key['use']['region']}"
+                        )
+                    if (recorded.service, recorded.region) != (
+                        expected_service, key["use"]["region"],
+                    ):
+                        raise SeedError(
+                            f"moto recorded the use of {key_id} as "
+                            f"{recorded.service}/{recorded.region}, expected "
+                            f"{expected_service}/{key['use']['region']}"
+                        )
+                    # moto names Lambda "awslambda"; AWS reports "lambda".
+                    service = key["use"]["service"]
+                    k.last_used = AccessKeyLastUsed(
+                        timestamp=whole_seconds(recorded.timestamp), service=service,
+                        region=recorded.region,
+                    )
+                lu = key["last_used"]
+                if lu is not None:
+                    current = k.last_used
+                    k.last_used = AccessKeyLastUsed(
+                        timestamp=lu["date"],
+                        service=lu["service"] or current.service,
+                        region=lu["region"] or current.region,
+                    )
+
+    # -- verification through the public API -------------------------------
+
+    def verify(self) -> None:
+        """Read every seeded value back through the API and compare."""
+        from moto.iam.models import iam_backends
+
+        for acc in self.seed["accounts"]:
+            if not acc["users"]:
+                continue
+            creds = self.assume(acc) if acc["index"] != 0 else None
+            iam = self.client("iam", creds)
+            backend = iam_backends[acc["id"]][self.partition]
+            listed = {
+                u["UserName"]: u
+                for page in iam.get_paginator("list_users").paginate()
+                for u in page["Users"]
+            }
+            iam.generate_credential_report()
+            content = iam.get_credential_report()["Content"].decode()
+            report = {row["user"]: row for row in csv.DictReader(io.StringIO(content))}
+
+            for user in acc["users"]:
+                name = user["name"]
+                where = f"account {acc['label']} user {name}"
+                u = backend.get_user(name)
+                api_user = listed.get(name)
+                if api_user is None:
+                    raise SeedError(f"{where}: missing from ListUsers")
+                expect(where, "ListUsers Arn", api_user["Arn"],
+                       self.arn(acc["id"], f"user{user['path']}{name}"))
+                expect(where, "ListUsers CreateDate", naive(api_user["CreateDate"]),
+                       u.create_date)
+                expect(where, "ListUsers PasswordLastUsed",
+                       naive(api_user.get("PasswordLastUsed")),
+                       user["password_last_used"])
+                row = report.get(name)
+                if row is None:
+                    raise SeedError(f"{where}: missing from the credential report")
+                expect(where, "report user_creation_time", row["user_creation_time"],
+                       fmt_report(u.create_date))
+                expect(where, "report password_enabled", row["password_enabled"],
+                       "true" if user["password"] else "false")
+                expect(where, "report password_last_used", row["password_last_used"],
+                       fmt_report(user["password_last_used"]) if user["password_last_used"]
+                       else ("no_information" if user["password"] else "not_supported"))
+                expect(where, "report mfa_active", row["mfa_active"],
+                       "true" if user["mfa"] else "false")
+
+                api_keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+                key_ids = self.created_keys[(acc["id"], name)]
+                expect(where, "ListAccessKeys ids", [k["AccessKeyId"] for k in api_keys],
+                       key_ids)
+                for slot in (1, 2):
+                    col = f"access_key_{slot}_"
+                    if slot > len(user["keys"]):
+                        expect(where, f"report {col}active", row[col + "active"], "false")
+                        expect(where, f"report {col}last_rotated",
+                               row[col + "last_rotated"], "N/A")
+                        continue
+                    key = user["keys"][slot - 1]
+                    k = u.get_access_key_by_id(key_ids[slot - 1])
+                    api_key = api_keys[slot - 1]
+                    kw = f"{where} key {slot} ({k.access_key_id})"
+                    expect(kw, "ListAccessKeys Status", api_key["Status"], key["status"])
+                    expect(kw, "ListAccessKeys CreateDate", naive(api_key["CreateDate"]),
+                           k.create_date)
+                    if key["created"] is not None:
+                        expect(kw, "key created", k.create_date, key["created"])
+                    last = iam.get_access_key_last_used(AccessKeyId=k.access_key_id)[
+                        "AccessKeyLastUsed"
+                    ]
+                    if k.last_used is None:
+                        expect(kw, "GetAccessKeyLastUsed", (
+                            last.get("LastUsedDate"), last["Region"], last["ServiceName"]
+                        ), (None, "N/A", "N/A"))
+                    else:
+                        expect(kw, "GetAccessKeyLastUsed", (
+                            naive(last.get("LastUsedDate")), last["Region"],
+                            last["ServiceName"],
+                        ), (k.last_used.timestamp, k.last_used.region, k.last_used.service))
+                        if key["last_used"] is not None:
+                            expect(kw, "last used date", k.last_used.timestamp,
+                                   key["last_used"]["date"])
+                    expect(kw, f"report {col}active", row[col + "active"],
+                           "true" if key["status"] == "Active" else "false")
+                    expect(kw, f"report {col}last_rotated", row[col + "last_rotated"],
+                           fmt_report(k.create_date))
+                    expect(kw, f"report {col}last_used_date", row[col + "last_used_date"],
+                           fmt_report(k.last_used.timestamp) if k.last_used else "N/A")
+            # Leave the account as if no report had ever been requested, so
+            # that the exporter's first GenerateCredentialReport sees STARTED.
+            backend.credential_report = None
+        log.info("verified the seeded state through the API")
+
+
+def whole_seconds(value: datetime) -> datetime:
+    return value.replace(microsecond=0)
+
+
+def naive(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def fmt_report(value: datetime | None) -> str:
+    assert value is not None
+    return value.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def expect(where: str, what: str, actual: Any, wanted: Any) -> None:
+    if actual != wanted:
+        raise SeedError(f"{where}: {what} is {actual!r}, expected {wanted!r}")
+
+
+# ---------------------------------------------------------------------------
+# Process lifetime
+# ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Run moto in-process with a seeded IAM state (see the module docstring)."
+    )
+    parser.add_argument("--seed", required=True, help="seed JSON file")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = any free port)")
+    parser.add_argument("--max-seconds", type=float, default=600.0,
+                        help="stop after this many seconds at the latest (default 600)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip reading the seeded state back through the API")
+    parser.add_argument("--ignore-stdin", action="store_true",
+                        help="do not stop when stdin reaches end-of-file")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+
+    # The protocol lines go to the original stdout; everything else that
+    # might print (moto, werkzeug, boto3) is pointed at stderr.
+    proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="moto_launcher %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    for noisy in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    # moto would take every request to this account; the seed decides.
+    if os.environ.pop("MOTO_ACCOUNT_ID", None) is not None:
+        log.warning("ignoring MOTO_ACCOUNT_ID from the environment")
+    # Keep the launcher's own boto3 clients independent of the caller's AWS
+    # configuration (profiles, endpoints, credentials).
+    for var in list(os.environ):
+        if var.startswith("AWS_"):
+            del os.environ[var]
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("received signal %d, stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    # Fatal bound on the whole lifetime, seeding included.
+    deadline = threading.Timer(args.max_seconds, lambda: (log.info(
+        "--max-seconds %s elapsed, stopping", args.max_seconds), stop.set()))
+    deadline.daemon = True
+    deadline.start()
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
+    try:
+        with open(args.seed, encoding="utf-8") as f:
+            seed = normalize_seed(json.load(f))
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        log.info("moto listening on %s", endpoint)
+        seeder = Seeder(endpoint, seed)
+        seeder.run()
+        if not args.no_verify:
+            seeder.verify()
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        traceback.print_exc(file=sys.stderr)
+        message = str(exc).replace("\n", " ") or type(exc).__name__
+        proto.write(f"ERROR {type(exc).__name__}: {message}\n")
+        proto.flush()
+        os._exit(1)
+
+    proto.write("ACCOUNTS " + json.dumps(seeder.accounts_out, ensure_ascii=False,
+                                         sort_keys=True) + "\n")
+    proto.write("KEYS " + json.dumps(seeder.keys_out, sort_keys=True) + "\n")
+    proto.write(f"READY {endpoint}\n")
+    proto.flush()
+    proto.close()
+
+    if not args.ignore_stdin:
+        def watch_stdin() -> None:
+            try:
+                while sys.stdin.buffer.read1(65536):
+                    pass
+            except (OSError, ValueError):
+                pass
+            log.info("stdin closed, stopping")
+            stop.set()
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
+
+    while not stop.wait(1.0):
+        pass
+
+    # Shut down, but never hang on a stuck request.
+    stopper = threading.Thread(target=server.stop, daemon=True)
+    stopper.start()
+    stopper.join(5.0)
+    logging.shutdown()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
