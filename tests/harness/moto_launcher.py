@@ -135,6 +135,8 @@ Gaps of moto's credential report (the launcher does not paper over them):
   * for a user without password, password_last_used is "not_supported"
     (AWS writes "N/A"), and for a password never used "no_information";
   * cert_N_last_rotated is always "N/A";
+  * fields are joined with "," and never quoted: the row of a user whose name
+    contains a comma (IAM allows it) has extra fields;
   * GeneratedTime is always 2015-02-02T20:02:02Z;
   * the report is built when GetCredentialReport is called (always current);
     GenerateCredentialReport answers STARTED the first time and COMPLETE
@@ -759,78 +761,84 @@ class Seeder:
             report = {row["user"]: row for row in csv.DictReader(io.StringIO(content))}
 
             for user in acc["users"]:
-                name = user["name"]
-                where = f"account {acc['label']} user {name}"
-                u = backend.get_user(name)
-                api_user = listed.get(name)
-                if api_user is None:
-                    raise SeedError(f"{where}: missing from ListUsers")
-                expect(where, "ListUsers Arn", api_user["Arn"],
-                       self.arn(acc["id"], f"user{user['path']}{name}"))
-                expect(where, "ListUsers CreateDate", naive(api_user["CreateDate"]),
-                       u.create_date)
-                expect(where, "ListUsers PasswordLastUsed",
-                       naive(api_user.get("PasswordLastUsed")),
-                       user["password_last_used"])
-                row = report.get(name)
-                if row is None:
-                    raise SeedError(f"{where}: missing from the credential report")
-                expect(where, "report user_creation_time", row["user_creation_time"],
-                       fmt_report(u.create_date))
-                expect(where, "report password_enabled", row["password_enabled"],
-                       "true" if user["password"] else "false")
-                expect(where, "report password_last_used", row["password_last_used"],
-                       fmt_report(user["password_last_used"]) if user["password_last_used"]
-                       else ("no_information" if user["password"] else "not_supported"))
-                expect(where, "report mfa_active", row["mfa_active"],
-                       "true" if user["mfa"] else "false")
-
-                api_keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
-                key_ids = self.created_keys[(acc["id"], name)]
-                expect(where, "ListAccessKeys ids", [k["AccessKeyId"] for k in api_keys],
-                       key_ids)
-                for slot in (1, 2):
-                    col = f"access_key_{slot}_"
-                    if slot > len(user["keys"]):
-                        expect(where, f"report {col}active", row[col + "active"], "false")
-                        expect(where, f"report {col}last_rotated",
-                               row[col + "last_rotated"], "N/A")
-                        continue
-                    key = user["keys"][slot - 1]
-                    k = u.get_access_key_by_id(key_ids[slot - 1])
-                    api_key = api_keys[slot - 1]
-                    kw = f"{where} key {slot} ({k.access_key_id})"
-                    expect(kw, "ListAccessKeys Status", api_key["Status"], key["status"])
-                    expect(kw, "ListAccessKeys CreateDate", naive(api_key["CreateDate"]),
-                           k.create_date)
-                    if key["created"] is not None:
-                        expect(kw, "key created", k.create_date, key["created"])
-                    last = iam.get_access_key_last_used(AccessKeyId=k.access_key_id)[
-                        "AccessKeyLastUsed"
-                    ]
-                    if k.last_used is None:
-                        expect(kw, "GetAccessKeyLastUsed", (
-                            last.get("LastUsedDate"), last["Region"], last["ServiceName"]
-                        ), (None, "N/A", "N/A"))
-                    else:
-                        expect(kw, "GetAccessKeyLastUsed", (
-                            naive(last.get("LastUsedDate")), last["Region"],
-                            last["ServiceName"],
-                        ), (k.last_used.timestamp, k.last_used.region, k.last_used.service))
-                        if key["last_used"] is not None:
-                            expect(kw, "last used date", k.last_used.timestamp,
-                                   key["last_used"]["date"])
-                    expect(kw, f"report {col}active", row[col + "active"],
-                           "true" if key["status"] == "Active" else "false")
-                    expect(kw, f"report {col}last_rotated", row[col + "last_rotated"],
-                           fmt_report(k.create_date))
-                    expect(kw, f"report {col}last_used_date", row[col + "last_used_date"],
-                           fmt_report(k.last_used.timestamp) if k.last_used else "N/A")
+                self.verify_user(iam, backend, acc, user, listed, content, report)
             # Leave the account as if no report had ever been requested, so
             # that the exporter's first GenerateCredentialReport sees STARTED.
             backend.credential_report = None
         log.info("verified the seeded state through the API")
 
+
+    def verify_user(self, iam: Any, backend: Any, acc: dict[str, Any],
+                    user: dict[str, Any], listed: dict[str, Any], content: str,
+                    report: dict[str, dict[str, str]]) -> None:
+        name = user["name"]
+        where = f"account {acc['label']} user {name}"
+        arn = self.arn(acc["id"], f"user{user['path']}{name}")
+        u = backend.get_user(name)
+        api_user = listed.get(name)
+        if api_user is None:
+            raise SeedError(f"{where}: missing from ListUsers")
+        expect(where, "ListUsers Arn", api_user["Arn"], arn)
+        expect(where, "ListUsers CreateDate", naive(api_user["CreateDate"]), u.create_date)
+        expect(where, "ListUsers PasswordLastUsed",
+               naive(api_user.get("PasswordLastUsed")), user["password_last_used"])
+
+        row: dict[str, str] | None = None
+        if "," in name:
+            # moto joins the report fields with "," and quotes nothing, so
+            # this row has extra fields: only check that it is there.
+            if not any(line.startswith(f"{name},{arn},") for line in content.splitlines()):
+                raise SeedError(f"{where}: missing from the credential report")
+        else:
+            row = report.get(name)
+            if row is None:
+                raise SeedError(f"{where}: missing from the credential report")
+            expect(where, "report user_creation_time", row["user_creation_time"],
+                   fmt_report(u.create_date))
+            expect(where, "report password_enabled", row["password_enabled"],
+                   "true" if user["password"] else "false")
+            expect(where, "report password_last_used", row["password_last_used"],
+                   fmt_report(user["password_last_used"]) if user["password_last_used"]
+                   else ("no_information" if user["password"] else "not_supported"))
+            expect(where, "report mfa_active", row["mfa_active"],
+                   "true" if user["mfa"] else "false")
+
+        api_keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+        key_ids = self.created_keys[(acc["id"], name)]
+        expect(where, "ListAccessKeys ids", [k["AccessKeyId"] for k in api_keys], key_ids)
+        for slot in (1, 2):
+            col = f"access_key_{slot}_"
+            if slot > len(user["keys"]):
+                if row is not None:
+                    expect(where, f"report {col}active", row[col + "active"], "false")
+                    expect(where, f"report {col}last_rotated", row[col + "last_rotated"], "N/A")
+                continue
+            key = user["keys"][slot - 1]
+            k = u.get_access_key_by_id(key_ids[slot - 1])
+            api_key = api_keys[slot - 1]
+            kw = f"{where} key {slot} ({k.access_key_id})"
+            expect(kw, "ListAccessKeys Status", api_key["Status"], key["status"])
+            expect(kw, "ListAccessKeys CreateDate", naive(api_key["CreateDate"]), k.create_date)
+            if key["created"] is not None:
+                expect(kw, "key created", k.create_date, key["created"])
+            last = iam.get_access_key_last_used(AccessKeyId=k.access_key_id)["AccessKeyLastUsed"]
+            if k.last_used is None:
+                expect(kw, "GetAccessKeyLastUsed",
+                       (last.get("LastUsedDate"), last["Region"], last["ServiceName"]),
+                       (None, "N/A", "N/A"))
+            else:
+                expect(kw, "GetAccessKeyLastUsed",
+                       (naive(last.get("LastUsedDate")), last["Region"], last["ServiceName"]),
+                       (k.last_used.timestamp, k.last_used.region, k.last_used.service))
+                if key["last_used"] is not None:
+                    expect(kw, "last used date", k.last_used.timestamp, key["last_used"]["date"])
+            if row is not None:
+                expect(kw, f"report {col}active", row[col + "active"],
+                       "true" if key["status"] == "Active" else "false")
+                expect(kw, f"report {col}last_rotated", row[col + "last_rotated"],
+                       fmt_report(k.create_date))
+                expect(kw, f"report {col}last_used_date", row[col + "last_used_date"],
+                       fmt_report(k.last_used.timestamp) if k.last_used else "N/A")
 
 def whole_seconds(value: datetime) -> datetime:
     return value.replace(microsecond=0)
