@@ -924,12 +924,12 @@ def main(argv: list[str] | None = None) -> int:
     deadline.daemon = True
     deadline.start()
 
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
     try:
         with open(args.seed, encoding="utf-8") as f:
             seed = normalize_seed(json.load(f))
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
