@@ -1,0 +1,183 @@
+//! AWS SDK set-up shared by every source: configuration loading, retries,
+//! and counting of the calls the exporter makes.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+
+/// IAM is a global service; its endpoint for the `aws` partition lives in us-east-1.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Settings for the AWS clients, from the command line.
+#[derive(Debug, Clone)]
+pub struct AwsOptions {
+    /// Overrides the region from the environment or profile.
+    pub region: Option<String>,
+    /// Attempts per call, including the first, under the adaptive retry mode.
+    pub max_attempts: u32,
+    /// Deadline of one call, retries included.
+    pub operation_timeout: Duration,
+}
+
+impl Default for AwsOptions {
+    fn default() -> Self {
+        Self {
+            region: None,
+            max_attempts: 5,
+            operation_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Loads the standard credential and region chain (environment, profile, SSO,
+/// web identity, ECS, IMDS). `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_IAM` are
+/// honoured by the chain itself.
+pub async fn load_config(options: &AwsOptions) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(options.max_attempts))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(options.operation_timeout)
+                .connect_timeout(Duration::from_secs(10))
+                .build(),
+        );
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    let config = loader.load().await;
+    if config.region().is_some() {
+        config
+    } else {
+        config
+            .into_builder()
+            .region(Region::from_static(DEFAULT_REGION))
+            .build()
+    }
+}
+
+/// Builds an IAM client that counts its calls in `api`.
+pub fn iam_client(config: &SdkConfig, api: &ApiMetrics) -> aws_sdk_iam::Client {
+    let conf = aws_sdk_iam::config::Builder::from(config)
+        .interceptor(CallCounter(api.clone()))
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
+type OperationLabels = [(&'static str, String); 1];
+type ErrorLabels = [(&'static str, String); 2];
+
+/// `aws_iam_exporter_api_requests_total` and `aws_iam_exporter_api_errors_total`.
+#[derive(Debug, Clone, Default)]
+pub struct ApiMetrics {
+    pub requests: Family<OperationLabels, Counter>,
+    pub errors: Family<ErrorLabels, Counter>,
+}
+
+impl ApiMetrics {
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        registry.register(
+            "aws_iam_exporter_api_requests",
+            "AWS API requests sent, retries included, by operation",
+            self.requests.clone(),
+        );
+        registry.register(
+            "aws_iam_exporter_api_errors",
+            "AWS API calls that failed after retries, by operation and error code",
+            self.errors.clone(),
+        );
+    }
+
+    pub fn record_error<E: ProvideErrorMetadata>(&self, operation: &str, err: &SdkError<E>) {
+        self.errors
+            .get_or_create(&[
+                ("operation", operation.to_owned()),
+                ("code", error_code(err).to_owned()),
+            ])
+            .inc();
+    }
+}
+
+/// Counts every request the SDK transmits, so retries show up too.
+#[derive(Debug)]
+struct CallCounter(ApiMetrics);
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map_or("unknown", Metadata::name);
+        self.0
+            .requests
+            .get_or_create(&[("operation", operation.to_owned())])
+            .inc();
+        Ok(())
+    }
+}
+
+/// The error code AWS returned, or the kind of failure when there was no answer.
+pub fn error_code<E: ProvideErrorMetadata>(err: &SdkError<E>) -> &str {
+    match err {
+        SdkError::ServiceError(e) => e.err().code().unwrap_or("Unknown"),
+        SdkError::TimeoutError(_) => "Timeout",
+        SdkError::DispatchFailure(_) => "DispatchFailure",
+        SdkError::ResponseError(_) => "ResponseError",
+        SdkError::ConstructionFailure(_) => "ConstructionFailure",
+        _ => "Unknown",
+    }
+}
+
+/// How the exporter reacts to an AWS error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    AccessDenied,
+    Throttled,
+    Other,
+}
+
+pub fn classify(code: &str) -> ErrorClass {
+    match code {
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "ExpiredToken" => ErrorClass::AccessDenied,
+        "Throttling"
+        | "ThrottlingException"
+        | "LimitExceeded"
+        | "LimitExceededException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "RequestThrottled" => ErrorClass::Throttled,
+        _ => ErrorClass::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_classified() {
+        assert_eq!(classify("AccessDenied"), ErrorClass::AccessDenied);
+        assert_eq!(classify("Throttling"), ErrorClass::Throttled);
+        assert_eq!(classify("LimitExceeded"), ErrorClass::Throttled);
+        assert_eq!(classify("ServiceFailure"), ErrorClass::Other);
+    }
+}

@@ -1,0 +1,258 @@
+//! Command-line flags, and their validation into a [`Config`].
+//!
+//! Parsing only validates; nothing here acts. Every flag has an
+//! `IAM_EXPORTER_*` environment mirror.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::aws::AwsOptions;
+
+/// Default listen port of the exporter.
+pub const DEFAULT_PORT: u16 = 9824;
+
+/// Prometheus exporter for AWS IAM credential hygiene: access key age and last
+/// use, MFA and password state, from the IAM credential report.
+#[derive(Debug, Parser)]
+#[command(name = "iam-credentials-exporter", version, max_term_width = 100)]
+pub struct Args {
+    /// Address on which to expose metrics and the web interface (`:PORT` listens on all interfaces).
+    #[arg(
+        long = "web.listen-address",
+        env = "IAM_EXPORTER_WEB_LISTEN_ADDRESS",
+        value_name = "ADDR",
+        default_value = ":9824"
+    )]
+    pub listen_address: String,
+
+    /// Path under which to expose metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        env = "IAM_EXPORTER_WEB_TELEMETRY_PATH",
+        value_name = "PATH",
+        default_value = "/metrics"
+    )]
+    pub telemetry_path: String,
+
+    /// Maximum number of concurrent HTTP connections; further ones wait to be accepted.
+    #[arg(long = "web.max-connections", env = "IAM_EXPORTER_WEB_MAX_CONNECTIONS", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Read the credential report from this CSV file (as decoded from
+    /// `aws iam get-credential-report`) instead of from AWS; re-read at every refresh.
+    #[arg(
+        long = "credential-report.file",
+        env = "IAM_EXPORTER_CREDENTIAL_REPORT_FILE",
+        value_name = "PATH"
+    )]
+    pub report_file: Option<PathBuf>,
+
+    /// Time between refreshes of IAM data (e.g. 30s, 5m, 1h). AWS regenerates the
+    /// credential report at most every 4 hours.
+    #[arg(long = "refresh.interval", env = "IAM_EXPORTER_REFRESH_INTERVAL", value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub refresh_interval: Duration,
+
+    /// Deadline of one account's refresh; on expiry the account keeps its last good data.
+    #[arg(long = "refresh.timeout", env = "IAM_EXPORTER_REFRESH_TIMEOUT", value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub refresh_timeout: Duration,
+
+    /// AWS region for API calls. IAM is global: the default is the region from the
+    /// environment or profile, else us-east-1 (use cn-north-1 or us-gov-west-1 for those partitions).
+    #[arg(
+        long = "aws.region",
+        env = "IAM_EXPORTER_AWS_REGION",
+        value_name = "REGION"
+    )]
+    pub aws_region: Option<String>,
+
+    /// Attempts per AWS call, including the first, with adaptive retry and backoff.
+    #[arg(long = "aws.max-attempts", env = "IAM_EXPORTER_AWS_MAX_ATTEMPTS", value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub aws_max_attempts: u32,
+
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", env = "IAM_EXPORTER_LOG_LEVEL", value_enum, value_name = "LEVEL", default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+
+    /// Output format of log messages.
+    #[arg(long = "log.format", env = "IAM_EXPORTER_LOG_FORMAT", value_enum, value_name = "FORMAT", default_value_t = LogFormat::Logfmt)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen_address: SocketAddr,
+    pub telemetry_path: String,
+    pub max_connections: usize,
+    pub report_file: Option<PathBuf>,
+    pub refresh_interval: Duration,
+    pub refresh_timeout: Duration,
+    pub aws: AwsOptions,
+    pub log_level: LogLevel,
+    pub log_format: LogFormat,
+}
+
+/// A flag value that parsed but makes no sense.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("invalid --web.listen-address {0:?}: expected HOST:PORT, [IPv6]:PORT or :PORT")]
+    ListenAddress(String),
+    #[error(
+        "invalid --web.telemetry-path {0:?}: must start with '/' and must not be '/' or under '/-/'"
+    )]
+    TelemetryPath(String),
+    #[error("invalid --refresh.interval: must be at least 1s")]
+    RefreshInterval,
+    #[error("invalid --refresh.timeout: must be at least 1s")]
+    RefreshTimeout,
+}
+
+impl TryFrom<Args> for Config {
+    type Error = ConfigError;
+
+    fn try_from(args: Args) -> Result<Self, ConfigError> {
+        let listen_address = parse_listen_address(&args.listen_address)
+            .ok_or_else(|| ConfigError::ListenAddress(args.listen_address.clone()))?;
+        let path = &args.telemetry_path;
+        if !path.starts_with('/')
+            || path == "/"
+            || path.starts_with("/-/")
+            || path.contains(['?', '#'])
+        {
+            return Err(ConfigError::TelemetryPath(path.clone()));
+        }
+        if args.refresh_interval < Duration::from_secs(1) {
+            return Err(ConfigError::RefreshInterval);
+        }
+        if args.refresh_timeout < Duration::from_secs(1) {
+            return Err(ConfigError::RefreshTimeout);
+        }
+        Ok(Config {
+            listen_address,
+            telemetry_path: args.telemetry_path,
+            max_connections: args.max_connections as usize,
+            report_file: args.report_file,
+            refresh_interval: args.refresh_interval,
+            refresh_timeout: args.refresh_timeout,
+            aws: AwsOptions {
+                region: args.aws_region,
+                max_attempts: args.aws_max_attempts,
+                ..AwsOptions::default()
+            },
+            log_level: args.log_level,
+            log_format: args.log_format,
+        })
+    }
+}
+
+/// Accepts `HOST:PORT`, `[V6]:PORT` and Prometheus's `:PORT` (all interfaces).
+fn parse_listen_address(s: &str) -> Option<SocketAddr> {
+    match s.strip_prefix(':') {
+        Some(port) => Some(SocketAddr::from(([0, 0, 0, 0], port.parse::<u16>().ok()?))),
+        None if s.starts_with("localhost:") => {
+            let port = s["localhost:".len()..].parse::<u16>().ok()?;
+            Some(SocketAddr::from(([127, 0, 0, 1], port)))
+        }
+        None => s.parse().ok(),
+    }
+}
+
+/// Parses Go-style durations: `90s`, `5m`, `1h30m`, `1d`, `500ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let mut total = Duration::ZERO;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("expected a number at {rest:?} (e.g. 30s, 5m, 1h)"));
+        }
+        let value: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("number too large in {s:?}"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            "d" => Duration::from_secs(86_400),
+            "" => return Err(format!("missing unit in {s:?} (use ms, s, m, h or d)")),
+            other => {
+                return Err(format!(
+                    "unknown unit {other:?} in {s:?} (use ms, s, m, h or d)"
+                ));
+            }
+        };
+        rest = &rest[unit_len..];
+        let part = u32::try_from(value)
+            .ok()
+            .and_then(|v| unit.checked_mul(v))
+            .ok_or_else(|| format!("duration {s:?} is too large"))?;
+        total = total
+            .checked_add(part)
+            .ok_or_else(|| format!("duration {s:?} is too large"))?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_prometheus_flags() {
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999999s").is_err());
+    }
+
+    #[test]
+    fn listen_addresses_accept_prometheus_forms() {
+        assert_eq!(
+            parse_listen_address(":9824"),
+            Some("0.0.0.0:9824".parse().unwrap())
+        );
+        assert_eq!(
+            parse_listen_address("127.0.0.1:1"),
+            Some("127.0.0.1:1".parse().unwrap())
+        );
+        assert_eq!(
+            parse_listen_address("[::1]:80"),
+            Some("[::1]:80".parse().unwrap())
+        );
+        assert_eq!(
+            parse_listen_address("localhost:80"),
+            Some("127.0.0.1:80".parse().unwrap())
+        );
+        assert_eq!(parse_listen_address("9824"), None);
+        assert_eq!(parse_listen_address(":99999"), None);
+    }
+}

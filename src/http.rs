@@ -1,0 +1,186 @@
+//! The HTTP server: metrics, landing page, health and readiness.
+//!
+//! [`serve`] takes a bound listener and a shutdown future, so tests bind
+//! `127.0.0.1:0` and stop the server when they are done.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tracing::{debug, error, info, warn};
+
+use crate::metrics::format::{self, Format};
+use crate::refresh::Store;
+
+/// How long a client may take to send its request headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests may take to finish after shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+pub struct App {
+    pub registry: Registry,
+    pub store: Arc<Store>,
+    pub telemetry_path: String,
+    pub max_connections: usize,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("telemetry_path", &self.telemetry_path)
+            .finish_non_exhaustive()
+    }
+}
+
+type Body = Full<Bytes>;
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(app.max_connections.max(1)));
+    tokio::pin!(shutdown);
+    loop {
+        // Wait for a free connection slot before accepting, so excess clients
+        // queue in the kernel's backlog instead of costing memory here.
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            permit = Arc::clone(&slots).acquire_owned() => permit.expect("semaphore is never closed"),
+        };
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Running out of file descriptors must not end the server.
+                    warn!(cause = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let app = Arc::clone(&app);
+        let service = hyper::service::service_fn(move |req| {
+            let app = Arc::clone(&app);
+            async move { Ok::<_, Infallible>(route(&app, req).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_buf_size(64 * 1024)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                debug!(%peer, cause = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    info!("shutting down HTTP server");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; closing them");
+    }
+    Ok(())
+}
+
+async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed\n");
+        resp.headers_mut()
+            .insert(hyper::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return resp;
+    }
+    let path = req.uri().path();
+    if path == app.telemetry_path {
+        let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+        return metrics(app, Format::negotiate(accept)).await;
+    }
+    match path {
+        "/" => landing(app),
+        "/-/healthy" => text(StatusCode::OK, "Healthy\n"),
+        "/-/ready" if app.store.is_ready() => text(StatusCode::OK, "Ready\n"),
+        "/-/ready" => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not ready: waiting for the first successful refresh\n",
+        ),
+        _ => text(StatusCode::NOT_FOUND, "Not found\n"),
+    }
+}
+
+async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
+    // Encoding is CPU work proportional to the number of keys; keep it off the
+    // threads that accept connections.
+    let app = Arc::clone(app);
+    match tokio::task::spawn_blocking(move || format::encode(&app.registry, format)).await {
+        Ok(Ok(body)) => {
+            let mut resp = Response::new(Full::new(Bytes::from(body)));
+            resp.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            resp
+        }
+        Ok(Err(e)) => {
+            error!(cause = %e, "encoding metrics failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Encoding metrics failed\n",
+            )
+        }
+        Err(e) => {
+            error!(cause = %e, "encoding task failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Encoding metrics failed\n",
+            )
+        }
+    }
+}
+
+fn landing(app: &App) -> Response<Body> {
+    let path = html_escape(&app.telemetry_path);
+    let body = format!(
+        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>IAM Credentials Exporter</title></head>\n<body>\n<h1>IAM Credentials Exporter</h1>\n<p>Version {version}</p>\n<ul>\n<li><a href=\"{path}\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n</body>\n</html>\n",
+        version = env!("CARGO_PKG_VERSION"),
+    );
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

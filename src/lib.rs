@@ -1,0 +1,121 @@
+//! Prometheus exporter for AWS IAM credential hygiene.
+//!
+//! Data flows one way: a [`source::Source`] reads one account (the credential
+//! report from a file or from AWS), the [`refresh::Refresher`] publishes a
+//! complete [`refresh::Snapshot`] on a timer, and the collectors in
+//! [`metrics`] encode the current snapshot when Prometheus scrapes [`http`].
+
+pub mod aws;
+pub mod cli;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod model;
+pub mod refresh;
+pub mod report;
+pub mod source;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tracing::info;
+
+use crate::aws::ApiMetrics;
+use crate::cli::Config;
+use crate::refresh::{Refresher, Store, Target, system_clock};
+use crate::source::Source;
+
+/// Runs the exporter until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let api = ApiMetrics::default();
+    let targets = targets(&config, &api).await;
+    let store = Arc::new(Store::default());
+    let clock = system_clock();
+    let registry = metrics::registry(
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        config.refresh_interval,
+        &api,
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen_address)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen_address))?;
+    info!(
+        address = %listener.local_addr()?,
+        telemetry_path = %config.telemetry_path,
+        version = env!("CARGO_PKG_VERSION"),
+        "listening"
+    );
+    let app = Arc::new(http::App {
+        registry,
+        store: Arc::clone(&store),
+        telemetry_path: config.telemetry_path.clone(),
+        max_connections: config.max_connections,
+    });
+    let refresher = Arc::new(Refresher {
+        targets,
+        store,
+        api,
+        clock,
+        timeout: config.refresh_timeout,
+        parallelism: 8,
+    });
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let refresh = tokio::spawn(refresher.run(config.refresh_interval, stopped(stop_rx.clone())));
+    let server = tokio::spawn(http::serve(listener, app, stopped(stop_rx)));
+    shutdown_signal().await;
+    info!("received shutdown signal");
+    let _ = stop_tx.send(true);
+    let _ = refresh.await;
+    server.await.context("HTTP server task failed")??;
+    info!("stopped");
+    Ok(())
+}
+
+async fn targets(config: &Config, api: &ApiMetrics) -> Vec<Arc<Target>> {
+    let target = match &config.report_file {
+        Some(path) => Target {
+            key: path.display().to_string(),
+            account_id: None,
+            source: Source::File(path.clone()),
+        },
+        None => {
+            let sdk = aws::load_config(&config.aws).await;
+            info!(region = ?sdk.region().map(|r| r.as_ref()), "using the IAM credential report from AWS");
+            Target {
+                key: String::from("self"),
+                account_id: None,
+                source: Source::Report {
+                    client: aws::iam_client(&sdk, api),
+                    poll: Default::default(),
+                },
+            }
+        }
+    };
+    vec![Arc::new(target)]
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,79 @@
+//! Per-account and process health: refresh outcome, duration, staleness
+//! inputs, and build information.
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+
+use super::{Shared, gauge};
+
+const REPORT_GENERATED: &str = "aws_iam_credential_report_generated_timestamp_seconds";
+const REFRESH_SUCCESS: &str = "aws_iam_exporter_account_refresh_success";
+const LAST_SUCCESS: &str = "aws_iam_exporter_account_last_refresh_success_timestamp_seconds";
+const REFRESH_DURATION: &str = "aws_iam_exporter_account_refresh_duration_seconds";
+const ROWS_SKIPPED: &str = "aws_iam_exporter_report_rows_skipped";
+const BUILD_INFO: &str = "aws_iam_exporter_build_info";
+
+#[derive(Debug)]
+pub(super) struct AccountCollector(pub(super) Shared);
+
+impl Collector for AccountCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let snapshot = self.0.store.load();
+        let accounts = || snapshot.accounts.iter();
+        let label = |id: &str| [("account_id", id.to_owned())];
+
+        gauge(
+            &mut encoder,
+            REPORT_GENERATED,
+            &self
+                .0
+                .help("Time AWS generated the credential report in use, in Unix seconds"),
+            accounts()
+                .filter_map(|a| Some((label(&a.account_id), a.data.as_ref()?.report_generated?))),
+        )?;
+        gauge(
+            &mut encoder,
+            REFRESH_SUCCESS,
+            "1 if the last refresh of the account succeeded, 0 if it failed (its last good data is still served)",
+            accounts().map(|a| (label(&a.account_id), i64::from(a.success))),
+        )?;
+        gauge(
+            &mut encoder,
+            LAST_SUCCESS,
+            "Time of the account's last successful refresh, in Unix seconds",
+            accounts().filter_map(|a| Some((label(&a.account_id), a.last_success?))),
+        )?;
+        {
+            let mut family = encoder.encode_descriptor(
+                REFRESH_DURATION,
+                "Duration of the account's last refresh attempt, in seconds",
+                None,
+                prometheus_client::metrics::MetricType::Gauge,
+            )?;
+            for a in accounts() {
+                family
+                    .encode_family(&label(&a.account_id))?
+                    .encode_gauge(&a.duration.as_secs_f64())?;
+            }
+        }
+        gauge(
+            &mut encoder,
+            ROWS_SKIPPED,
+            "Credential report rows that could not be parsed and are missing from the current data",
+            accounts()
+                .filter_map(|a| Some((label(&a.account_id), a.data.as_ref()?.rows_skipped as i64))),
+        )?;
+        gauge(
+            &mut encoder,
+            BUILD_INFO,
+            "Version and revision of the exporter; value is always 1",
+            [(
+                [
+                    ("version", env!("CARGO_PKG_VERSION")),
+                    ("revision", env!("IAM_EXPORTER_REVISION")),
+                ],
+                1,
+            )],
+        )
+    }
+}

@@ -1,0 +1,163 @@
+//! The data an account refresh produces, independent of where it came from.
+//!
+//! Timestamps are Unix seconds (`i64`): every IAM date has second precision, and
+//! integer arithmetic keeps ages exact and reproducible in tests.
+
+/// Everything known about one AWS account after one successful refresh.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountData {
+    pub account_id: String,
+    /// When AWS generated the credential report this data came from.
+    pub report_generated: Option<i64>,
+    pub users: Vec<User>,
+    /// Report rows that could not be parsed and were left out of this snapshot.
+    pub rows_skipped: u64,
+}
+
+/// An IAM user, or the root account (`<root_account>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub arn: String,
+    pub created: Option<i64>,
+    /// `None` where AWS reports `not_supported` (the root account).
+    pub password_enabled: Option<bool>,
+    pub password_last_used: Option<i64>,
+    pub password_last_changed: Option<i64>,
+    pub mfa_active: bool,
+    pub keys: Vec<AccessKey>,
+}
+
+/// One access key slot of a user ("1" or "2" in the credential report).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessKey {
+    pub slot: u8,
+    /// Empty until a source that knows key ids (the IAM API) fills it.
+    pub id: String,
+    pub active: bool,
+    /// Creation time, which the credential report calls `last_rotated`.
+    pub created: Option<i64>,
+    pub last_used: Option<LastUsed>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastUsed {
+    pub at: i64,
+    /// Empty when AWS does not know (`N/A`).
+    pub region: String,
+    pub service: String,
+}
+
+pub const ROOT_USER: &str = "<root_account>";
+
+impl User {
+    pub fn active_keys(&self) -> usize {
+        self.keys.iter().filter(|k| k.active).count()
+    }
+
+    /// Latest of password use and any key use.
+    pub fn last_activity(&self) -> Option<i64> {
+        self.keys
+            .iter()
+            .filter_map(|k| k.last_used.as_ref().map(|u| u.at))
+            .chain(self.password_last_used)
+            .max()
+    }
+}
+
+impl AccessKey {
+    /// Seconds since last use, or since creation for a key never used.
+    pub fn idle_seconds(&self, now: i64) -> Option<i64> {
+        match &self.last_used {
+            Some(u) => Some(now - u.at),
+            None => self.created.map(|c| now - c),
+        }
+    }
+}
+
+/// Account id from an IAM ARN (`arn:aws:iam::123456789012:user/x`).
+pub fn account_from_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (prefix, _partition, service, _region, account) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    parts.next()?;
+    let valid = prefix == "arn"
+        && service == "iam"
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit());
+    valid.then_some(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(created: Option<i64>, used: Option<i64>, active: bool) -> AccessKey {
+        AccessKey {
+            slot: 1,
+            active,
+            created,
+            last_used: used.map(|at| LastUsed {
+                at,
+                ..LastUsed::default()
+            }),
+            ..AccessKey::default()
+        }
+    }
+
+    #[test]
+    fn never_used_key_counts_as_idle_since_creation() {
+        assert_eq!(
+            key(Some(1_000), None, true).idle_seconds(5_000),
+            Some(4_000)
+        );
+    }
+
+    #[test]
+    fn used_key_is_idle_since_last_use() {
+        assert_eq!(
+            key(Some(1_000), Some(3_000), true).idle_seconds(5_000),
+            Some(2_000)
+        );
+    }
+
+    #[test]
+    fn key_without_creation_or_use_has_no_idle_time() {
+        assert_eq!(key(None, None, false).idle_seconds(5_000), None);
+    }
+
+    #[test]
+    fn last_activity_is_latest_of_password_and_keys() {
+        let user = User {
+            password_last_used: Some(2_500),
+            keys: vec![
+                key(Some(1), Some(2_000), true),
+                key(Some(1), Some(3_000), false),
+            ],
+            ..User::default()
+        };
+        assert_eq!(user.last_activity(), Some(3_000));
+        assert_eq!(user.active_keys(), 1);
+        assert_eq!(User::default().last_activity(), None);
+    }
+
+    #[test]
+    fn account_is_taken_from_iam_arns_of_any_partition() {
+        assert_eq!(
+            account_from_arn("arn:aws:iam::123456789012:user/ci/deploy"),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account_from_arn("arn:aws-cn:iam::210987654321:root"),
+            Some("210987654321")
+        );
+        assert_eq!(account_from_arn("arn:aws:iam::12345:root"), None);
+        assert_eq!(account_from_arn("arn:aws:s3:::bucket"), None);
+        assert_eq!(account_from_arn("not an arn"), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! Getting the credential report from AWS.
+//!
+//! AWS builds the report asynchronously: `GenerateCredentialReport` starts a
+//! build (or says a report younger than four hours is ready) and is polled
+//! until its state is `COMPLETE`; `GetCredentialReport` then returns the CSV.
+//! At steady state that is two calls per refresh.
+
+use std::time::Duration;
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::operation::get_credential_report::GetCredentialReportError;
+use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
+use tracing::{debug, warn};
+
+use crate::aws::{ApiMetrics, ErrorClass, classify, error_code};
+
+/// A credential report as AWS returned it.
+#[derive(Debug, Clone)]
+pub struct FetchedReport {
+    pub content: Vec<u8>,
+    /// Unix seconds.
+    pub generated: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(
+        "access denied calling {action}; grant {action} to the exporter's identity ({message})"
+    )]
+    AccessDenied {
+        action: &'static str,
+        message: String,
+    },
+    #[error("credential report still not ready after {attempts} attempts")]
+    NotReady { attempts: u32 },
+    #[error("{action} failed: {message}")]
+    Aws {
+        action: &'static str,
+        code: String,
+        message: String,
+    },
+    #[error("GetCredentialReport returned no content")]
+    NoContent,
+    #[error("credential report has unsupported format {0:?}")]
+    Format(String),
+}
+
+/// How long to wait for AWS to build the report.
+#[derive(Debug, Clone)]
+pub struct PollPolicy {
+    /// Generate calls, including the first.
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 20,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(15),
+        }
+    }
+}
+
+const GENERATE: &str = "iam:GenerateCredentialReport";
+const GET: &str = "iam:GetCredentialReport";
+
+/// Generates (when needed), waits for and downloads the credential report.
+pub async fn fetch_report(
+    client: &Client,
+    policy: &PollPolicy,
+    api: &ApiMetrics,
+) -> Result<FetchedReport, ReportError> {
+    let mut backoff = policy.initial_backoff;
+    for attempt in 1..=policy.max_attempts {
+        if attempt > 1 {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(policy.max_backoff);
+        }
+        match client.generate_credential_report().send().await {
+            Ok(out) if out.state() == Some(&ReportStateType::Complete) => {}
+            Ok(out) => {
+                debug!(attempt, state = ?out.state(), "credential report is being generated");
+                continue;
+            }
+            Err(err) => {
+                api.record_error("GenerateCredentialReport", &err);
+                match aws_error(GENERATE, &err) {
+                    e @ ReportError::Aws { .. } if is_throttled(&e) => {
+                        warn!(attempt, cause = %e, "credential report generation throttled, backing off");
+                        continue;
+                    }
+                    e => return Err(e),
+                }
+            }
+        }
+        match client.get_credential_report().send().await {
+            Ok(out) => {
+                if let Some(format) = out.report_format()
+                    && *format != ReportFormatType::TextCsv
+                {
+                    return Err(ReportError::Format(format.as_str().to_owned()));
+                }
+                let content = out.content.ok_or(ReportError::NoContent)?.into_inner();
+                return Ok(FetchedReport {
+                    content,
+                    generated: out.generated_time.map(|t| t.secs()),
+                });
+            }
+            Err(err) => {
+                api.record_error("GetCredentialReport", &err);
+                match err.as_service_error() {
+                    Some(
+                        GetCredentialReportError::CredentialReportExpiredException(_)
+                        | GetCredentialReportError::CredentialReportNotPresentException(_),
+                    ) => {
+                        debug!(
+                            attempt,
+                            code = error_code(&err),
+                            "credential report must be generated again"
+                        );
+                        // Generating again right away is what AWS asks for.
+                        backoff = policy.initial_backoff;
+                    }
+                    Some(GetCredentialReportError::CredentialReportNotReadyException(_)) => {
+                        debug!(attempt, "credential report still in progress");
+                    }
+                    _ => match aws_error(GET, &err) {
+                        e if is_throttled(&e) => {
+                            warn!(attempt, cause = %e, "credential report download throttled, backing off");
+                        }
+                        e => return Err(e),
+                    },
+                }
+            }
+        }
+    }
+    Err(ReportError::NotReady {
+        attempts: policy.max_attempts,
+    })
+}
+
+fn is_throttled(err: &ReportError) -> bool {
+    matches!(err, ReportError::Aws { code, .. } if classify(code) == ErrorClass::Throttled)
+}
+
+fn aws_error<E>(action: &'static str, err: &SdkError<E>) -> ReportError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let code = error_code(err).to_owned();
+    let message = match err.as_service_error().and_then(|e| e.message()) {
+        Some(m) => format!("{code}: {m}"),
+        None => DisplayErrorContext(err).to_string(),
+    };
+    match classify(&code) {
+        ErrorClass::AccessDenied => ReportError::AccessDenied { action, message },
+        _ => ReportError::Aws {
+            action,
+            code,
+            message,
+        },
+    }
+}

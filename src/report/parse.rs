@@ -1,0 +1,420 @@
+//! Parsing of the IAM credential report CSV.
+//!
+//! Columns are found by header name, never by position: AWS has added columns
+//! over the years and may again. A row that cannot be understood is logged,
+//! counted and skipped; only a report with no usable header fails as a whole,
+//! so that one odd row never blanks an account.
+
+use crate::model::{AccessKey, AccountData, LastUsed, User, account_from_arn};
+
+/// Why a whole report could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReportParseError {
+    #[error("credential report is empty")]
+    Empty,
+    #[error("credential report header lacks required column {0:?}")]
+    MissingColumn(&'static str),
+    #[error("credential report is not valid CSV: {0}")]
+    Csv(String),
+    #[error("credential report has no row with an IAM ARN, so its account is unknown")]
+    NoAccount,
+}
+
+/// Why one row was skipped.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RowError {
+    #[error("row has {found} fields, header has {expected}")]
+    FieldCount { expected: usize, found: usize },
+    #[error("column {column}: {reason}")]
+    Field { column: String, reason: String },
+    #[error("user {user:?} belongs to account {found}, report is for {expected}")]
+    ForeignAccount {
+        user: String,
+        expected: String,
+        found: String,
+    },
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ParsedReport {
+    pub data: AccountData,
+    /// (1-based line number, reason) of each skipped row.
+    pub skipped: Vec<(u64, RowError)>,
+}
+
+/// Parses a credential report as AWS returns it (base64-decoded).
+pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ReportParseError::Empty);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let header = reader
+        .byte_headers()
+        .map_err(|e| ReportParseError::Csv(e.to_string()))?;
+    let columns = Columns::find(header)?;
+    let width = header.len();
+
+    let mut parsed = ParsedReport::default();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // A CSV-level error (bad quoting) leaves the reader able to go on.
+                parsed.skipped.push((
+                    line,
+                    RowError::Field {
+                        column: String::from("*"),
+                        reason: e.to_string(),
+                    },
+                ));
+                continue;
+            }
+        }
+        if record.len() != width {
+            parsed.skipped.push((
+                line,
+                RowError::FieldCount {
+                    expected: width,
+                    found: record.len(),
+                },
+            ));
+            continue;
+        }
+        match columns.user(&record) {
+            Ok(user) => {
+                if let Some(account) = account_from_arn(&user.arn) {
+                    if parsed.data.account_id.is_empty() {
+                        parsed.data.account_id = account.to_owned();
+                    } else if parsed.data.account_id != account {
+                        parsed.skipped.push((
+                            line,
+                            RowError::ForeignAccount {
+                                user: user.name.clone(),
+                                expected: parsed.data.account_id.clone(),
+                                found: account.to_owned(),
+                            },
+                        ));
+                        continue;
+                    }
+                }
+                parsed.data.users.push(user);
+            }
+            Err(e) => parsed.skipped.push((line, e)),
+        }
+    }
+    if parsed.data.account_id.is_empty() {
+        return Err(ReportParseError::NoAccount);
+    }
+    parsed.data.rows_skipped = parsed.skipped.len() as u64;
+    Ok(parsed)
+}
+
+/// Positions of the columns this exporter reads.
+struct Columns {
+    user: usize,
+    arn: usize,
+    user_creation_time: usize,
+    password_enabled: Option<usize>,
+    password_last_used: Option<usize>,
+    password_last_changed: Option<usize>,
+    mfa_active: Option<usize>,
+    slots: [SlotColumns; 2],
+}
+
+struct SlotColumns {
+    active: Option<usize>,
+    last_rotated: Option<usize>,
+    last_used_date: Option<usize>,
+    last_used_region: Option<usize>,
+    last_used_service: Option<usize>,
+}
+
+impl Columns {
+    fn find(header: &csv::ByteRecord) -> Result<Self, ReportParseError> {
+        let find = |name: &str| {
+            header
+                .iter()
+                .position(|h| h.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
+        };
+        let require = |name: &'static str| find(name).ok_or(ReportParseError::MissingColumn(name));
+        let slot = |n: u8| SlotColumns {
+            active: find(&format!("access_key_{n}_active")),
+            last_rotated: find(&format!("access_key_{n}_last_rotated")),
+            last_used_date: find(&format!("access_key_{n}_last_used_date")),
+            last_used_region: find(&format!("access_key_{n}_last_used_region")),
+            last_used_service: find(&format!("access_key_{n}_last_used_service")),
+        };
+        Ok(Self {
+            user: require("user")?,
+            arn: require("arn")?,
+            user_creation_time: require("user_creation_time")?,
+            password_enabled: find("password_enabled"),
+            password_last_used: find("password_last_used"),
+            password_last_changed: find("password_last_changed"),
+            mfa_active: find("mfa_active"),
+            slots: [slot(1), slot(2)],
+        })
+    }
+
+    fn user(&self, record: &csv::ByteRecord) -> Result<User, RowError> {
+        let row = Row { record };
+        let name = row.text(self.user, "user")?;
+        if name.is_empty() {
+            return Err(RowError::Field {
+                column: "user".into(),
+                reason: "empty user name".into(),
+            });
+        }
+        let arn = row.text(self.arn, "arn")?;
+        let mut keys = Vec::new();
+        for (slot, cols) in (1u8..).zip(&self.slots) {
+            if let Some(key) = row.key(slot, cols)? {
+                keys.push(key);
+            }
+        }
+        Ok(User {
+            created: row.timestamp(Some(self.user_creation_time), "user_creation_time")?,
+            password_enabled: row.boolean(self.password_enabled, "password_enabled")?,
+            password_last_used: row.timestamp(self.password_last_used, "password_last_used")?,
+            password_last_changed: row
+                .timestamp(self.password_last_changed, "password_last_changed")?,
+            mfa_active: row.boolean(self.mfa_active, "mfa_active")?.unwrap_or(false),
+            keys,
+            name,
+            arn,
+        })
+    }
+}
+
+struct Row<'a> {
+    record: &'a csv::ByteRecord,
+}
+
+impl Row<'_> {
+    fn raw(&self, index: Option<usize>, column: &str) -> Result<Option<&str>, RowError> {
+        let Some(index) = index else { return Ok(None) };
+        let bytes = self.record.get(index).unwrap_or_default();
+        let value = std::str::from_utf8(bytes)
+            .map_err(|_| field_error(column, "not valid UTF-8"))?
+            .trim();
+        Ok(Some(value).filter(|v| !is_no_value(v)))
+    }
+
+    fn text(&self, index: usize, column: &str) -> Result<String, RowError> {
+        let bytes = self.record.get(index).unwrap_or_default();
+        std::str::from_utf8(bytes)
+            .map(|s| s.trim().to_owned())
+            .map_err(|_| field_error(column, "not valid UTF-8"))
+    }
+
+    fn boolean(&self, index: Option<usize>, column: &str) -> Result<Option<bool>, RowError> {
+        self.raw(index, column)?
+            .map(|v| {
+                parse_bool(v).ok_or_else(|| field_error(column, &format!("{v:?} is not a boolean")))
+            })
+            .transpose()
+    }
+
+    fn timestamp(&self, index: Option<usize>, column: &str) -> Result<Option<i64>, RowError> {
+        self.raw(index, column)?
+            .map(|v| {
+                parse_timestamp(v)
+                    .ok_or_else(|| field_error(column, &format!("{v:?} is not an ISO 8601 time")))
+            })
+            .transpose()
+    }
+
+    fn key(&self, slot: u8, cols: &SlotColumns) -> Result<Option<AccessKey>, RowError> {
+        let column = |suffix: &str| format!("access_key_{slot}_{suffix}");
+        let active = self.boolean(cols.active, &column("active"))?;
+        let created = self.timestamp(cols.last_rotated, &column("last_rotated"))?;
+        // An inactive slot that was never rotated holds no key.
+        if !active.unwrap_or(false) && created.is_none() {
+            return Ok(None);
+        }
+        let last_used = self
+            .timestamp(cols.last_used_date, &column("last_used_date"))?
+            .map(|at| -> Result<LastUsed, RowError> {
+                Ok(LastUsed {
+                    at,
+                    region: self
+                        .raw(cols.last_used_region, &column("last_used_region"))?
+                        .unwrap_or_default()
+                        .to_owned(),
+                    service: self
+                        .raw(cols.last_used_service, &column("last_used_service"))?
+                        .unwrap_or_default()
+                        .to_owned(),
+                })
+            })
+            .transpose()?;
+        Ok(Some(AccessKey {
+            slot,
+            id: String::new(),
+            active: active.unwrap_or(false),
+            created,
+            last_used,
+        }))
+    }
+}
+
+fn field_error(column: &str, reason: &str) -> RowError {
+    RowError::Field {
+        column: column.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Values AWS writes where it has nothing to report.
+fn is_no_value(v: &str) -> bool {
+    v.is_empty()
+        || ["N/A", "no_information", "not_supported"]
+            .iter()
+            .any(|n| v.eq_ignore_ascii_case(n))
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    if v.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if v.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Parses an ISO 8601 / RFC 3339 date-time with `Z` or a `±HH:MM` offset into
+/// Unix seconds; fractional seconds are dropped.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = &s[r];
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest.as_bytes() {
+        [] | [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let digits = [*h1, *h2, *m1, *m2];
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let d = |i: usize| i64::from(digits[i] - b'0');
+            let (hours, minutes) = (d(0) * 10 + d(1), d(2) * 10 + d(3));
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let secs = hours * 3600 + minutes * 60;
+            if *sign == b'+' { secs } else { -secs }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_with_offsets_and_fractions() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00+00:00"), Some(0));
+        assert_eq!(
+            parse_timestamp("2025-03-14T09:21:07+00:00"),
+            Some(1_741_944_067)
+        );
+        assert_eq!(
+            parse_timestamp("2025-03-14T11:21:07+02:00"),
+            Some(1_741_944_067)
+        );
+        assert_eq!(
+            parse_timestamp("2025-03-14T04:21:07-05:00"),
+            Some(1_741_944_067)
+        );
+        assert_eq!(
+            parse_timestamp("2025-03-14T09:21:07.123Z"),
+            Some(1_741_944_067)
+        );
+        assert_eq!(parse_timestamp("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+    }
+
+    #[test]
+    fn malformed_timestamps_are_rejected() {
+        for bad in [
+            "",
+            "2025-03-14",
+            "2025-13-01T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "2025-03-14T24:00:00Z",
+            "2025-03-14T09:21:07+0000",
+            "2025-03-14T09:21:07.Z",
+            "2025-03-14T09:21:07 UTC",
+            "yyyy-mm-ddThh:mm:ssZ",
+            "2025-03-14T09:21:07+٠٠:00",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn booleans_in_any_case() {
+        assert_eq!(parse_bool("TRUE"), Some(true));
+        assert_eq!(parse_bool("False"), Some(false));
+        assert_eq!(parse_bool("yes"), None);
+    }
+}
