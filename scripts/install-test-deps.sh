@@ -64,8 +64,8 @@ install_debs() {
 
     log "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq </dev/null
-    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+    "${sudo[@]}" apt-get update -qq </dev/null >&2
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >&2
 }
 
 if [ "${IAM_EXPORTER_SKIP_APT:-0}" = "1" ]; then
@@ -82,16 +82,19 @@ command -v "${python_bin}" >/dev/null 2>&1 || die "${python_bin} not found"
 # ---------------------------------------------------------------------------
 [ -f "${requirements}" ] || die "${requirements} not found"
 
-python_version="$("${python_bin}" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
-want_stamp="python=${python_version} requirements=$(sha256sum "${requirements}" | cut -d' ' -f1)"
+version_of() { "$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'; }
+requirements_sum="$(sha256sum "${requirements}" | cut -d' ' -f1)"
 
-if [ -x "${venv_dir}/bin/python" ] &&
-    "${venv_dir}/bin/python" -c 'import sys' >/dev/null 2>&1 &&
-    [ -f "${stamp}" ] && [ "$(cat "${stamp}")" = "${want_stamp}" ]; then
-    log "venv up to date: ${venv_dir}"
+# An existing venv is kept whichever python3 made it, as long as its
+# interpreter still runs and it was filled from the current requirements.
+if [ -x "${venv_dir}/bin/python" ] && [ -f "${stamp}" ] &&
+    venv_version="$(version_of "${venv_dir}/bin/python" 2>/dev/null)" &&
+    [ "$(cat "${stamp}")" = "python=${venv_version} requirements=${requirements_sum}" ]; then
+    log "venv up to date: ${venv_dir} (Python ${venv_version})"
     exit 0
 fi
 
+python_version="$(version_of "${python_bin}")"
 log "creating venv ${venv_dir} (Python ${python_version})"
 rm -f "${stamp}"
 "${python_bin}" -m venv --clear "${venv_dir}"
@@ -106,5 +109,5 @@ from moto.server import ThreadedMotoServer  # noqa: F401
 from prometheus_client.openmetrics.parser import text_string_to_metric_families  # noqa: F401
 PY
 
-printf '%s\n' "${want_stamp}" >"${stamp}"
+printf 'python=%s requirements=%s\n' "$(version_of "${venv_dir}/bin/python")" "${requirements_sum}" >"${stamp}"
 log "venv ready: ${venv_dir}"
