@@ -147,8 +147,11 @@ impl Refresher {
                 duration,
             };
             match result {
-                Ok(data) => {
+                Ok(mut data) => {
                     ok += 1;
+                    if data.account_id.is_empty() {
+                        data.account_id = state.account_id.clone();
+                    }
                     debug!(account = %data.account_id, users = data.users.len(), ?duration, "account refreshed");
                     state.account_id = data.account_id.clone();
                     state.data = Some(Arc::new(data));

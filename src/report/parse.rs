@@ -16,8 +16,6 @@ pub enum ReportParseError {
     MissingColumn(&'static str),
     #[error("credential report is not valid CSV: {0}")]
     Csv(String),
-    #[error("credential report has no row with an IAM ARN, so its account is unknown")]
-    NoAccount,
 }
 
 /// Why one row was skipped.
@@ -43,6 +41,9 @@ pub struct ParsedReport {
 }
 
 /// Parses a credential report as AWS returns it (base64-decoded).
+///
+/// The account id comes from the rows' ARNs; it stays empty for a report
+/// without rows, and the caller then names the account.
 pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -108,9 +109,6 @@ pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
             }
             Err(e) => parsed.skipped.push((line, e)),
         }
-    }
-    if parsed.data.account_id.is_empty() {
-        return Err(ReportParseError::NoAccount);
     }
     parsed.data.rows_skipped = parsed.skipped.len() as u64;
     Ok(parsed)
