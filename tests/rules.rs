@@ -1,0 +1,740 @@
+//! Checks of the monitoring and deployment files: the Prometheus rules and
+//! their unit tests, the Prometheus and Alertmanager configs, the Dockerfile,
+//! the generated Kubernetes PrometheusRule, and the links between the alerts,
+//! their thresholds and docs/runbook.md.
+//!
+//! promtool, amtool and hadolint are required: a missing tool fails the test
+//! with a pointer to scripts/install-test-deps.sh rather than skipping it.
+//! Tool paths can be overridden with PROMTOOL, AMTOOL and HADOLINT.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const INSTALL_HINT: &str = "run scripts/install-test-deps.sh (Debian packages prometheus and \
+     prometheus-alertmanager, and hadolint in .venv)";
+const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
+const RULES_FILE: &str = "alerts/iam-credentials.rules.yml";
+const RECORDING_FILE: &str = "alerts/iam-credentials.recording.yml";
+const RUNBOOK: &str = "docs/runbook.md";
+const RUNBOOK_URL: &str = "https://github.com/iam-credentials-exporter/iam-credentials-exporter/blob/main/docs/runbook.md";
+const ALERTMANAGER_CONFIG: &str = "deploy/alertmanager/alertmanager.yml";
+const PROMETHEUSRULE: &str = "deploy/kubernetes/prometheusrule.yaml";
+const PROMETHEUSRULE_SCRIPT: &str = "deploy/kubernetes/generate-prometheusrule.sh";
+
+/// Receiver that deploy/alertmanager/alertmanager.yml routes each severity to.
+const SEVERITY_RECEIVERS: [(&str, &str); 3] = [
+    ("critical", "pager"),
+    ("warning", "ticket"),
+    ("info", "low-priority"),
+];
+
+// ---------------------------------------------------------------------------
+// External tools
+// ---------------------------------------------------------------------------
+
+#[test]
+fn promtool_check_rules_accepts_every_rule_file() {
+    let files = yaml_files_in("alerts");
+    let out = run(
+        promtool().arg("check").arg("rules").args(&files),
+        "promtool check rules",
+    );
+    assert_success(&out, "promtool check rules alerts/*.yml");
+}
+
+#[test]
+fn promtool_unit_tests_pass_for_every_rule() {
+    let files = yaml_files_in("alerts/tests");
+    let out = run(
+        promtool().arg("test").arg("rules").args(&files),
+        "promtool test rules",
+    );
+    assert_success(&out, "promtool test rules alerts/tests/*.yml");
+}
+
+#[test]
+fn promtool_check_config_accepts_prometheus_config() {
+    let out = run(
+        promtool()
+            .arg("check")
+            .arg("config")
+            .arg("deploy/prometheus/prometheus.yml"),
+        "promtool check config",
+    );
+    assert_success(
+        &out,
+        "promtool check config deploy/prometheus/prometheus.yml",
+    );
+    // The config's relative rule_files path must reach the shipped rules, or
+    // Prometheus would start without any alert.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for file in [RULES_FILE, RECORDING_FILE] {
+        let name = Path::new(file).file_name().unwrap().to_str().unwrap();
+        assert!(
+            stdout.contains(name),
+            "prometheus.yml does not load {file}; promtool said:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn amtool_check_config_accepts_alertmanager_config() {
+    let out = run(
+        amtool().arg("check-config").arg(ALERTMANAGER_CONFIG),
+        "amtool check-config",
+    );
+    assert_success(
+        &out,
+        "amtool check-config deploy/alertmanager/alertmanager.yml",
+    );
+}
+
+#[test]
+fn alertmanager_routes_every_severity_of_the_rules_to_its_receiver() {
+    let known: BTreeSet<&str> = SEVERITY_RECEIVERS.iter().map(|(s, _)| *s).collect();
+    for alert in alerts() {
+        let severity = alert.field("labels.severity");
+        assert!(
+            known.contains(severity),
+            "{}: severity {severity:?} has no route in {ALERTMANAGER_CONFIG}",
+            alert.name
+        );
+    }
+    for (severity, receiver) in SEVERITY_RECEIVERS {
+        let out = run(
+            amtool()
+                .args(["config", "routes", "test"])
+                .arg(format!("--config.file={ALERTMANAGER_CONFIG}"))
+                .arg(format!("--verify.receivers={receiver}"))
+                .arg(format!("severity={severity}"))
+                .arg("alertname=AwsIamRouteCheck"),
+            "amtool config routes test",
+        );
+        assert_success(
+            &out,
+            &format!("route of severity={severity} to receiver {receiver}"),
+        );
+    }
+}
+
+#[test]
+fn hadolint_accepts_dockerfile() {
+    let out = run(hadolint().arg("Dockerfile"), "hadolint");
+    assert_success(&out, "hadolint Dockerfile");
+}
+
+#[test]
+fn prometheusrule_manifest_is_generated_from_current_rules() {
+    let out = run(
+        Command::new("bash").arg(PROMETHEUSRULE_SCRIPT),
+        PROMETHEUSRULE_SCRIPT,
+    );
+    assert_success(&out, PROMETHEUSRULE_SCRIPT);
+    let generated = String::from_utf8(out.stdout).expect("script output is UTF-8");
+    let committed = read(PROMETHEUSRULE);
+    if generated != committed {
+        let line = generated
+            .lines()
+            .zip(committed.lines())
+            .position(|(a, b)| a != b)
+            .map_or_else(
+                || generated.lines().count().min(committed.lines().count()) + 1,
+                |i| i + 1,
+            );
+        panic!(
+            "{PROMETHEUSRULE} is out of date with alerts/*.yml (first difference at line {line}); \
+             regenerate it with `{PROMETHEUSRULE_SCRIPT} > {PROMETHEUSRULE}`"
+        );
+    }
+}
+
+#[test]
+fn prometheusrule_manifest_holds_valid_rules_for_every_alert() {
+    // Unwrap spec.groups back into a plain rule file and let promtool judge it.
+    let manifest = read(PROMETHEUSRULE);
+    let mut lines = manifest.lines();
+    lines
+        .by_ref()
+        .find(|l| *l == "spec:")
+        .expect("PrometheusRule has a top-level spec:");
+    let mut rules = String::new();
+    for line in lines {
+        let unindented = line.strip_prefix("  ").unwrap_or_else(|| {
+            assert!(line.is_empty(), "line outside spec: {line:?}");
+            ""
+        });
+        rules.push_str(unindented);
+        rules.push('\n');
+    }
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("prometheusrule-spec.yml");
+    std::fs::write(&file, &rules).expect("write unwrapped rules");
+    let out = run(
+        promtool().arg("check").arg("rules").arg(&file),
+        "promtool check rules",
+    );
+    assert_success(&out, "promtool check rules on the PrometheusRule spec");
+    let names: BTreeSet<String> = parse_rules(&rules).into_iter().map(|r| r.name).collect();
+    for alert in alerts() {
+        assert!(
+            names.contains(&alert.name),
+            "{} is missing from {PROMETHEUSRULE}",
+            alert.name
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Structure of the rules, their tests and the runbook
+// ---------------------------------------------------------------------------
+
+#[test]
+fn every_alert_has_severity_summary_description_and_runbook_url() {
+    let anchors = runbook_anchors();
+    let alerts = alerts();
+    assert!(!alerts.is_empty(), "no alert found in {RULES_FILE}");
+    for alert in &alerts {
+        let name = &alert.name;
+        assert!(
+            name.starts_with("AwsIam") && name.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{name}: alert names are CamelCase with the AwsIam prefix"
+        );
+        let severity = alert.field("labels.severity");
+        assert!(
+            ["critical", "warning", "info"].contains(&severity),
+            "{name}: severity {severity:?} is not critical, warning or info"
+        );
+        let summary = alert.field("annotations.summary");
+        assert!(
+            summary.ends_with('.') && !summary.contains("{{"),
+            "{name}: summary should be one plain sentence, got {summary:?}"
+        );
+        let description = alert.field("annotations.description");
+        assert!(
+            description.contains("{{ $labels."),
+            "{name}: description is not templated with labels: {description:?}"
+        );
+        let url = alert.field("annotations.runbook_url");
+        let anchor = url
+            .strip_prefix(RUNBOOK_URL)
+            .and_then(|rest| rest.strip_prefix('#'))
+            .unwrap_or_else(|| panic!("{name}: runbook_url {url:?} is not {RUNBOOK_URL}#<anchor>"));
+        assert_eq!(
+            anchor,
+            name.to_lowercase(),
+            "{name}: runbook anchor must be the lowercase alert name"
+        );
+        assert!(
+            anchors.contains(anchor),
+            "{name}: {RUNBOOK} has no heading for #{anchor}"
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for alert in &alerts {
+        assert!(seen.insert(&alert.name), "duplicate alert {}", alert.name);
+    }
+}
+
+#[test]
+fn key_and_user_alerts_name_account_user_and_key_in_their_description() {
+    for alert in alerts() {
+        let expr = alert.field("expr");
+        let description = alert.field("annotations.description");
+        if expr.contains("aws_iam_access_key_") || expr.contains("aws_iam_user_") {
+            assert!(
+                description.contains("{{ $labels.account_id }}"),
+                "{}: description does not name the account",
+                alert.name
+            );
+            if !expr.contains("user=\"<root_account>\"") {
+                assert!(
+                    description.contains("{{ $labels.user }}"),
+                    "{}: description does not name the user",
+                    alert.name
+                );
+            }
+        }
+        if expr.contains("aws_iam_access_key_active") && !expr.contains("without (slot") {
+            assert!(
+                description.contains("{{ $labels.slot }}"),
+                "{}: description of a key alert does not name the key slot",
+                alert.name
+            );
+        }
+        assert!(
+            expr.contains("job=\"iam-credentials-exporter\""),
+            "{}: expression does not select job=\"iam-credentials-exporter\"",
+            alert.name
+        );
+    }
+}
+
+#[test]
+fn key_alerts_ignore_inactive_keys() {
+    for alert in alerts() {
+        let expr = alert.field("expr");
+        let per_key = [
+            "aws_iam_access_key_age_seconds",
+            "aws_iam_access_key_idle_seconds",
+        ];
+        if per_key.iter().any(|m| expr.contains(m)) {
+            assert!(
+                expr.contains("aws_iam_access_key_active{") && expr.contains("} == 1"),
+                "{}: a key alert must be joined with aws_iam_access_key_active == 1",
+                alert.name
+            );
+        }
+    }
+}
+
+#[test]
+fn every_alert_has_firing_and_silent_unit_tests() {
+    let mut firing = BTreeSet::new();
+    let mut silent = BTreeSet::new();
+    for file in yaml_files_in("alerts/tests") {
+        let text = read(&file);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut current: Option<String> = None;
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim();
+            if let Some(name) = trimmed.strip_prefix("alertname:") {
+                current = Some(unquote(name.trim()));
+            } else if let Some(rest) = trimmed.strip_prefix("exp_alerts:") {
+                let name = current
+                    .clone()
+                    .unwrap_or_else(|| panic!("{file}:{}: exp_alerts without alertname", i + 1));
+                match rest.trim() {
+                    "[]" => {
+                        silent.insert(name);
+                    }
+                    "" => {
+                        let next = lines[i + 1..]
+                            .iter()
+                            .map(|l| l.trim())
+                            .find(|l| !l.is_empty() && !l.starts_with('#'));
+                        assert!(
+                            next.is_some_and(|l| l.starts_with("- ")),
+                            "{file}:{}: exp_alerts is neither [] nor a list",
+                            i + 1
+                        );
+                        firing.insert(name);
+                    }
+                    other => panic!("{file}:{}: unexpected exp_alerts: {other}", i + 1),
+                }
+            }
+        }
+    }
+    let names: BTreeSet<String> = alerts().into_iter().map(|a| a.name).collect();
+    // promtool does not know which alert names exist: a typo in a test would
+    // expect nothing and pass.
+    for tested in firing.union(&silent) {
+        assert!(
+            names.contains(tested),
+            "alerts/tests refer to {tested}, which is not an alert"
+        );
+    }
+    for name in &names {
+        assert!(
+            firing.contains(name),
+            "{name} has no test case where it fires"
+        );
+        assert!(
+            silent.contains(name),
+            "{name} has no test case where it must stay silent"
+        );
+    }
+}
+
+#[test]
+fn runbook_threshold_table_matches_rules_and_their_header() {
+    let alerts: BTreeMap<String, Rule> =
+        alerts().into_iter().map(|a| (a.name.clone(), a)).collect();
+
+    let runbook = read(RUNBOOK);
+    let mut table = BTreeMap::new();
+    for line in runbook.lines().filter(|l| l.starts_with("| [")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        assert_eq!(cells.len(), 6, "threshold table row has 6 cells: {line}");
+        let (name, anchor) = cells[0]
+            .strip_prefix('[')
+            .and_then(|c| c.split_once("](#"))
+            .and_then(|(n, a)| Some((n, a.strip_suffix(')')?)))
+            .unwrap_or_else(|| panic!("first cell is [Alert](#anchor): {line}"));
+        assert_eq!(anchor, name.to_lowercase(), "anchor of {name} in the table");
+        let row = Threshold {
+            severity: cells[1].to_owned(),
+            seconds: cells[4].to_owned(),
+            for_: cells[5].trim_matches('`').to_owned(),
+        };
+        assert!(
+            table.insert(name.to_owned(), row).is_none(),
+            "{name} twice in the table"
+        );
+    }
+
+    // The comment block at the top of the rules file:
+    // "#   Alert  Severity  Threshold words...  Seconds  for".
+    let rules_text = read(RULES_FILE);
+    let mut header = BTreeMap::new();
+    for line in rules_text.lines().take_while(|l| l.starts_with('#')) {
+        let words: Vec<&str> = line.trim_start_matches('#').split_whitespace().collect();
+        if words.first().is_some_and(|w| w.starts_with("AwsIam")) {
+            let row = Threshold {
+                severity: words[1].to_owned(),
+                seconds: words[words.len() - 2].to_owned(),
+                for_: words[words.len() - 1].to_owned(),
+            };
+            header.insert(words[0].to_owned(), row);
+        }
+    }
+
+    let expected: BTreeSet<&String> = alerts.keys().collect();
+    assert_eq!(
+        table.keys().collect::<BTreeSet<_>>(),
+        expected,
+        "alerts in the runbook table"
+    );
+    assert_eq!(
+        header.keys().collect::<BTreeSet<_>>(),
+        expected,
+        "alerts in the rules header"
+    );
+    assert_eq!(
+        table, header,
+        "runbook table and rules file header disagree"
+    );
+
+    for (name, row) in &table {
+        let alert = &alerts[name];
+        assert_eq!(
+            &row.severity,
+            alert.field("labels.severity"),
+            "{name}: severity"
+        );
+        let for_ = alert.fields.get("for").map_or("0m", String::as_str);
+        assert_eq!(row.for_, for_, "{name}: for");
+        if row.seconds != "-" {
+            let numbers: BTreeSet<&str> = alert
+                .field("expr")
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|t| !t.is_empty())
+                .collect();
+            assert!(
+                numbers.contains(row.seconds.as_str()),
+                "{name}: threshold {}s of the table is not in its expression",
+                row.seconds
+            );
+        }
+    }
+}
+
+#[test]
+fn recording_rules_follow_level_metric_operations_naming() {
+    let rules = parse_rules(&read(RECORDING_FILE));
+    assert!(!rules.is_empty(), "no recording rule in {RECORDING_FILE}");
+    for rule in rules {
+        assert_eq!(
+            rule.kind, "record",
+            "{RECORDING_FILE} holds only recording rules"
+        );
+        let parts: Vec<&str> = rule.name.split(':').collect();
+        assert!(
+            parts.len() == 3
+                && parts[0] == "account_id"
+                && parts[1].starts_with("aws_iam_")
+                && !parts[2].is_empty(),
+            "{}: recording rules are named account_id:aws_iam_<metric>:<operation>",
+            rule.name
+        );
+        assert!(
+            rule.field("expr")
+                .contains("job=\"iam-credentials-exporter\""),
+            "{}: expression does not select job=\"iam-credentials-exporter\"",
+            rule.name
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, PartialEq, Eq)]
+struct Threshold {
+    severity: String,
+    seconds: String,
+    for_: String,
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(relative: &str) -> String {
+    let path = repo().join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// `*.yml` files directly in `dir` (relative to the repository), sorted.
+fn yaml_files_in(dir: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(repo().join(dir))
+        .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.is_file() && p.extension() == Some(OsStr::new("yml")))
+        .map(|p| format!("{dir}/{}", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no *.yml file in {dir}");
+    files
+}
+
+fn promtool() -> Command {
+    tool_command("promtool", "PROMTOOL", find_in_path("promtool"))
+}
+
+fn amtool() -> Command {
+    tool_command("amtool", "AMTOOL", find_in_path("amtool"))
+}
+
+fn hadolint() -> Command {
+    tool_command(
+        "hadolint",
+        "HADOLINT",
+        Some(repo().join(".venv/bin/hadolint")),
+    )
+}
+
+/// A command for `name`, taken from the environment variable `env` when set,
+/// else from `default`. Panics with the install hint when it does not exist.
+fn tool_command(name: &str, env: &str, default: Option<PathBuf>) -> Command {
+    let path = std::env::var_os(env)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or(default)
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} not found (or set {env}); {INSTALL_HINT}"));
+    let mut cmd = Command::new(path);
+    cmd.current_dir(repo());
+    cmd
+}
+
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Runs `cmd` to completion, killing it after [`TOOL_TIMEOUT`].
+fn run(cmd: &mut Command, what: &str) -> Output {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(repo());
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let deadline = Instant::now() + TOOL_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for child") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {TOOL_TIMEOUT:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Anchors of the runbook's headings, as GitHub generates them.
+fn runbook_anchors() -> BTreeSet<String> {
+    read(RUNBOOK)
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|l| l.trim_start_matches('#').trim())
+        .map(|heading| {
+            heading
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One alerting or recording rule, its fields flattened to dotted paths
+/// (`expr`, `for`, `labels.severity`, `annotations.summary`, ...).
+#[derive(Debug)]
+struct Rule {
+    kind: &'static str,
+    name: String,
+    fields: BTreeMap<String, String>,
+}
+
+impl Rule {
+    fn field(&self, path: &str) -> &str {
+        self.fields
+            .get(path)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| panic!("{}: missing or empty {path}", self.name))
+    }
+}
+
+fn alerts() -> Vec<Rule> {
+    let rules = parse_rules(&read(RULES_FILE));
+    assert!(
+        rules.iter().all(|r| r.kind == "alert"),
+        "{RULES_FILE} holds only alerting rules"
+    );
+    rules
+}
+
+/// Reads the rules of a Prometheus rule file written in block style, as
+/// alerts/*.yml are (promtool has already checked that it is valid YAML):
+/// mappings by indentation, plain or quoted scalars, and `|` / `>` block
+/// scalars.
+fn parse_rules(text: &str) -> Vec<Rule> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut rules = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let trimmed = lines[i].trim_start();
+        let kind = if trimmed.starts_with("- alert:") {
+            "alert"
+        } else if trimmed.starts_with("- record:") {
+            "record"
+        } else {
+            i += 1;
+            continue;
+        };
+        let dash_indent = lines[i].len() - trimmed.len();
+        // The item's first key sits on the dash line; read it as if the dash
+        // were a space.
+        let first = format!("{}{}", " ".repeat(dash_indent + 2), &trimmed[2..]);
+        let mut item = vec![first];
+        i += 1;
+        while i < lines.len() {
+            let line = lines[i];
+            let content = line.trim_start();
+            let indent = line.len() - content.len();
+            if !content.is_empty() && !content.starts_with('#') && indent <= dash_indent {
+                break;
+            }
+            item.push(line.to_owned());
+            i += 1;
+        }
+        let fields = parse_mapping(&item);
+        let name = fields
+            .get(kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("rule without {kind}: {}", item[0]));
+        rules.push(Rule { kind, name, fields });
+    }
+    rules
+}
+
+fn parse_mapping(lines: &[String]) -> BTreeMap<String, String> {
+    let mut fields = BTreeMap::new();
+    // Open parent mappings: (indent of their key, key).
+    let mut parents: Vec<(usize, String)> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = &lines[i];
+        let content = line.trim_start();
+        i += 1;
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        let (key, value) = match content.split_once(':') {
+            Some((k, v)) if v.is_empty() || v.starts_with(' ') => (k.trim(), v.trim()),
+            _ => panic!("unsupported YAML line: {line}"),
+        };
+        while parents.last().is_some_and(|(p, _)| *p >= indent) {
+            parents.pop();
+        }
+        let path = parents
+            .iter()
+            .map(|(_, k)| k.as_str())
+            .chain([key])
+            .collect::<Vec<_>>()
+            .join(".");
+        match value {
+            "" => parents.push((indent, key.to_owned())),
+            "|" | "|-" | "|+" | ">" | ">-" | ">+" => {
+                let mut block = Vec::new();
+                while i < lines.len() {
+                    let l = &lines[i];
+                    let c = l.trim_start();
+                    if !c.is_empty() && l.len() - c.len() <= indent {
+                        break;
+                    }
+                    block.push(c);
+                    i += 1;
+                }
+                while block.last().is_some_and(|l| l.is_empty()) {
+                    block.pop();
+                }
+                let joined = if value.starts_with('>') {
+                    block.join(" ")
+                } else {
+                    block.join("\n")
+                };
+                fields.insert(path, joined);
+            }
+            _ => {
+                fields.insert(path, unquote(value));
+            }
+        }
+    }
+    fields
+}
+
+fn unquote(value: &str) -> String {
+    let v = value.trim();
+    if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
+        v[1..v.len() - 1]
+            .replace("\\\"", "\"")
+            .replace("\\\\", "\\")
+    } else if v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'') {
+        v[1..v.len() - 1].replace("''", "'")
+    } else {
+        v.to_owned()
+    }
+}
