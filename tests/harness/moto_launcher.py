@@ -151,7 +151,11 @@ Other moto behaviour worth knowing:
   * GetAccessKeyLastUsed finds a key in any account, not only the caller's;
   * trust policies and external ids are not enforced by AssumeRole;
   * Organizations ListAccounts also returns SUSPENDED accounts (with that
-    status).
+    status); it does paginate (MaxResults / NextToken);
+  * GetAccessKeyLastUsed scans every key of every account, so an `api`
+    refresh against moto costs O(keys^2) server time (about 50 s of seeding
+    plus verification for 1,000 users with 2,000 keys; 24 s with
+    --no-verify).
 """
 
 from __future__ import annotations
