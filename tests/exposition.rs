@@ -1,0 +1,195 @@
+//! Golden-file tests of the exposition for fixed snapshots and a fixed "now".
+//!
+//! `UPDATE_GOLDEN=1 cargo test --test exposition` rewrites the golden files;
+//! review the diff before committing it. The golden text is also fed to
+//! `promtool check metrics` and the OpenMetrics one to the Python reference
+//! parser, so a golden file that Prometheus would reject cannot be committed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::exporter::{python, run_tool};
+use iam_credentials_exporter::aws::ApiMetrics;
+use iam_credentials_exporter::metrics::format::{Format, encode};
+use iam_credentials_exporter::refresh::{AccountState, Snapshot, Store};
+use iam_credentials_exporter::report::parse_report;
+use pretty_assertions::assert_eq;
+
+/// 2026-11-29T00:00:00Z.
+const NOW: i64 = 1_795_910_400;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn snapshot_of(report: &str) -> Snapshot {
+    let bytes = std::fs::read(repo().join(report)).unwrap();
+    let mut data = parse_report(&bytes).unwrap().data;
+    data.report_generated = Some(NOW - 3_600);
+    Snapshot {
+        accounts: vec![AccountState {
+            key: report.to_owned(),
+            account_id: data.account_id.clone(),
+            data: Some(Arc::new(data)),
+            success: true,
+            last_success: Some(NOW - 60),
+            duration: Duration::from_millis(1_250),
+        }],
+    }
+}
+
+fn render(snapshot: Snapshot, format: Format) -> String {
+    let store = Arc::new(Store::default());
+    store.publish(snapshot);
+    let api = ApiMetrics::default();
+    api.requests
+        .get_or_create(&[("operation", "GetCredentialReport".to_owned())])
+        .inc();
+    api.errors
+        .get_or_create(&[
+            ("operation", "GenerateCredentialReport".to_owned()),
+            ("code", "Throttling".to_owned()),
+        ])
+        .inc();
+    let registry = iam_credentials_exporter::metrics::registry(
+        store,
+        Arc::new(|| NOW),
+        Duration::from_secs(300),
+        &api,
+    );
+    let text = encode(&registry, format).unwrap();
+    // The revision depends on the checkout; pin it for comparison.
+    text.lines()
+        .map(|l| {
+            if l.starts_with("aws_iam_exporter_build_info{") {
+                "aws_iam_exporter_build_info{version=\"VERSION\",revision=\"REVISION\"} 1"
+                    .to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn check_golden(name: &str, actual: &str) -> PathBuf {
+    let path = repo().join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} missing; run with UPDATE_GOLDEN=1", path.display()));
+    assert_eq!(expected, actual, "{name} differs from the golden file");
+    path
+}
+
+fn promtool_accepts(text: &str) {
+    let out = run_tool(Path::new("promtool"), &["check", "metrics"], text);
+    assert!(!out.contains("error"), "{out}");
+}
+
+fn openmetrics_parser_accepts(text: &str) -> usize {
+    let script = "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families as p\nfams = list(p(sys.stdin.read()))\nprint(sum(len(f.samples) for f in fams))";
+    let out = run_tool(&python(), &["-c", script], text);
+    out.trim().parse().expect("sample count")
+}
+
+#[test]
+fn example_report_text_exposition_matches_golden_file() {
+    let text = render(snapshot_of("examples/credential-report.csv"), Format::Text);
+    check_golden("example.prom", &text);
+    promtool_accepts(&text);
+}
+
+#[test]
+fn example_report_openmetrics_exposition_matches_golden_file() {
+    let text = render(
+        snapshot_of("examples/credential-report.csv"),
+        Format::OpenMetrics,
+    );
+    check_golden("example.openmetrics", &text);
+    assert!(text.ends_with("# EOF\n"));
+    let samples = openmetrics_parser_accepts(&text);
+    let series = text.lines().filter(|l| !l.starts_with('#')).count();
+    assert_eq!(samples, series);
+}
+
+#[test]
+fn odd_user_names_are_escaped_in_both_formats() {
+    let text = render(
+        snapshot_of("tests/fixtures/reports/odd_names.csv"),
+        Format::Text,
+    );
+    check_golden("odd_names.prom", &text);
+    promtool_accepts(&text);
+    assert!(text.contains(r#"user="odd\"quote\\back""#), "{text}");
+    assert!(text.contains(r#"user="jörg.müller-ß""#));
+    let om = render(
+        snapshot_of("tests/fixtures/reports/odd_names.csv"),
+        Format::OpenMetrics,
+    );
+    openmetrics_parser_accepts(&om);
+}
+
+#[test]
+fn ages_are_computed_from_now_at_scrape_time() {
+    let text = render(snapshot_of("examples/credential-report.csv"), Format::Text);
+    // ivan.petrov's key 1: rotated 2024-02-12T10:05:33Z, last used 2024-08-29.
+    let key = r#"{account_id="123456789012",user="ivan.petrov",slot="1",access_key_id=""}"#;
+    let created = common::exporter::value(
+        &text,
+        &format!("aws_iam_access_key_created_timestamp_seconds{key}"),
+    )
+    .unwrap();
+    let age =
+        common::exporter::value(&text, &format!("aws_iam_access_key_age_seconds{key}")).unwrap();
+    assert_eq!(created, 1_707_732_333.0);
+    assert_eq!(age, (NOW - 1_707_732_333) as f64);
+    let last_used = common::exporter::value(
+        &text,
+        &format!("aws_iam_access_key_last_used_timestamp_seconds{key}"),
+    )
+    .unwrap();
+    let since = common::exporter::value(
+        &text,
+        &format!("aws_iam_access_key_since_last_used_seconds{key}"),
+    )
+    .unwrap();
+    let idle =
+        common::exporter::value(&text, &format!("aws_iam_access_key_idle_seconds{key}")).unwrap();
+    assert_eq!(since, NOW as f64 - last_used);
+    assert_eq!(idle, since);
+}
+
+#[test]
+fn never_used_keys_have_no_last_used_series_and_idle_from_creation() {
+    let text = render(snapshot_of("examples/credential-report.csv"), Format::Text);
+    let key = r#"{account_id="123456789012",user="svc-backup",slot="1",access_key_id=""}"#;
+    assert_eq!(
+        common::exporter::value(&text, &format!("aws_iam_access_key_never_used{key}")),
+        Some(1.0)
+    );
+    assert_eq!(
+        common::exporter::value(
+            &text,
+            &format!("aws_iam_access_key_last_used_timestamp_seconds{key}")
+        ),
+        None
+    );
+    assert_eq!(
+        common::exporter::value(
+            &text,
+            &format!("aws_iam_access_key_since_last_used_seconds{key}")
+        ),
+        None
+    );
+    let age =
+        common::exporter::value(&text, &format!("aws_iam_access_key_age_seconds{key}")).unwrap();
+    let idle =
+        common::exporter::value(&text, &format!("aws_iam_access_key_idle_seconds{key}")).unwrap();
+    assert_eq!(idle, age);
+}
