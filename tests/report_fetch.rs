@@ -146,7 +146,7 @@ async fn report_in_progress_on_download_waits_and_retries() {
 async fn throttling_backs_off_then_succeeds() {
     let generate = mock!(Client::generate_credential_report)
         .sequence()
-        .http_response(|| throttled())
+        .http_response(throttled)
         .times(3)
         .output(|| state(ReportStateType::Complete))
         .build();
@@ -180,7 +180,7 @@ async fn throttling_backs_off_then_succeeds() {
 async fn endless_throttling_gives_up_after_bounded_attempts() {
     let generate = mock!(Client::generate_credential_report)
         .sequence()
-        .http_response(|| throttled())
+        .http_response(throttled)
         .repeatedly()
         .build();
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate], |c| c
@@ -202,7 +202,7 @@ async fn endless_throttling_gives_up_after_bounded_attempts() {
 async fn access_denied_names_the_missing_permission() {
     let generate = mock!(Client::generate_credential_report)
         .sequence()
-        .http_response(|| denied())
+        .http_response(denied)
         .build();
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate]);
     let err = fetch_report(&client, &policy(), &ApiMetrics::default())
@@ -222,7 +222,7 @@ async fn access_denied_keeps_the_previous_snapshot() {
     let generate = mock!(Client::generate_credential_report)
         .sequence()
         .output(|| state(ReportStateType::Complete))
-        .http_response(|| denied())
+        .http_response(denied)
         .build();
     let get = mock!(Client::get_credential_report).then_output(report);
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
