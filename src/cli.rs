@@ -41,6 +41,11 @@ pub struct Args {
     #[arg(long = "web.max-connections", env = "IAM_EXPORTER_WEB_MAX_CONNECTIONS", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
+    /// Path to a web configuration file (TLS and basic authentication), in the format of
+    /// Prometheus's exporter-toolkit.
+    #[arg(long = "web.config.file", env = "IAM_EXPORTER_WEB_CONFIG_FILE", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
+
     /// Read the credential report from this CSV file (as decoded from
     /// `aws iam get-credential-report`) instead of from AWS; re-read at every refresh.
     #[arg(
@@ -102,6 +107,7 @@ pub struct Config {
     pub listen_address: SocketAddr,
     pub telemetry_path: String,
     pub max_connections: usize,
+    pub web_config_file: Option<PathBuf>,
     pub report_file: Option<PathBuf>,
     pub refresh_interval: Duration,
     pub refresh_timeout: Duration,
@@ -149,6 +155,7 @@ impl TryFrom<Args> for Config {
             listen_address,
             telemetry_path: args.telemetry_path,
             max_connections: args.max_connections as usize,
+            web_config_file: args.web_config_file,
             report_file: args.report_file,
             refresh_interval: args.refresh_interval,
             refresh_timeout: args.refresh_timeout,
