@@ -72,6 +72,22 @@ pub fn iam_client(config: &SdkConfig, api: &ApiMetrics) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::from_conf(conf)
 }
 
+/// Builds an STS client that counts its calls in `api`.
+pub fn sts_client(config: &SdkConfig, api: &ApiMetrics) -> aws_sdk_sts::Client {
+    let conf = aws_sdk_sts::config::Builder::from(config)
+        .interceptor(CallCounter(api.clone()))
+        .build();
+    aws_sdk_sts::Client::from_conf(conf)
+}
+
+/// Builds an AWS Organizations client that counts its calls in `api`.
+pub fn organizations_client(config: &SdkConfig, api: &ApiMetrics) -> aws_sdk_organizations::Client {
+    let conf = aws_sdk_organizations::config::Builder::from(config)
+        .interceptor(CallCounter(api.clone()))
+        .build();
+    aws_sdk_organizations::Client::from_conf(conf)
+}
+
 type OperationLabels = [(&'static str, String); 1];
 type ErrorLabels = [(&'static str, String); 2];
 

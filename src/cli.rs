@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::accounts::{AccountsConfig, Shard};
 use crate::aws::AwsOptions;
+use crate::refresh::KeyIdMode;
+use crate::source::SourceKinds;
 
 /// Default listen port of the exporter.
 pub const DEFAULT_PORT: u16 = 9824;
@@ -43,7 +46,11 @@ pub struct Args {
 
     /// Path to a web configuration file (TLS and basic authentication), in the format of
     /// Prometheus's exporter-toolkit.
-    #[arg(long = "web.config.file", env = "IAM_EXPORTER_WEB_CONFIG_FILE", value_name = "PATH")]
+    #[arg(
+        long = "web.config.file",
+        env = "IAM_EXPORTER_WEB_CONFIG_FILE",
+        value_name = "PATH"
+    )]
     pub web_config_file: Option<PathBuf>,
 
     /// Read the credential report from this CSV file (as decoded from
@@ -63,6 +70,99 @@ pub struct Args {
     /// Deadline of one account's refresh; on expiry the account keeps its last good data.
     #[arg(long = "refresh.timeout", env = "IAM_EXPORTER_REFRESH_TIMEOUT", value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub refresh_timeout: Duration,
+
+    /// Where IAM data comes from: `report` (the credential report: 2 calls per account),
+    /// `api` (ListUsers, ListAccessKeys and GetAccessKeyLastUsed per key: key ids and
+    /// current last use, but no passwords, MFA or root), or `report,api` (both, merged).
+    #[arg(long = "source", env = "IAM_EXPORTER_SOURCE", value_name = "SOURCES", default_value = "report", value_parser = parse_source)]
+    pub source: SourceKinds,
+
+    /// How access key ids appear in the `access_key_id` label: the full id, masked to its
+    /// last 4 characters, or omitted (empty).
+    #[arg(long = "metrics.access-key-id", env = "IAM_EXPORTER_METRICS_ACCESS_KEY_ID", value_enum, value_name = "MODE", default_value_t = KeyIdMode::Full)]
+    pub key_ids: KeyIdMode,
+
+    /// Role to assume in another account, whose IAM data is exported too (repeatable;
+    /// comma-separated in the environment).
+    #[arg(
+        long = "aws.assume-role",
+        env = "IAM_EXPORTER_AWS_ASSUME_ROLE",
+        value_name = "ARN",
+        value_delimiter = ','
+    )]
+    pub assume_roles: Vec<String>,
+
+    /// External id to pass when assuming roles.
+    #[arg(
+        long = "aws.external-id",
+        env = "IAM_EXPORTER_AWS_EXTERNAL_ID",
+        value_name = "ID"
+    )]
+    pub external_id: Option<String>,
+
+    /// Session name used when assuming roles (visible in CloudTrail).
+    #[arg(
+        long = "aws.role-session-name",
+        env = "IAM_EXPORTER_AWS_ROLE_SESSION_NAME",
+        value_name = "NAME",
+        default_value = "iam-credentials-exporter"
+    )]
+    pub session_name: String,
+
+    /// Do not export the account whose credentials the exporter runs with.
+    #[arg(
+        long = "aws.skip-own-account",
+        env = "IAM_EXPORTER_AWS_SKIP_OWN_ACCOUNT"
+    )]
+    pub skip_own_account: bool,
+
+    /// Discover the active accounts of the AWS Organization (from the management or a
+    /// delegated administrator account) at every refresh and assume this role in each.
+    #[arg(
+        long = "aws.organization.role-name",
+        env = "IAM_EXPORTER_AWS_ORGANIZATION_ROLE_NAME",
+        value_name = "NAME"
+    )]
+    pub organization_role: Option<String>,
+
+    /// Only export these account ids (repeatable; comma-separated in the environment).
+    #[arg(
+        long = "aws.include-account",
+        env = "IAM_EXPORTER_AWS_INCLUDE_ACCOUNT",
+        value_name = "ID",
+        value_delimiter = ','
+    )]
+    pub include_accounts: Vec<String>,
+
+    /// Never export these account ids (repeatable; comma-separated in the environment).
+    #[arg(
+        long = "aws.exclude-account",
+        env = "IAM_EXPORTER_AWS_EXCLUDE_ACCOUNT",
+        value_name = "ID",
+        value_delimiter = ','
+    )]
+    pub exclude_accounts: Vec<String>,
+
+    /// Accounts refreshed at the same time.
+    #[arg(long = "aws.max-accounts-parallel", env = "IAM_EXPORTER_AWS_MAX_ACCOUNTS_PARALLEL", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub max_accounts_parallel: u32,
+
+    /// IAM API calls in flight at once per account (key-level `api` source).
+    #[arg(long = "aws.max-concurrency", env = "IAM_EXPORTER_AWS_MAX_CONCURRENCY", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub max_concurrency: u32,
+
+    /// Number of exporter replicas sharing the accounts; each account goes to exactly one.
+    #[arg(long = "shard.count", env = "IAM_EXPORTER_SHARD_COUNT", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub shard_count: u32,
+
+    /// This replica's shard, from 0 to --shard.count minus 1.
+    #[arg(
+        long = "shard.index",
+        env = "IAM_EXPORTER_SHARD_INDEX",
+        value_name = "I",
+        default_value_t = 0
+    )]
+    pub shard_index: u32,
 
     /// AWS region for API calls. IAM is global: the default is the region from the
     /// environment or profile, else us-east-1 (use cn-north-1 or us-gov-west-1 for those partitions).
@@ -112,6 +212,9 @@ pub struct Config {
     pub refresh_interval: Duration,
     pub refresh_timeout: Duration,
     pub aws: AwsOptions,
+    pub accounts: AccountsConfig,
+    pub key_ids: KeyIdMode,
+    pub max_accounts_parallel: usize,
     pub log_level: LogLevel,
     pub log_format: LogFormat,
 }
@@ -129,6 +232,18 @@ pub enum ConfigError {
     RefreshInterval,
     #[error("invalid --refresh.timeout: must be at least 1s")]
     RefreshTimeout,
+    #[error("invalid --aws.assume-role {0:?}: expected arn:PARTITION:iam::ACCOUNT_ID:role/NAME")]
+    RoleArn(String),
+    #[error("invalid account id {0:?}: expected 12 digits")]
+    AccountId(String),
+    #[error("invalid --shard.index {index}: must be less than --shard.count {count}")]
+    ShardIndex { index: u32, count: u32 },
+    #[error("--credential-report.file reads one report; it cannot be combined with {0}")]
+    FileWith(&'static str),
+    #[error(
+        "--aws.skip-own-account leaves no account: add --aws.assume-role or --aws.organization.role-name"
+    )]
+    NoAccounts,
 }
 
 impl TryFrom<Args> for Config {
@@ -151,6 +266,47 @@ impl TryFrom<Args> for Config {
         if args.refresh_timeout < Duration::from_secs(1) {
             return Err(ConfigError::RefreshTimeout);
         }
+        for arn in &args.assume_roles {
+            let is_role = arn
+                .split(':')
+                .nth(5)
+                .is_some_and(|r| r.starts_with("role/"));
+            if crate::model::account_from_arn(arn).is_none() || !is_role {
+                return Err(ConfigError::RoleArn(arn.clone()));
+            }
+        }
+        for id in args.include_accounts.iter().chain(&args.exclude_accounts) {
+            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError::AccountId(id.clone()));
+            }
+        }
+        if args.shard_index >= args.shard_count {
+            return Err(ConfigError::ShardIndex {
+                index: args.shard_index,
+                count: args.shard_count,
+            });
+        }
+        if args.report_file.is_some() {
+            let conflict = if args.source != SourceKinds::REPORT {
+                Some("--source api")
+            } else if !args.assume_roles.is_empty() {
+                Some("--aws.assume-role")
+            } else if args.organization_role.is_some() {
+                Some("--aws.organization.role-name")
+            } else if args.shard_count > 1 {
+                Some("--shard.count")
+            } else {
+                None
+            };
+            if let Some(flag) = conflict {
+                return Err(ConfigError::FileWith(flag));
+            }
+        } else if args.skip_own_account
+            && args.assume_roles.is_empty()
+            && args.organization_role.is_none()
+        {
+            return Err(ConfigError::NoAccounts);
+        }
         Ok(Config {
             listen_address,
             telemetry_path: args.telemetry_path,
@@ -164,10 +320,31 @@ impl TryFrom<Args> for Config {
                 max_attempts: args.aws_max_attempts,
                 ..AwsOptions::default()
             },
+            accounts: AccountsConfig {
+                include_own: !args.skip_own_account,
+                assume_roles: args.assume_roles,
+                external_id: args.external_id,
+                session_name: args.session_name,
+                organization_role: args.organization_role,
+                include: args.include_accounts,
+                exclude: args.exclude_accounts,
+                shard: (args.shard_count > 1).then_some(Shard {
+                    count: args.shard_count,
+                    index: args.shard_index,
+                }),
+                kinds: args.source,
+                concurrency: args.max_concurrency as usize,
+            },
+            key_ids: args.key_ids,
+            max_accounts_parallel: args.max_accounts_parallel as usize,
             log_level: args.log_level,
             log_format: args.log_format,
         })
     }
+}
+
+fn parse_source(s: &str) -> Result<SourceKinds, String> {
+    s.parse()
 }
 
 /// Accepts `HOST:PORT`, `[V6]:PORT` and Prometheus's `:PORT` (all interfaces).

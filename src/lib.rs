@@ -5,6 +5,7 @@
 //! complete [`refresh::Snapshot`] on a timer, and the collectors in
 //! [`metrics`] encode the current snapshot when Prometheus scrapes [`http`].
 
+pub mod accounts;
 pub mod aws;
 pub mod cli;
 pub mod http;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tracing::info;
 
+use crate::accounts::{Accounts, AwsAccounts};
 use crate::aws::ApiMetrics;
 use crate::cli::Config;
 use crate::refresh::{Refresher, Store, Target, system_clock};
@@ -28,7 +30,7 @@ use crate::source::Source;
 /// Runs the exporter until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let api = ApiMetrics::default();
-    let targets = targets(&config, &api).await;
+    let accounts = accounts(&config, &api).await;
     let store = Arc::new(Store::default());
     let clock = system_clock();
     let registry = metrics::registry(
@@ -53,12 +55,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_connections: config.max_connections,
     });
     let refresher = Arc::new(Refresher {
-        targets,
+        accounts,
         store,
         api,
         clock,
         timeout: config.refresh_timeout,
-        parallelism: 8,
+        parallelism: config.max_accounts_parallel,
+        stagger: std::time::Duration::from_millis(250),
+        key_ids: config.key_ids,
     });
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -76,27 +80,27 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn targets(config: &Config, api: &ApiMetrics) -> Vec<Arc<Target>> {
-    let target = match &config.report_file {
-        Some(path) => Target {
-            key: path.display().to_string(),
-            account_id: None,
-            source: Source::File(path.clone()),
-        },
+async fn accounts(config: &Config, api: &ApiMetrics) -> Accounts {
+    match &config.report_file {
+        Some(path) => {
+            info!(path = %path.display(), "reading the credential report from a file");
+            Accounts::Static(vec![Arc::new(Target {
+                key: path.display().to_string(),
+                account_id: None,
+                name: String::new(),
+                source: Source::File(path.clone()),
+            })])
+        }
         None => {
             let sdk = aws::load_config(&config.aws).await;
-            info!(region = ?sdk.region().map(|r| r.as_ref()), "using the IAM credential report from AWS");
-            Target {
-                key: String::from("self"),
-                account_id: None,
-                source: Source::Report {
-                    client: aws::iam_client(&sdk, api),
-                    poll: Default::default(),
-                },
-            }
+            info!(region = ?sdk.region().map(|r| r.as_ref()), source = ?config.accounts.kinds, "reading IAM data from AWS");
+            Accounts::Aws(Box::new(AwsAccounts::new(
+                sdk,
+                api.clone(),
+                config.accounts.clone(),
+            )))
         }
-    };
-    vec![Arc::new(target)]
+    }
 }
 
 async fn shutdown_signal() {

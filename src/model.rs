@@ -24,7 +24,8 @@ pub struct User {
     pub password_enabled: Option<bool>,
     pub password_last_used: Option<i64>,
     pub password_last_changed: Option<i64>,
-    pub mfa_active: bool,
+    /// `None` when the source cannot see MFA (the IAM API alone).
+    pub mfa_active: Option<bool>,
     pub keys: Vec<AccessKey>,
 }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
+use crate::accounts::Accounts;
 use crate::aws::ApiMetrics;
 use crate::model::AccountData;
 use crate::source::{Source, SourceError};
@@ -34,6 +35,8 @@ pub struct Target {
     pub key: String,
     /// Known before any data arrives (from configuration or discovery).
     pub account_id: Option<String>,
+    /// Account name from AWS Organizations; empty when unknown.
+    pub name: String,
     pub source: Source,
 }
 
@@ -43,6 +46,7 @@ pub struct AccountState {
     pub key: String,
     /// Empty only while a target's account is not yet known.
     pub account_id: String,
+    pub name: String,
     /// Last good data; kept when a later refresh fails.
     pub data: Option<Arc<AccountData>>,
     /// Outcome of the last attempt.
@@ -82,9 +86,44 @@ impl Store {
     }
 }
 
+/// How access key ids appear in label values (`--metrics.access-key-id`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyIdMode {
+    #[default]
+    Full,
+    /// Only the last 4 characters; the rest become `*`.
+    Masked,
+    /// An empty label value.
+    Omit,
+}
+
+impl KeyIdMode {
+    /// Rewrites ids once per refresh, so scrapes never do it.
+    pub fn apply(self, data: &mut AccountData) {
+        if self == KeyIdMode::Full {
+            return;
+        }
+        for key in data.users.iter_mut().flat_map(|u| u.keys.iter_mut()) {
+            key.id = match self {
+                KeyIdMode::Full => unreachable!(),
+                KeyIdMode::Omit => String::new(),
+                KeyIdMode::Masked => {
+                    let chars: Vec<char> = key.id.chars().collect();
+                    let keep = chars.len().saturating_sub(4);
+                    chars
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| if i < keep { '*' } else { *c })
+                        .collect()
+                }
+            };
+        }
+    }
+}
+
 /// Refreshes every target and publishes the result.
 pub struct Refresher {
-    pub targets: Vec<Arc<Target>>,
+    pub accounts: Accounts,
     pub store: Arc<Store>,
     pub api: ApiMetrics,
     pub clock: Clock,
@@ -92,6 +131,12 @@ pub struct Refresher {
     pub timeout: Duration,
     /// Accounts refreshed at the same time.
     pub parallelism: usize,
+    /// Gap between the starts of the first wave of account refreshes, so that
+    /// `parallelism` accounts do not call AWS in the same instant; later
+    /// accounts wait for a free slot anyway.
+    pub stagger: Duration,
+    /// How key ids are exported.
+    pub key_ids: KeyIdMode,
 }
 
 impl Refresher {
@@ -99,16 +144,19 @@ impl Refresher {
     pub async fn refresh_once(&self) {
         let started = Instant::now();
         let previous = self.store.load();
+        let targets = self.accounts.targets().await;
         let limit = Arc::new(tokio::sync::Semaphore::new(self.parallelism.max(1)));
         let mut tasks = JoinSet::new();
-        for (index, target) in self.targets.iter().enumerate() {
+        for (index, target) in targets.iter().enumerate() {
             let (target, api, limit, timeout) = (
                 Arc::clone(target),
                 self.api.clone(),
                 Arc::clone(&limit),
                 self.timeout,
             );
+            let delay = self.stagger * index.min(self.parallelism) as u32;
             tasks.spawn(async move {
+                tokio::time::sleep(delay).await;
                 let _permit = limit.acquire_owned().await;
                 let began = Instant::now();
                 let result = match tokio::time::timeout(timeout, target.source.collect(&api)).await
@@ -119,7 +167,7 @@ impl Refresher {
                 (index, result, began.elapsed())
             });
         }
-        let mut results = Vec::with_capacity(self.targets.len());
+        let mut results = Vec::with_capacity(targets.len());
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok(done) => results.push(done),
@@ -132,7 +180,7 @@ impl Refresher {
         let mut accounts = Vec::with_capacity(results.len());
         let (mut ok, mut failed) = (0usize, 0usize);
         for (index, result, duration) in results {
-            let target = &self.targets[index];
+            let target = &targets[index];
             let before = previous.accounts.iter().find(|a| a.key == target.key);
             let mut state = AccountState {
                 key: target.key.clone(),
@@ -141,6 +189,7 @@ impl Refresher {
                     .clone()
                     .or_else(|| before.map(|b| b.account_id.clone()))
                     .unwrap_or_default(),
+                name: target.name.clone(),
                 data: before.and_then(|b| b.data.clone()),
                 success: false,
                 last_success: before.and_then(|b| b.last_success),
@@ -149,6 +198,7 @@ impl Refresher {
             match result {
                 Ok(mut data) => {
                     ok += 1;
+                    self.key_ids.apply(&mut data);
                     if data.account_id.is_empty() {
                         data.account_id = state.account_id.clone();
                     }

@@ -33,6 +33,7 @@ fn snapshot_of(report: &str) -> Snapshot {
         accounts: vec![AccountState {
             key: report.to_owned(),
             account_id: data.account_id.clone(),
+            name: "Example \"Prod\" \\ Zürich".to_owned(),
             data: Some(Arc::new(data)),
             success: true,
             last_success: Some(NOW - 60),

@@ -17,11 +17,12 @@ use aws_sdk_iam::types::error::{
 };
 use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::aws::ApiMetrics;
-use iam_credentials_exporter::refresh::{Refresher, Store, Target};
+use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::report::{ReportError, fetch_report};
-use iam_credentials_exporter::source::Source;
+use iam_credentials_exporter::source::{Source, SourceKinds};
 
 const REPORT: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated
 alice,arn:aws:iam::111122223333:user/alice,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2024-01-02T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
@@ -228,19 +229,24 @@ async fn access_denied_keeps_the_previous_snapshot() {
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
     let store = Arc::new(Store::default());
     let refresher = Refresher {
-        targets: vec![Arc::new(Target {
+        accounts: Accounts::Static(vec![Arc::new(Target {
             key: "self".into(),
             account_id: None,
-            source: Source::Report {
+            name: String::new(),
+            source: Source::Aws {
                 client,
+                kinds: SourceKinds::REPORT,
                 poll: policy(),
+                concurrency: 1,
             },
-        })],
+        })]),
         store: Arc::clone(&store),
         api: ApiMetrics::default(),
         clock: Arc::new(|| 1_800_000_000),
         timeout: Duration::from_secs(60),
         parallelism: 1,
+        stagger: Duration::ZERO,
+        key_ids: KeyIdMode::Full,
     };
 
     refresher.refresh_once().await;

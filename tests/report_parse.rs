@@ -36,7 +36,7 @@ fn user_from(row: &Value) -> User {
         password_enabled: row["password_enabled"].as_bool(),
         password_last_used: ts(&row["password_last_used"]),
         password_last_changed: ts(&row["password_last_changed"]),
-        mfa_active: row["mfa_active"].as_bool().unwrap_or(false),
+        mfa_active: row["mfa_active"].as_bool(),
         keys: row["keys"]
             .as_array()
             .expect("keys")

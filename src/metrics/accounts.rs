@@ -6,6 +6,7 @@ use prometheus_client::encoding::DescriptorEncoder;
 
 use super::{Shared, gauge};
 
+const ACCOUNT_INFO: &str = "aws_iam_account_info";
 const REPORT_GENERATED: &str = "aws_iam_credential_report_generated_timestamp_seconds";
 const REFRESH_SUCCESS: &str = "aws_iam_exporter_account_refresh_success";
 const LAST_SUCCESS: &str = "aws_iam_exporter_account_last_refresh_success_timestamp_seconds";
@@ -22,6 +23,20 @@ impl Collector for AccountCollector {
         let accounts = || snapshot.accounts.iter();
         let label = |id: &str| [("account_id", id.to_owned())];
 
+        gauge(
+            &mut encoder,
+            ACCOUNT_INFO,
+            "AWS account and its name from AWS Organizations (empty when unknown); value is always 1",
+            accounts().filter(|a| !a.account_id.is_empty()).map(|a| {
+                (
+                    [
+                        ("account_id", a.account_id.as_str()),
+                        ("account_name", a.name.as_str()),
+                    ],
+                    1,
+                )
+            }),
+        )?;
         gauge(
             &mut encoder,
             REPORT_GENERATED,

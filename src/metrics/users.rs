@@ -76,8 +76,10 @@ impl Collector for UserCollector {
         gauge(
             &mut encoder,
             MFA_ACTIVE,
-            &help("1 if the user has an MFA device enabled, 0 if not"),
-            users().map(|(a, u)| (labels(a, u), i64::from(u.mfa_active))),
+            &help(
+                "1 if the user has an MFA device enabled, 0 if not; absent where the source cannot see MFA",
+            ),
+            users().filter_map(|(a, u)| Some((labels(a, u), i64::from(u.mfa_active?)))),
         )?;
         gauge(
             &mut encoder,

@@ -183,7 +183,7 @@ impl Columns {
             password_last_used: row.timestamp(self.password_last_used, "password_last_used")?,
             password_last_changed: row
                 .timestamp(self.password_last_changed, "password_last_changed")?,
-            mfa_active: row.boolean(self.mfa_active, "mfa_active")?.unwrap_or(false),
+            mfa_active: row.boolean(self.mfa_active, "mfa_active")?,
             keys,
             name,
             arn,

@@ -1,0 +1,324 @@
+//! Which AWS accounts a refresh covers: the exporter's own, roles to assume,
+//! and the active members of an AWS Organization, filtered by id and by shard.
+//!
+//! Discovery runs at the start of every refresh, so accounts that join an
+//! organization appear and closed ones disappear. If discovery fails, the
+//! accounts found last time are refreshed again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use aws_config::SdkConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_organizations::types::{AccountState, AccountStatus};
+use tokio::sync::OnceCell;
+use tracing::{debug, error, info};
+
+use crate::aws::{self, ApiMetrics};
+use crate::model::account_from_arn;
+use crate::refresh::Target;
+use crate::report::fetch::PollPolicy;
+use crate::source::{Source, SourceKinds};
+
+/// Settings for multi-account discovery, from the command line.
+#[derive(Debug, Clone)]
+pub struct AccountsConfig {
+    pub include_own: bool,
+    pub assume_roles: Vec<String>,
+    pub external_id: Option<String>,
+    pub session_name: String,
+    /// Role to assume in every member account found through Organizations.
+    pub organization_role: Option<String>,
+    /// When not empty, only these account ids.
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub shard: Option<Shard>,
+    pub kinds: SourceKinds,
+    pub concurrency: usize,
+}
+
+/// One replica's share of the accounts: `index` of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub count: u32,
+    pub index: u32,
+}
+
+impl Shard {
+    /// Whether this replica refreshes `account_id`. The hash (64-bit FNV-1a)
+    /// is fixed by this code, so assignments are stable across runs, versions
+    /// and machines.
+    pub fn owns(&self, account_id: &str) -> bool {
+        shard_of(account_id, self.count) == self.index
+    }
+}
+
+pub fn shard_of(account_id: &str, count: u32) -> u32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in account_id.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash % u64::from(count.max(1))) as u32
+}
+
+/// The exporter's own identity.
+#[derive(Debug, Clone)]
+struct Caller {
+    account_id: String,
+    partition: String,
+}
+
+/// Finds the accounts of each refresh.
+#[derive(Debug)]
+pub enum Accounts {
+    /// A fixed list (the credential report file).
+    Static(Vec<Arc<Target>>),
+    Aws(Box<AwsAccounts>),
+}
+
+impl Accounts {
+    pub async fn targets(&self) -> Vec<Arc<Target>> {
+        match self {
+            Accounts::Static(targets) => targets.clone(),
+            Accounts::Aws(aws) => aws.targets().await,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct AwsAccounts {
+    base: SdkConfig,
+    api: ApiMetrics,
+    config: AccountsConfig,
+    poll: PollPolicy,
+    caller: OnceCell<Caller>,
+    /// IAM clients by role ARN, so assumed credentials are cached across refreshes.
+    clients: Mutex<HashMap<String, aws_sdk_iam::Client>>,
+    /// Organization members found by the last successful discovery: id -> name.
+    members: Mutex<Option<BTreeMap<String, String>>>,
+}
+
+/// Target key of the exporter's own account.
+const OWN: &str = "self";
+
+impl AwsAccounts {
+    pub fn new(base: SdkConfig, api: ApiMetrics, config: AccountsConfig) -> Self {
+        Self {
+            base,
+            api,
+            config,
+            poll: PollPolicy::default(),
+            caller: OnceCell::new(),
+            clients: Mutex::default(),
+            members: Mutex::default(),
+        }
+    }
+
+    async fn caller(&self) -> Option<&Caller> {
+        let result = self
+            .caller
+            .get_or_try_init(|| async {
+                let sts = aws::sts_client(&self.base, &self.api);
+                let out = sts.get_caller_identity().send().await.map_err(|e| {
+                    self.api.record_error("GetCallerIdentity", &e);
+                    aws_sdk_iam::error::DisplayErrorContext(e).to_string()
+                })?;
+                let arn = out.arn.unwrap_or_default();
+                let caller = Caller {
+                    account_id: out.account.unwrap_or_default(),
+                    partition: arn.split(':').nth(1).unwrap_or("aws").to_owned(),
+                };
+                info!(account = %caller.account_id, partition = %caller.partition, "running as");
+                Ok::<_, String>(caller)
+            })
+            .await;
+        match result {
+            Ok(caller) => Some(caller),
+            Err(cause) => {
+                error!(%cause, "cannot tell which account the exporter runs in (sts:GetCallerIdentity)");
+                None
+            }
+        }
+    }
+
+    async fn targets(&self) -> Vec<Arc<Target>> {
+        let caller = self.caller().await.cloned();
+        let own_id = caller.as_ref().map(|c| c.account_id.clone());
+        let partition = caller.as_ref().map_or("aws", |c| c.partition.as_str());
+
+        // account id (or "" while unknown) -> (target key, role ARN, name)
+        let mut wanted: BTreeMap<String, (String, Option<String>, String)> = BTreeMap::new();
+        if self.config.include_own {
+            wanted.insert(
+                own_id.clone().unwrap_or_default(),
+                (OWN.to_owned(), None, String::new()),
+            );
+        }
+        for arn in &self.config.assume_roles {
+            let id = account_from_arn(arn).unwrap_or_default().to_owned();
+            wanted.insert(id, (arn.clone(), Some(arn.clone()), String::new()));
+        }
+        if let Some(role) = &self.config.organization_role {
+            for (id, name) in self.members().await {
+                if Some(&id) == own_id.as_ref() {
+                    // The management account: no role to assume into itself.
+                    if let Some(own) = wanted.get_mut(&id) {
+                        own.2 = name;
+                    }
+                    continue;
+                }
+                let arn = format!("arn:{partition}:iam::{id}:role/{role}");
+                wanted
+                    .entry(id)
+                    .and_modify(|w| w.2 = name.clone())
+                    .or_insert_with(|| (arn.clone(), Some(arn), name));
+            }
+        }
+
+        let mut targets = Vec::with_capacity(wanted.len());
+        for (id, (key, role, name)) in wanted {
+            if !id.is_empty() && !self.selected(&id) {
+                debug!(account = %id, "account filtered out");
+                continue;
+            }
+            let client = match &role {
+                None => self.client(OWN, None).await,
+                Some(arn) => self.client(arn, Some(arn)).await,
+            };
+            targets.push(Arc::new(Target {
+                key,
+                account_id: (!id.is_empty()).then_some(id),
+                name,
+                source: Source::Aws {
+                    client,
+                    kinds: self.config.kinds,
+                    poll: self.poll.clone(),
+                    concurrency: self.config.concurrency,
+                },
+            }));
+        }
+        targets
+    }
+
+    fn selected(&self, id: &str) -> bool {
+        let c = &self.config;
+        (c.include.is_empty() || c.include.iter().any(|i| i == id))
+            && !c.exclude.iter().any(|e| e == id)
+            && c.shard.is_none_or(|s| s.owns(id))
+    }
+
+    async fn client(&self, key: &str, role: Option<&str>) -> aws_sdk_iam::Client {
+        if let Some(client) = self.clients.lock().unwrap().get(key) {
+            return client.clone();
+        }
+        let config = match role {
+            None => self.base.clone(),
+            Some(arn) => {
+                let mut builder = aws_config::sts::AssumeRoleProvider::builder(arn)
+                    .session_name(&self.config.session_name)
+                    .configure(&self.base);
+                if let Some(id) = &self.config.external_id {
+                    builder = builder.external_id(id);
+                }
+                let provider = builder.build().await;
+                self.base
+                    .to_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(provider))
+                    .build()
+            }
+        };
+        let client = aws::iam_client(&config, &self.api);
+        self.clients
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), client.clone());
+        client
+    }
+
+    /// Active organization members, or the last good list if discovery fails.
+    async fn members(&self) -> BTreeMap<String, String> {
+        match self.list_members().await {
+            Ok(members) => {
+                debug!(accounts = members.len(), "organization accounts discovered");
+                *self.members.lock().unwrap() = Some(members.clone());
+                members
+            }
+            Err(cause) => {
+                let last = self.members.lock().unwrap().clone();
+                error!(%cause, reused = last.as_ref().map_or(0, BTreeMap::len), "organization account discovery failed; reusing the accounts found last time");
+                last.unwrap_or_default()
+            }
+        }
+    }
+
+    async fn list_members(&self) -> Result<BTreeMap<String, String>, String> {
+        let org = aws::organizations_client(&self.base, &self.api);
+        let mut pages = org.list_accounts().into_paginator().send();
+        let mut members = BTreeMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                self.api.record_error("ListAccounts", &e);
+                format!(
+                    "organizations:ListAccounts failed: {}",
+                    aws_sdk_iam::error::DisplayErrorContext(&e)
+                )
+            })?;
+            for account in page.accounts.unwrap_or_default() {
+                let active = match (&account.state, &account.status) {
+                    (Some(state), _) => *state == AccountState::Active,
+                    (None, Some(status)) => *status == AccountStatus::Active,
+                    (None, None) => false,
+                };
+                if let (true, Some(id)) = (active, account.id) {
+                    members.insert(id, account.name.unwrap_or_default());
+                }
+            }
+        }
+        Ok(members)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_account_lands_in_exactly_one_shard() {
+        let ids: Vec<String> = (0..1000u64)
+            .map(|i| format!("{:012}", 100_000_000_000 + i * 7_919))
+            .collect();
+        for count in [1, 2, 3, 7] {
+            let mut sizes = vec![0usize; count as usize];
+            for id in &ids {
+                let owners: Vec<u32> = (0..count)
+                    .filter(|&index| Shard { count, index }.owns(id))
+                    .collect();
+                assert_eq!(owners.len(), 1, "{id} in shards {owners:?}");
+                sizes[owners[0] as usize] += 1;
+            }
+            // Roughly even: no shard gets less than half its fair share.
+            let fair = ids.len() / count as usize;
+            assert!(sizes.iter().all(|&s| s * 2 >= fair), "{count}: {sizes:?}");
+        }
+    }
+
+    #[test]
+    fn shard_assignment_is_stable() {
+        // Pinned values: changing the hash moves accounts between replicas.
+        assert_eq!(shard_of("123456789012", 3), shard_of("123456789012", 3));
+        let pinned: Vec<u32> = [
+            "123456789012",
+            "210987654321",
+            "111122223333",
+            "444455556666",
+        ]
+        .iter()
+        .map(|id| shard_of(id, 4))
+        .collect();
+        assert_eq!(pinned, PINNED_SHARDS);
+    }
+
+    /// Computed independently (Python) from the FNV-1a definition.
+    const PINNED_SHARDS: [u32; 4] = [3, 3, 1, 1];
+}
