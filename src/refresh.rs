@@ -74,13 +74,15 @@ impl Store {
     }
 
     pub fn publish(&self, snapshot: Snapshot) {
-        if snapshot.accounts.iter().any(|a| a.data.is_some()) {
+        // A replica whose shard holds no account has nothing to wait for.
+        if snapshot.accounts.is_empty() || snapshot.accounts.iter().any(|a| a.data.is_some()) {
             self.ready.store(true, Ordering::Release);
         }
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
     }
 
-    /// True once any account has been refreshed successfully.
+    /// True once any account has been refreshed successfully, or a refresh
+    /// found no account to refresh.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
     }
@@ -145,6 +147,9 @@ impl Refresher {
         let started = Instant::now();
         let previous = self.store.load();
         let targets = self.accounts.targets().await;
+        if targets.is_empty() {
+            warn!("no account to refresh (check the account filters and the shard settings)");
+        }
         let limit = Arc::new(tokio::sync::Semaphore::new(self.parallelism.max(1)));
         let mut tasks = JoinSet::new();
         for (index, target) in targets.iter().enumerate() {

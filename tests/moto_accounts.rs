@@ -1,0 +1,404 @@
+//! Many accounts and the key-level API source against moto: an organization
+//! reached through AssumeRole, `--source api` and `report,api`, and shards.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::exporter::{Exporter, value};
+use common::moto::MotoServer;
+use iam_credentials_exporter::report::parse::parse_timestamp;
+use serde_json::json;
+
+const MGMT: &str = "123456789012";
+const PROD: &str = "210987654321";
+const DEV: &str = "333344445555";
+const SANDBOX: &str = "666677778888";
+const PROD_NAME: &str = "Prod \"EU\" \\ Zürich";
+
+fn ts(s: &str) -> f64 {
+    parse_timestamp(s).unwrap() as f64
+}
+
+fn org_seed() -> serde_json::Value {
+    json!({
+        "organization": {"feature_set": "ALL"},
+        "accounts": [
+            {"label": "mgmt", "name": "Management", "users": [
+                {"name": "admin", "password": true, "mfa": true, "created": "2024-01-01T00:00:00Z",
+                 "keys": [{"created": "2024-01-02T00:00:00Z"}]}
+            ]},
+            {"label": "prod", "id": PROD, "name": PROD_NAME, "users": [
+                {"name": "deployer", "path": "/ci/", "created": "2024-05-01T00:00:00Z", "keys": [
+                    {"created": "2024-05-02T00:00:00Z",
+                     "last_used": {"date": "2026-11-01T00:00:00Z", "region": "eu-west-1", "service": "s3"}},
+                    {"created": "2025-05-02T00:00:00Z", "status": "Inactive"}
+                ]},
+                {"name": "reader", "created": "2025-01-01T00:00:00Z"}
+            ]},
+            {"label": "dev", "id": DEV, "name": "Dev", "users": [
+                {"name": "dev-bot", "created": "2025-02-01T00:00:00Z",
+                 "keys": [{"created": "2025-02-02T00:00:00Z"}]}
+            ]},
+            {"label": "sandbox", "id": SANDBOX, "name": "Sandbox", "users": [
+                {"name": "tester", "created": "2025-03-01T00:00:00Z", "password": true}
+            ]}
+        ]
+    })
+}
+
+fn env(moto: &MotoServer) -> Vec<(&'static str, String)> {
+    moto.aws_env()
+}
+
+fn start(moto: &MotoServer, args: &[&str]) -> Exporter {
+    let env = env(moto);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let exporter = Exporter::start(args, &env);
+    exporter.wait_ready(Duration::from_secs(60));
+    exporter
+}
+
+/// Waits until every expected account reported a successful refresh.
+fn metrics_when_refreshed(exporter: &Exporter, accounts: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let m = exporter.metrics();
+        let done = accounts.iter().all(|a| {
+            value(
+                &m,
+                &format!(r#"aws_iam_exporter_account_refresh_success{{account_id="{a}"}}"#),
+            ) == Some(1.0)
+        });
+        if done {
+            return m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "accounts not refreshed: {m}\n{:#?}",
+            exporter.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn account_ids(m: &str) -> BTreeSet<String> {
+    m.lines()
+        .filter_map(|l| l.strip_prefix("aws_iam_account_info{account_id=\""))
+        .filter_map(|l| l.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn organization_accounts_are_discovered_and_assumed() {
+    let moto = MotoServer::start(&org_seed());
+    assert_eq!(moto.account_id("prod"), PROD);
+    let exporter = start(
+        &moto,
+        &[
+            "--aws.organization.role-name",
+            "OrganizationAccountAccessRole",
+        ],
+    );
+    let m = metrics_when_refreshed(&exporter, &[MGMT, PROD, DEV, SANDBOX]);
+
+    assert_eq!(
+        account_ids(&m),
+        BTreeSet::from([MGMT, PROD, DEV, SANDBOX].map(str::to_owned))
+    );
+    // Names are escaped in the exposition whatever characters they have.
+    assert_eq!(
+        value(
+            &m,
+            &format!(
+                r#"aws_iam_account_info{{account_id="{PROD}",account_name="Prod \"EU\" \\ Zürich"}}"#
+            )
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!(r#"aws_iam_account_info{{account_id="{MGMT}",account_name="Management"}}"#)
+        ),
+        Some(1.0)
+    );
+
+    // Each account's own users, and nothing of the others.
+    let users = |account: &str| {
+        m.matches(&format!("aws_iam_user_info{{account_id=\"{account}\""))
+            .count()
+    };
+    assert_eq!(
+        (users(MGMT), users(PROD), users(DEV), users(SANDBOX)),
+        (1, 2, 1, 1)
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!(
+                r#"aws_iam_user_info{{account_id="{PROD}",user="deployer",arn="arn:aws:iam::{PROD}:user/ci/deployer"}}"#
+            )
+        ),
+        Some(1.0)
+    );
+    let key = format!(r#"{{account_id="{PROD}",user="deployer",slot="1",access_key_id=""}}"#);
+    assert_eq!(
+        value(
+            &m,
+            &format!("aws_iam_access_key_created_timestamp_seconds{key}")
+        ),
+        Some(ts("2024-05-02T00:00:00Z"))
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!("aws_iam_access_key_last_used_timestamp_seconds{key}")
+        ),
+        Some(ts("2026-11-01T00:00:00Z"))
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!(
+                r#"aws_iam_access_key_active{{account_id="{PROD}",user="deployer",slot="2",access_key_id=""}}"#
+            )
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!(r#"aws_iam_user_password_enabled{{account_id="{SANDBOX}",user="tester"}}"#)
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!(r#"aws_iam_user_mfa_active{{account_id="{MGMT}",user="admin"}}"#)
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"aws_iam_exporter_api_requests_total{operation="ListAccounts"}"#
+        ),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn filters_and_shards_split_the_organization_exactly() {
+    let moto = MotoServer::start(&org_seed());
+    let all = BTreeSet::from([MGMT, PROD, DEV, SANDBOX].map(str::to_owned));
+    let org = [
+        "--aws.organization.role-name",
+        "OrganizationAccountAccessRole",
+    ];
+
+    let mut seen = BTreeSet::new();
+    for index in ["0", "1"] {
+        let mut args = org.to_vec();
+        args.extend(["--shard.count", "2", "--shard.index", index]);
+        let exporter = start(&moto, &args);
+        std::thread::sleep(Duration::from_millis(500));
+        let ids = account_ids(&exporter.metrics());
+        assert!(
+            seen.is_disjoint(&ids),
+            "an account is in two shards: {ids:?}"
+        );
+        for id in &ids {
+            let shard = iam_credentials_exporter::accounts::shard_of(id, 2).to_string();
+            assert_eq!(shard, index, "{id}");
+        }
+        seen.extend(ids);
+    }
+    assert_eq!(seen, all, "the union of the shards is the organization");
+
+    let mut args = org.to_vec();
+    args.extend(["--aws.exclude-account", DEV, "--aws.skip-own-account"]);
+    let exporter = start(&moto, &args);
+    let m = metrics_when_refreshed(&exporter, &[PROD, SANDBOX]);
+    assert_eq!(
+        account_ids(&m),
+        BTreeSet::from([PROD, SANDBOX].map(str::to_owned))
+    );
+}
+
+#[test]
+fn explicit_roles_are_assumed_next_to_the_own_account() {
+    let moto = MotoServer::start(&org_seed());
+    let role = moto.role_arn("dev").expect("dev role").to_owned();
+    let exporter = start(&moto, &["--aws.assume-role", &role]);
+    let m = metrics_when_refreshed(&exporter, &[MGMT, DEV]);
+    assert_eq!(
+        account_ids(&m),
+        BTreeSet::from([MGMT, DEV].map(str::to_owned))
+    );
+    // Not discovered through Organizations: the name is unknown.
+    assert_eq!(
+        value(
+            &m,
+            &format!(r#"aws_iam_account_info{{account_id="{DEV}",account_name=""}}"#)
+        ),
+        Some(1.0)
+    );
+}
+
+fn api_seed() -> serde_json::Value {
+    json!({"accounts": [{"users": [
+        {"name": "alice", "created": "2024-01-15T08:00:00Z", "password": true, "mfa": true, "keys": [
+            {"created": "2024-02-01T00:00:00Z", "use": {"region": "eu-west-1", "service": "s3"}},
+            {"created": "2025-02-01T00:00:00Z", "status": "Inactive"}
+        ]},
+        {"name": "deploy-bot", "path": "/ci/", "created": "2025-01-01T00:00:00Z", "keys": [
+            {"created": "2025-01-02T00:00:00Z", "use": {"region": "us-west-2", "service": "sts"},
+             "last_used": {"date": "2026-10-10T10:10:10Z"}}
+        ]},
+        {"name": "idle", "created": "2025-06-01T00:00:00Z", "keys": [{"created": "2025-06-02T00:00:00Z"}]},
+        {"name": "nokeys", "created": "2025-03-03T03:03:03Z"}
+    ]}]})
+}
+
+/// Per-key values that both sources provide, keyed by (user, slot).
+fn key_fields(m: &str) -> Vec<String> {
+    let mut out: Vec<String> = m
+        .lines()
+        .filter(|l| {
+            l.starts_with("aws_iam_access_key_active{")
+                || l.starts_with("aws_iam_access_key_created_timestamp_seconds{")
+                || l.starts_with("aws_iam_access_key_last_used_timestamp_seconds{")
+                || l.starts_with("aws_iam_access_key_never_used{")
+        })
+        .map(|l| {
+            // Drop the key id, which only the API source knows.
+            let start = l.find(",access_key_id=").unwrap();
+            let end = l[start..].find('}').unwrap() + start;
+            format!("{}{}", &l[..start], &l[end..])
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn api_source_exports_key_ids_and_last_use_and_merges_with_the_report() {
+    let moto = MotoServer::start(&api_seed());
+    let api = start(&moto, &["--source", "api"]);
+    let m = metrics_when_refreshed(&api, &[MGMT]);
+
+    let alice = moto.key(MGMT, "alice", 1);
+    let bot = moto.key(MGMT, "deploy-bot", 1);
+    assert_eq!(
+        value(
+            &m,
+            &format!(
+                r#"aws_iam_access_key_last_used_info{{account_id="{MGMT}",user="alice",slot="1",access_key_id="{alice}",last_used_region="eu-west-1",last_used_service="s3"}}"#
+            )
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!(
+                r#"aws_iam_access_key_last_used_info{{account_id="{MGMT}",user="deploy-bot",slot="1",access_key_id="{bot}",last_used_region="us-west-2",last_used_service="sts"}}"#
+            )
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!(
+                r#"aws_iam_access_key_last_used_timestamp_seconds{{account_id="{MGMT}",user="deploy-bot",slot="1",access_key_id="{bot}"}}"#
+            )
+        ),
+        Some(ts("2026-10-10T10:10:10Z"))
+    );
+    // The API cannot see MFA or passwords: those series are absent, not 0.
+    assert!(!m.contains("aws_iam_user_mfa_active{"), "{m}");
+    assert!(!m.contains("aws_iam_user_password_enabled{"));
+    // Calls: 1 page of users + 4 users + 4 keys (plus the identity lookup).
+    let calls = |op: &str| {
+        value(
+            &m,
+            &format!(r#"aws_iam_exporter_api_requests_total{{operation="{op}"}}"#),
+        )
+    };
+    assert_eq!(calls("ListUsers"), Some(1.0));
+    assert_eq!(calls("ListAccessKeys"), Some(4.0));
+    assert_eq!(calls("GetAccessKeyLastUsed"), Some(4.0));
+    assert_eq!(calls("GetCredentialReport"), None);
+    let api_fields = key_fields(&m);
+    drop(api);
+
+    let report = start(&moto, &["--source", "report"]);
+    let report_fields = key_fields(&metrics_when_refreshed(&report, &[MGMT]));
+    drop(report);
+
+    let merged = start(&moto, &["--source", "report,api"]);
+    let m = metrics_when_refreshed(&merged, &[MGMT]);
+    assert_eq!(key_fields(&m), api_fields, "report,api agrees with api");
+    assert_eq!(
+        key_fields(&m),
+        report_fields,
+        "report,api agrees with report"
+    );
+    // And has what only one of them knows: key ids from the API, MFA from the report.
+    assert_eq!(
+        value(
+            &m,
+            &format!(
+                r#"aws_iam_access_key_active{{account_id="{MGMT}",user="alice",slot="1",access_key_id="{alice}"}}"#
+            )
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!(r#"aws_iam_user_mfa_active{{account_id="{MGMT}",user="alice"}}"#)
+        ),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn masked_and_omitted_key_ids() {
+    let moto = MotoServer::start(&api_seed());
+    let alice = moto.key(MGMT, "alice", 1).to_owned();
+    let masked = format!(
+        "{}{}",
+        "*".repeat(alice.len() - 4),
+        &alice[alice.len() - 4..]
+    );
+
+    let exporter = start(
+        &moto,
+        &["--source", "api", "--metrics.access-key-id", "masked"],
+    );
+    let m = metrics_when_refreshed(&exporter, &[MGMT]);
+    assert!(
+        m.contains(&format!(
+            r#"user="alice",slot="1",access_key_id="{masked}""#
+        )),
+        "{m}"
+    );
+    assert!(!m.contains(&alice));
+    drop(exporter);
+
+    let exporter = start(
+        &moto,
+        &["--source", "api", "--metrics.access-key-id", "omit"],
+    );
+    let m = metrics_when_refreshed(&exporter, &[MGMT]);
+    assert!(m.contains(r#"user="alice",slot="1",access_key_id="""#));
+    assert!(!m.contains(&alice));
+}
