@@ -1,0 +1,156 @@
+//! The shipped IAM policies grant exactly the calls the code makes, and only
+//! read-only ones.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Receivers in the source code and the IAM service prefix of their calls.
+const CLIENTS: [(&str, &str); 3] = [("client", "iam"), ("org", "organizations"), ("sts", "sts")];
+
+/// Calls that need no permission.
+const UNPRIVILEGED: [&str; 1] = ["sts:GetCallerIdentity"];
+
+fn pascal(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(std::fs::read_to_string(&path).unwrap());
+        }
+    }
+}
+
+/// `service:Action` for every AWS call in `src/`.
+fn actions_in_code() -> BTreeSet<String> {
+    let mut sources = Vec::new();
+    rust_files(&repo().join("src"), &mut sources);
+    let mut actions = BTreeSet::new();
+    for text in &sources {
+        for (receiver, service) in CLIENTS {
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(receiver) {
+                let before_ok = rest[..at]
+                    .chars()
+                    .last()
+                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                let after = rest[at + receiver.len()..].trim_start();
+                rest = &rest[at + receiver.len()..];
+                let Some(call) = after.strip_prefix('.') else {
+                    continue;
+                };
+                let name: String = call
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if before_ok
+                    && !name.is_empty()
+                    && call[name.len()..].starts_with("()")
+                    && name != "clone"
+                {
+                    actions.insert(format!("{service}:{}", pascal(&name)));
+                }
+            }
+        }
+        if text.contains("AssumeRoleProvider::builder") {
+            actions.insert("sts:AssumeRole".to_owned());
+        }
+    }
+    actions
+}
+
+fn policy_actions(file: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(repo().join(file)).unwrap();
+    let policy: Value = serde_json::from_str(&text).unwrap();
+    let mut actions = BTreeSet::new();
+    for statement in policy["Statement"].as_array().unwrap() {
+        assert_eq!(statement["Effect"], "Allow", "{file}");
+        match &statement["Action"] {
+            Value::String(a) => {
+                actions.insert(a.clone());
+            }
+            Value::Array(list) => {
+                actions.extend(list.iter().map(|a| a.as_str().unwrap().to_owned()));
+            }
+            other => panic!("{file}: unexpected Action {other}"),
+        }
+    }
+    actions
+}
+
+fn read_only(action: &str) -> bool {
+    let name = action.split(':').nth(1).unwrap_or_default();
+    action == "sts:AssumeRole"
+        || name.starts_with("Get")
+        || name.starts_with("List")
+        || action == "iam:GenerateCredentialReport"
+}
+
+#[test]
+fn the_code_calls_what_the_tests_expect() {
+    // Guards the scanner itself: if it finds nothing, the next test is empty.
+    let actions = actions_in_code();
+    for expected in [
+        "iam:GenerateCredentialReport",
+        "iam:GetCredentialReport",
+        "iam:ListUsers",
+        "iam:ListAccessKeys",
+        "iam:GetAccessKeyLastUsed",
+        "organizations:ListAccounts",
+        "sts:AssumeRole",
+        "sts:GetCallerIdentity",
+    ] {
+        assert!(
+            actions.contains(expected),
+            "{expected} not found in {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn exporter_policy_grants_exactly_the_calls_in_the_code() {
+    let needed: BTreeSet<String> = actions_in_code()
+        .into_iter()
+        .filter(|a| !UNPRIVILEGED.contains(&a.as_str()))
+        .collect();
+    let granted = policy_actions("deploy/aws/iam-policy.json");
+    assert_eq!(granted, needed);
+    for action in &granted {
+        assert!(read_only(action), "{action} is not read-only");
+    }
+}
+
+#[test]
+fn member_role_grants_exactly_the_iam_calls_and_matches_the_stackset() {
+    let iam: BTreeSet<String> = actions_in_code()
+        .into_iter()
+        .filter(|a| a.starts_with("iam:"))
+        .collect();
+    assert_eq!(policy_actions("deploy/aws/member-role-policy.json"), iam);
+    let stackset =
+        std::fs::read_to_string(repo().join("deploy/aws/member-role-stackset.yaml")).unwrap();
+    let in_stackset: BTreeSet<String> = stackset
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- iam:"))
+        .map(|a| format!("iam:{a}"))
+        .collect();
+    assert_eq!(in_stackset, iam);
+}
