@@ -1,4 +1,7 @@
-//! The HTTP server: metrics, landing page, health and readiness.
+//! The HTTP server: metrics, landing page, health and readiness, with the
+//! web configuration (TLS, basic auth, headers) and the protections against
+//! slow or greedy clients: a deadline for the TLS handshake and the request
+//! headers, a bound on the header size, and a cap on open connections.
 //!
 //! [`serve`] takes a bound listener and a shutdown future, so tests bind
 //! `127.0.0.1:0` and stop the server when they are done.
@@ -10,19 +13,24 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
 
 use crate::metrics::format::{self, Format};
 use crate::refresh::Store;
+use crate::web_config::WebConfig;
 
-/// How long a client may take to send its request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to finish the TLS handshake and to send its
+/// request headers, unless [`App::header_read_timeout`] says otherwise.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head (request line and headers) read into memory; a
+/// larger one gets 431 and the connection is closed.
+const MAX_REQUEST_HEAD: usize = 64 * 1024;
 /// How long in-flight requests may take to finish after shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -31,12 +39,19 @@ pub struct App {
     pub store: Arc<Store>,
     pub telemetry_path: String,
     pub max_connections: usize,
+    /// TLS, basic authentication and extra headers; the default is none of them.
+    pub web: WebConfig,
+    /// Deadline for the TLS handshake and for each request's headers.
+    pub header_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
             .field("telemetry_path", &self.telemetry_path)
+            .field("max_connections", &self.max_connections)
+            .field("web", &self.web)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -50,6 +65,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    let tls = app.web.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let slots = Arc::new(tokio::sync::Semaphore::new(app.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
@@ -72,21 +88,33 @@ pub async fn serve(
             },
         };
         let app = Arc::clone(&app);
-        let service = hyper::service::service_fn(move |req| {
-            let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(route(&app, req).await) }
-        });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .max_buf_size(64 * 1024)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let _permit = permit;
+            let deadline = app.header_read_timeout;
+            let result = match tls {
+                None => connection(app, stream, watcher).await,
+                // The handshake runs here, not in the accept loop, and has the
+                // same deadline as the request headers, so a client that
+                // connects and stays silent only holds its own slot, briefly.
+                Some(acceptor) => {
+                    match tokio::time::timeout(deadline, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => connection(app, stream, watcher).await,
+                        Ok(Err(e)) => {
+                            debug!(%peer, cause = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            debug!(%peer, timeout = ?deadline, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(e) = result {
                 debug!(%peer, cause = %e, "connection ended with an error");
             }
-            drop(permit);
         });
     }
     drop(listener);
@@ -98,6 +126,46 @@ pub async fn serve(
         warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; closing them");
     }
     Ok(())
+}
+
+/// Serves one HTTP/1.1 connection over plain TCP or TLS.
+async fn connection<IO>(app: Arc<App>, io: IO, watcher: Watcher) -> hyper::Result<()>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let deadline = app.header_read_timeout;
+    let service = hyper::service::service_fn(move |req| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(handle(&app, req).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(deadline)
+        // Both: the buffer limit alone is soft (one read may fill more than
+        // it), the header-size limit is checked on the parsed head.
+        .max_buf_size(MAX_REQUEST_HEAD)
+        .max_header_size(MAX_REQUEST_HEAD)
+        .serve_connection(TokioIo::new(io), service);
+    watcher.watch(conn).await
+}
+
+/// Applies the web configuration (headers, then basic auth, on every path as
+/// exporter-toolkit does) around [`route`].
+async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
+    let mut resp = match &app.web.basic_auth {
+        Some(auth) if !auth.check(req.headers().get(AUTHORIZATION)).await => {
+            debug!(path = req.uri().path(), "request without valid credentials");
+            let mut resp = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+            resp.headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+            resp
+        }
+        _ => route(app, req).await,
+    };
+    for (name, value) in &app.web.headers {
+        resp.headers_mut().insert(name.clone(), value.clone());
+    }
+    resp
 }
 
 async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {

@@ -15,6 +15,7 @@ pub mod model;
 pub mod refresh;
 pub mod report;
 pub mod source;
+pub mod web_config;
 
 use std::sync::Arc;
 
@@ -28,7 +29,14 @@ use crate::refresh::{Refresher, Store, Target, system_clock};
 use crate::source::Source;
 
 /// Runs the exporter until SIGINT or SIGTERM.
+///
+/// An unusable `--web.config.file` fails before anything starts, with a
+/// [`web_config::WebConfigError`] that `main` reports as a configuration error.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let web = match &config.web_config_file {
+        Some(path) => web_config::WebConfig::load(path)?,
+        None => web_config::WebConfig::default(),
+    };
     let api = ApiMetrics::default();
     let accounts = accounts(&config, &api).await;
     let store = Arc::new(Store::default());
@@ -53,6 +61,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store: Arc::clone(&store),
         telemetry_path: config.telemetry_path.clone(),
         max_connections: config.max_connections,
+        web,
+        header_read_timeout: http::HEADER_READ_TIMEOUT,
     });
     let refresher = Arc::new(Refresher {
         accounts,

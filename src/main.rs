@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use iam_credentials_exporter::cli::{Args, Config};
+use iam_credentials_exporter::web_config::WebConfigError;
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -38,6 +39,11 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(iam_credentials_exporter::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
+        // A configuration file that cannot be used is a usage error, like a bad flag.
+        Err(e) if e.is::<WebConfigError>() => {
+            eprintln!("iam-credentials-exporter: error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             tracing::error!(cause = format!("{e:#}"), "exporter failed");
             ExitCode::FAILURE
