@@ -1,0 +1,958 @@
+//! End to end: seeded moto and a credential report fixture feed the real
+//! exporter binary; a real Prometheus scrapes it with the shipped rule files;
+//! a real Alertmanager routes to a webhook receiver in this test.
+//!
+//! Three exporters are scraped as job `iam-credentials-exporter`, each with a
+//! `scenario` target label so that the assertions can tell them apart:
+//! - `moto`: the IAM API of a seeded moto server (account 123456789012);
+//! - `fixture`: `tests/fixtures/e2e/root-account.csv.template`, for the
+//!   `<root_account>` row that moto cannot produce (account 210987654321);
+//! - `denied`: an IAM endpoint in this test that answers every call with
+//!   AccessDenied, for the refresh-failure alert and the API error panels.
+//!
+//! The rule files are the shipped ones with every `for:` shortened from
+//! minutes to the same number of seconds (expressions and thresholds are
+//! untouched). The test asserts the exact set of alerts that reach the webhook
+//! and that Prometheus has no other alert pending or firing, then runs every
+//! query of the dashboards in `dashboards/` against that Prometheus.
+//!
+//! Everything listens on 127.0.0.1; every child is killed on drop, Prometheus
+//! and Alertmanager also run under `timeout` so that they cannot outlive a
+//! killed test by more than a few minutes. The test stops by itself within
+//! [`DEADLINE`].
+//!
+//! With `IAM_EXPORTER_E2E_RENDER=DIR`, the test also runs
+//! `dashboards/render.py` against its Prometheus to draw the dashboard
+//! pictures into DIR (matplotlib needed; see dashboards/README.md).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use common::exporter::{Exporter, python, repo};
+use common::http;
+use common::moto::MotoServer;
+
+/// The whole test, setup included, must finish within this.
+const DEADLINE: Duration = Duration::from_secs(150);
+/// Bound of each Prometheus and Alertmanager process, even if the test dies.
+const CHILD_SECONDS: &str = "240";
+const JOB: &str = "iam-credentials-exporter";
+const MOTO_ACCOUNT: &str = "123456789012";
+const FIXTURE_ACCOUNT: &str = "210987654321";
+const DAY: u64 = 86_400;
+const HOUR: u64 = 3_600;
+
+// ---------------------------------------------------------------------------
+// The scenario
+// ---------------------------------------------------------------------------
+
+/// An alert as the assertions see it: name, scenario, account and user.
+type AlertKey = (String, String, String, String);
+
+fn key(alert: &str, scenario: &str, account: &str, user: &str) -> AlertKey {
+    (
+        alert.to_owned(),
+        scenario.to_owned(),
+        account.to_owned(),
+        user.to_owned(),
+    )
+}
+
+/// Every alert that must fire, and nothing else.
+fn expected_alerts() -> BTreeSet<AlertKey> {
+    let m = |alert, user| key(alert, "moto", MOTO_ACCOUNT, user);
+    let f = |alert| key(alert, "fixture", FIXTURE_ACCOUNT, "<root_account>");
+    BTreeSet::from([
+        // Key created 120 days ago, used yesterday: rotation, not idleness.
+        m("AwsIamAccessKeyNotRotated", "old-key"),
+        // Key created 60 days ago and never used: idle counts from creation.
+        m("AwsIamAccessKeyUnused", "never-used-key"),
+        // Both keys active, the newer one 10 days old.
+        m("AwsIamUserHasTwoActiveKeys", "two-keys"),
+        // Console password, no MFA device.
+        m("AwsIamConsoleUserWithoutMFA", "console-no-mfa"),
+        // Password (with MFA) last used 50 days ago.
+        m("AwsIamPasswordUnused", "stale-password"),
+        // No activity for 200 days; its inactive key raises no key alert.
+        m("AwsIamUserInactive", "dormant"),
+        // moto always reports GeneratedTime 2015-02-02T20:02:02Z, so the
+        // report of the moto account is years old: the alert is right.
+        m("AwsIamCredentialReportStale", ""),
+        // Root row of the fixture: active key used 2 hours ago, no MFA.
+        f("AwsIamRootAccessKeyActive"),
+        f("AwsIamRootRecentlyUsed"),
+        f("AwsIamRootWithoutMFA"),
+        // Every refresh of the denied target fails; its account is unknown.
+        key("AwsIamExporterRefreshFailing", "denied", "", ""),
+    ])
+}
+
+fn moto_seed(now: u64) -> Value {
+    let ago = |s: u64| iso8601(now - s);
+    let used = |s: u64, region: &str, service: &str| json!({"date": ago(s), "region": region, "service": service});
+    json!({"accounts": [{"users": [
+        {"name": "old-key", "created": ago(200 * DAY),
+         "keys": [{"created": ago(120 * DAY), "last_used": used(DAY, "eu-west-1", "s3")}]},
+        {"name": "never-used-key", "created": ago(60 * DAY),
+         "keys": [{"created": ago(60 * DAY)}]},
+        {"name": "two-keys", "path": "/ci/", "created": ago(100 * DAY),
+         "keys": [{"created": ago(30 * DAY), "last_used": used(2 * HOUR, "us-east-1", "sts")},
+                  {"created": ago(10 * DAY), "last_used": used(HOUR, "us-east-1", "sts")}]},
+        {"name": "console-no-mfa", "created": ago(100 * DAY), "password": true,
+         "password_last_used": ago(2 * DAY), "mfa": false},
+        {"name": "stale-password", "created": ago(300 * DAY), "password": true,
+         "password_last_used": ago(50 * DAY), "mfa": true},
+        {"name": "dormant", "created": ago(200 * DAY),
+         "keys": [{"status": "Inactive", "created": ago(200 * DAY)}]},
+        {"name": "healthy-console", "created": ago(400 * DAY), "password": true,
+         "password_last_used": ago(HOUR), "mfa": true,
+         "keys": [{"created": ago(20 * DAY), "last_used": used(HOUR, "eu-central-1", "ec2")}]},
+        {"name": "fresh-key", "created": ago(5 * DAY),
+         "keys": [{"created": ago(2 * DAY)}]}
+    ]}]})
+}
+
+/// The fixture with `@-<N>d` / `@-<N>h` replaced by times before `now`.
+fn render_fixture(now: u64) -> String {
+    let template = fs::read_to_string(repo().join("tests/fixtures/e2e/root-account.csv.template"))
+        .expect("read the e2e fixture");
+    let mut out = String::new();
+    let mut rest = template.as_str();
+    while let Some(at) = rest.find("@-") {
+        out.push_str(&rest[..at]);
+        let token = &rest[at + 2..];
+        let digits = token.chars().take_while(char::is_ascii_digit).count();
+        let n: u64 = token[..digits].parse().expect("number after @-");
+        let unit = match token.as_bytes()[digits] {
+            b'd' => DAY,
+            b'h' => HOUR,
+            other => panic!("unknown unit {:?} in the e2e fixture", other as char),
+        };
+        out.push_str(&iso8601(now - n * unit));
+        rest = &token[digits + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// The test
+// ---------------------------------------------------------------------------
+
+#[test]
+fn shipped_alerts_reach_alertmanager_and_dashboards_query_real_data() {
+    let started = Instant::now();
+    let deadline = started + DEADLINE;
+    let now = unix_now();
+    let dir = tempfile::tempdir().expect("temporary directory");
+
+    // Sources and exporters.
+    let moto = MotoServer::start(&moto_seed(now));
+    let moto_env = moto.aws_env();
+    let env: Vec<(&str, &str)> = moto_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let moto_exporter = Exporter::start(&["--refresh.interval", "5s"], &env);
+
+    let report = dir.path().join("root-account.csv");
+    fs::write(&report, render_fixture(now)).unwrap();
+    let fixture_exporter = Exporter::start(
+        &[
+            "--credential-report.file",
+            report.to_str().unwrap(),
+            "--refresh.interval",
+            "5s",
+        ],
+        &[],
+    );
+
+    let denied = HttpSink::start(access_denied);
+    let denied_url = format!("http://{}", denied.addr);
+    let denied_env: Vec<(&str, &str)> = moto_env
+        .iter()
+        .map(|(k, v)| match *k {
+            "AWS_ENDPOINT_URL" => (*k, denied_url.as_str()),
+            _ => (*k, v.as_str()),
+        })
+        .collect();
+    let denied_exporter = Exporter::start(
+        &["--refresh.interval", "5s", "--aws.max-attempts", "1"],
+        &denied_env,
+    );
+
+    moto_exporter.wait_ready(remaining(deadline));
+    fixture_exporter.wait_ready(remaining(deadline));
+    denied_exporter.wait_log("account refresh failed", remaining(deadline));
+
+    // Alertmanager, webhook, Prometheus.
+    let webhook = HttpSink::start(|_| (200, String::new()));
+    let alertmanager = Alertmanager::start(dir.path(), webhook.addr);
+    let targets = [
+        ("moto", moto_exporter.addr),
+        ("fixture", fixture_exporter.addr),
+        ("denied", denied_exporter.addr),
+    ];
+    let prometheus = Prometheus::start(dir.path(), &targets, alertmanager.addr);
+    alertmanager.wait_ready(deadline);
+    prometheus.wait_ready(deadline);
+
+    // Alerts.
+    let expected = expected_alerts();
+    let received = wait_for_alerts(&webhook, &expected, deadline);
+    let missing: Vec<_> = expected.difference(&received).collect();
+    let unexpected: Vec<_> = received.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "alerts at the webhook differ from the expected set\nmissing: {missing:#?}\n\
+         unexpected: {unexpected:#?}\nPrometheus alerts: {:#}",
+        prometheus.api("/api/v1/alerts")
+    );
+    // Nothing else is pending either (it would fire later).
+    let in_prometheus = prometheus_alerts(&prometheus);
+    assert_eq!(
+        in_prometheus.keys().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "alerts in Prometheus (pending or firing): {in_prometheus:#?}"
+    );
+    assert!(
+        in_prometheus.values().all(|s| s == "firing"),
+        "every expected alert fires: {in_prometheus:#?}"
+    );
+    check_alert_payloads(&webhook);
+
+    // Dashboards.
+    check_dashboards(
+        &prometheus,
+        &[&moto_exporter, &fixture_exporter, &denied_exporter],
+    );
+
+    if let Some(out) = std::env::var_os("IAM_EXPORTER_E2E_RENDER") {
+        render_pictures(&prometheus, Path::new(&out));
+    }
+    assert!(
+        Instant::now() < deadline,
+        "the end-to-end test took {:?}",
+        started.elapsed()
+    );
+    drop(moto);
+}
+
+/// Polls the webhook until every expected alert arrived, then waits a few
+/// evaluation rounds more so that an unexpected one has time to show up.
+fn wait_for_alerts(
+    webhook: &HttpSink,
+    expected: &BTreeSet<AlertKey>,
+    deadline: Instant,
+) -> BTreeSet<AlertKey> {
+    let mut complete_since: Option<Instant> = None;
+    loop {
+        let received = received_alerts(webhook);
+        if received.is_superset(expected) {
+            let since = *complete_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= Duration::from_secs(5) {
+                return received;
+            }
+        }
+        if Instant::now() >= deadline {
+            return received;
+        }
+        thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn received_alerts(webhook: &HttpSink) -> BTreeSet<AlertKey> {
+    webhook
+        .bodies()
+        .iter()
+        .flat_map(|body| {
+            let payload: Value = serde_json::from_str(body).expect("webhook payload is JSON");
+            payload["alerts"].as_array().cloned().unwrap_or_default()
+        })
+        .filter(|a| a["status"] == "firing")
+        .map(|a| alert_key(&a["labels"]))
+        .collect()
+}
+
+fn alert_key(labels: &Value) -> AlertKey {
+    let label = |name: &str| labels[name].as_str().unwrap_or("").to_owned();
+    (
+        label("alertname"),
+        label("scenario"),
+        label("account_id"),
+        label("user"),
+    )
+}
+
+/// Alerts Prometheus holds (pending or firing) by key, with their state.
+fn prometheus_alerts(prometheus: &Prometheus) -> BTreeMap<AlertKey, String> {
+    let answer = prometheus.api("/api/v1/alerts");
+    answer["data"]["alerts"]
+        .as_array()
+        .expect("alerts list")
+        .iter()
+        .map(|a| {
+            (
+                alert_key(&a["labels"]),
+                a["state"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The notifications carry what the rules promise: severity, a templated
+/// description naming the account and user, and a runbook link.
+fn check_alert_payloads(webhook: &HttpSink) {
+    let mut seen = BTreeSet::new();
+    for body in webhook.bodies() {
+        let payload: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(payload["version"], "4", "webhook payload version");
+        for alert in payload["alerts"].as_array().unwrap() {
+            let labels = &alert["labels"];
+            let annotations = &alert["annotations"];
+            let name = labels["alertname"].as_str().unwrap();
+            assert_eq!(labels["job"], JOB, "{alert:#}");
+            let severity = labels["severity"].as_str().unwrap_or("");
+            assert!(
+                ["critical", "warning", "info"].contains(&severity),
+                "severity of {alert:#}"
+            );
+            assert!(
+                annotations["summary"]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty()),
+                "summary of {alert:#}"
+            );
+            let description = annotations["description"].as_str().unwrap_or("");
+            let account = labels["account_id"].as_str().unwrap_or("");
+            assert!(
+                description.contains(&format!("account {account}")),
+                "description names the account: {alert:#}"
+            );
+            if let Some(user) = labels["user"].as_str().filter(|u| !u.starts_with('<')) {
+                assert!(
+                    description.contains(user),
+                    "description names the user: {alert:#}"
+                );
+            }
+            let runbook = annotations["runbook_url"].as_str().unwrap_or("");
+            assert!(
+                runbook.ends_with(&format!("docs/runbook.md#{}", name.to_lowercase())),
+                "runbook_url of {alert:#}"
+            );
+            seen.insert((name.to_owned(), severity.to_owned()));
+        }
+    }
+    for (name, severity) in [
+        ("AwsIamRootAccessKeyActive", "critical"),
+        ("AwsIamRootWithoutMFA", "critical"),
+        ("AwsIamAccessKeyNotRotated", "warning"),
+        ("AwsIamUserInactive", "info"),
+    ] {
+        assert!(
+            seen.contains(&(name.to_owned(), severity.to_owned())),
+            "{name} arrives with severity {severity}: {seen:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Dashboards
+// ---------------------------------------------------------------------------
+
+const DASHBOARDS: [&str; 3] = [
+    "dashboards/iam-overview.json",
+    "dashboards/iam-keys-users.json",
+    "dashboards/iam-exporter-health.json",
+];
+
+/// Variable values to run every query with: all accounts, then the fixture
+/// account alone (the only one with a root user).
+const VARIABLE_SETS: [(&str, &str); 2] = [(".*", ".*"), (FIXTURE_ACCOUNT, ".*")];
+
+struct Query {
+    dashboard: String,
+    panel: String,
+    expr: String,
+}
+
+fn dashboard_queries() -> Vec<Query> {
+    let mut out = Vec::new();
+    for file in DASHBOARDS {
+        let board: Value = serde_json::from_str(
+            &fs::read_to_string(repo().join(file)).unwrap_or_else(|e| panic!("{file}: {e}")),
+        )
+        .unwrap_or_else(|e| panic!("{file} is not JSON: {e}"));
+        let mut panels: Vec<&Value> = Vec::new();
+        for panel in board["panels"].as_array().expect("panels") {
+            panels.push(panel);
+            if let Some(nested) = panel["panels"].as_array() {
+                panels.extend(nested);
+            }
+        }
+        for panel in panels {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                out.push(Query {
+                    dashboard: file.to_owned(),
+                    panel: panel["title"].as_str().unwrap_or("").to_owned(),
+                    expr: target["expr"].as_str().expect("target expr").to_owned(),
+                });
+            }
+        }
+        for var in board["templating"]["list"].as_array().expect("templating") {
+            if var["type"] == "query" {
+                let q = var["query"]["query"].as_str().expect("variable query");
+                out.push(Query {
+                    dashboard: file.to_owned(),
+                    panel: format!("variable {}", var["name"]),
+                    expr: label_values_as_query(q),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `label_values(selector, label)` as a PromQL query that returns data when
+/// the variable would have values.
+fn label_values_as_query(q: &str) -> String {
+    let inner = q
+        .strip_prefix("label_values(")
+        .and_then(|s| s.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("unsupported variable query {q}"));
+    let (selector, label) = inner
+        .rsplit_once(',')
+        .expect("label_values(selector, label)");
+    format!("count by ({}) ({})", label.trim(), selector.trim())
+}
+
+fn substitute(expr: &str, account: &str, user: &str) -> String {
+    expr.replace("$__rate_interval", "1m")
+        .replace("$__interval", "15s")
+        .replace("$__range", "1h")
+        .replace("$account", account)
+        .replace("$user", user)
+}
+
+fn check_dashboards(prometheus: &Prometheus, exporters: &[&Exporter]) {
+    let queries = dashboard_queries();
+    assert!(queries.len() > 20, "too few dashboard queries found");
+
+    // Every metric name a panel uses is exposed by an exporter or recorded
+    // by the shipped recording rules.
+    let mut known: BTreeSet<String> = exporters
+        .iter()
+        .flat_map(|e| metric_names(&e.metrics()))
+        .collect();
+    known.extend(recording_rule_names());
+    known.insert("up".to_owned());
+    for q in &queries {
+        for name in referenced_metrics(&q.expr) {
+            assert!(
+                known.contains(&name),
+                "{} / {}: metric {name} is neither exposed nor recorded",
+                q.dashboard,
+                q.panel
+            );
+        }
+        assert!(
+            !q.expr.contains("$") || q.expr.contains("$account") || q.expr.contains("$__"),
+            "{} / {}: unknown variable in {}",
+            q.dashboard,
+            q.panel,
+            q.expr
+        );
+    }
+
+    // Every query returns data, for every variable set.
+    let mut empty = Vec::new();
+    for (account, user) in VARIABLE_SETS {
+        for q in &queries {
+            let expr = substitute(&q.expr, account, user);
+            assert!(!expr.contains('$'), "unsubstituted variable in {expr}");
+            let answer = prometheus.query(&expr);
+            assert_eq!(
+                answer["status"], "success",
+                "{} / {}: {expr}: {answer:#}",
+                q.dashboard, q.panel
+            );
+            if answer["data"]["result"]
+                .as_array()
+                .is_none_or(|r| r.is_empty())
+            {
+                empty.push(format!(
+                    "{} / {} (account={account}): {expr}",
+                    q.dashboard, q.panel
+                ));
+            }
+        }
+    }
+    assert!(
+        empty.is_empty(),
+        "queries without data:\n{}",
+        empty.join("\n")
+    );
+}
+
+/// Metric names of an exposition (sample lines only).
+fn metric_names(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn recording_rule_names() -> BTreeSet<String> {
+    fs::read_to_string(repo().join("alerts/iam-credentials.recording.yml"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- record:"))
+        .map(|n| n.trim().to_owned())
+        .collect()
+}
+
+/// Names in an expression that look like this project's metrics or
+/// recording rules (string literals removed first).
+fn referenced_metrics(expr: &str) -> BTreeSet<String> {
+    let mut plain = String::new();
+    let mut in_string = false;
+    for c in expr.chars() {
+        if c == '"' {
+            in_string = !in_string;
+            plain.push(' ');
+        } else if !in_string {
+            plain.push(c);
+        }
+    }
+    plain
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .filter(|w| w.starts_with("aws_iam_") || w.starts_with("account_id:") || *w == "up")
+        .map(str::to_owned)
+        .collect()
+}
+
+fn render_pictures(prometheus: &Prometheus, out: &Path) {
+    let status = Command::new(python())
+        .arg(repo().join("dashboards/render.py"))
+        .arg("--prometheus")
+        .arg(format!("http://{}", prometheus.addr))
+        .arg("--out")
+        .arg(out)
+        .status()
+        .expect("run dashboards/render.py");
+    assert!(status.success(), "dashboards/render.py failed");
+}
+
+// ---------------------------------------------------------------------------
+// Prometheus and Alertmanager
+// ---------------------------------------------------------------------------
+
+/// A child process under `timeout`, stopped on drop; its output goes to a file.
+struct Process {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    fn start(name: &str, dir: &Path, program: &str, args: &[String]) -> Process {
+        let log = dir.join(format!("{name}.log"));
+        let file = fs::File::create(&log).unwrap();
+        let child = Command::new("timeout")
+            .arg(CHILD_SECONDS)
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run {program}: {e}; run scripts/install-test-deps.sh")
+            });
+        Process { child, log }
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn assert_running(&mut self, what: &str) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{what} exited ({status}):\n{}", self.log());
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // `timeout` passes SIGTERM on to its command.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Prometheus {
+    process: Mutex<Process>,
+    addr: SocketAddr,
+}
+
+impl Prometheus {
+    fn start(dir: &Path, targets: &[(&str, SocketAddr)], alertmanager: SocketAddr) -> Prometheus {
+        let rules = dir.join("rules");
+        fs::create_dir_all(&rules).unwrap();
+        for file in [
+            "alerts/iam-credentials.rules.yml",
+            "alerts/iam-credentials.recording.yml",
+        ] {
+            let shipped = fs::read_to_string(repo().join(file)).unwrap();
+            let name = Path::new(file).file_name().unwrap();
+            fs::write(rules.join(name), shorten_for(&shipped)).unwrap();
+        }
+        let mut scrape = String::new();
+        for (scenario, addr) in targets {
+            scrape.push_str(&format!(
+                "      - targets: ['{addr}']\n        labels: {{scenario: {scenario}}}\n"
+            ));
+        }
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             rule_files:\n  - {rules}/*.yml\n\
+             alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{alertmanager}']\n\
+             scrape_configs:\n  - job_name: {JOB}\n    static_configs:\n{scrape}",
+            rules = rules.display()
+        );
+        let config_path = dir.join("prometheus.yml");
+        fs::write(&config_path, config).unwrap();
+        let addr = free_port();
+        let process = Process::start(
+            "prometheus",
+            dir,
+            "prometheus",
+            &[
+                format!("--config.file={}", config_path.display()),
+                format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
+                format!("--web.listen-address={addr}"),
+                "--log.level=warn".to_owned(),
+            ],
+        );
+        Prometheus {
+            process: Mutex::new(process),
+            addr,
+        }
+    }
+
+    /// Ready, and every target scraped successfully at least once.
+    fn wait_ready(&self, deadline: Instant) {
+        loop {
+            self.process.lock().unwrap().assert_running("prometheus");
+            let ready = try_get(self.addr, "/-/ready").is_some_and(|r| r.status == 200);
+            if ready {
+                let targets = self.api("/api/v1/targets");
+                let active = targets["data"]["activeTargets"].as_array().cloned();
+                if active.is_some_and(|t| !t.is_empty() && t.iter().all(|t| t["health"] == "up")) {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Prometheus not ready with every target up:\n{}",
+                self.process.lock().unwrap().log()
+            );
+            thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn api(&self, path: &str) -> Value {
+        let resp = try_get(self.addr, path).expect("Prometheus answers");
+        serde_json::from_str(&resp.body).unwrap_or_else(|e| panic!("{path}: {e}: {}", resp.body))
+    }
+
+    fn query(&self, expr: &str) -> Value {
+        self.api(&format!("/api/v1/query?query={}", percent_encode(expr)))
+    }
+}
+
+/// The shipped rules with `for: <N>m` turned into `for: <N>s`: the same
+/// debounce proportions, in seconds. Panics if the file has a `for:` this
+/// does not understand, so the rules cannot silently keep long durations.
+fn shorten_for(rules: &str) -> String {
+    let mut out = String::new();
+    for line in rules.lines() {
+        let trimmed = line.trim_start();
+        if let Some(value) = trimmed.strip_prefix("for:") {
+            let value = value.trim();
+            let minutes = value
+                .strip_suffix('m')
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or_else(|| panic!("unexpected `for: {value}` in the shipped rules"));
+            let indent = &line[..line.len() - trimmed.len()];
+            out.push_str(&format!("{indent}for: {minutes}s\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+struct Alertmanager {
+    process: Mutex<Process>,
+    addr: SocketAddr,
+}
+
+impl Alertmanager {
+    fn start(dir: &Path, webhook: SocketAddr) -> Alertmanager {
+        let config = format!(
+            "route:\n  receiver: webhook\n  group_by: ['...']\n  group_wait: 1s\n  \
+             group_interval: 1s\n  repeat_interval: 1h\n\
+             receivers:\n  - name: webhook\n    webhook_configs:\n      - url: http://{webhook}/alerts\n        \
+             send_resolved: true\n"
+        );
+        let config_path = dir.join("alertmanager.yml");
+        fs::write(&config_path, config).unwrap();
+        let addr = free_port();
+        let process = Process::start(
+            "alertmanager",
+            dir,
+            "prometheus-alertmanager",
+            &[
+                format!("--config.file={}", config_path.display()),
+                format!("--storage.path={}", dir.join("alertmanager").display()),
+                format!("--web.listen-address={addr}"),
+                "--cluster.listen-address=".to_owned(),
+                "--log.level=warn".to_owned(),
+            ],
+        );
+        Alertmanager {
+            process: Mutex::new(process),
+            addr,
+        }
+    }
+
+    fn wait_ready(&self, deadline: Instant) {
+        loop {
+            self.process.lock().unwrap().assert_running("alertmanager");
+            if try_get(self.addr, "/-/ready").is_some_and(|r| r.status == 200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Alertmanager not ready:\n{}",
+                self.process.lock().unwrap().log()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Small HTTP pieces
+// ---------------------------------------------------------------------------
+
+/// A loopback HTTP server that records request bodies and answers with
+/// `respond(body)`. Its thread lives as long as the test process.
+struct HttpSink {
+    addr: SocketAddr,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl HttpSink {
+    fn start(respond: fn(&str) -> (u16, String)) -> HttpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&bodies);
+        thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let sink = Arc::clone(&sink);
+                thread::spawn(move || {
+                    let _ = serve(stream, &sink, respond);
+                });
+            }
+        });
+        HttpSink { addr, bodies }
+    }
+
+    fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+/// Serves the requests of one (possibly kept-alive) connection.
+fn serve(
+    stream: TcpStream,
+    sink: &Mutex<Vec<String>>,
+    respond: fn(&str) -> (u16, String),
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut length = 0usize;
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let (status, answer) = respond(&body);
+        sink.lock().unwrap().push(body);
+        write!(
+            writer,
+            "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{answer}",
+            answer.len()
+        )?;
+        writer.flush()?;
+    }
+}
+
+/// An IAM endpoint that denies everything, as AWS does for a role without
+/// the exporter's policy.
+fn access_denied(_body: &str) -> (u16, String) {
+    (
+        403,
+        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error>\
+         <Type>Sender</Type><Code>AccessDenied</Code><Message>User: \
+         arn:aws:iam::111122223333:user/e2e is not authorized to perform: \
+         iam:GenerateCredentialReport</Message></Error>\
+         <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+            .to_owned(),
+    )
+}
+
+/// GET that tolerates a server that is not up yet, and decodes a chunked body.
+fn try_get(addr: SocketAddr, path: &str) -> Option<http::Response> {
+    TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    let mut resp = http::get(addr, path);
+    if resp
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        resp.body = dechunk(&resp.body);
+    }
+    Some(resp)
+}
+
+fn dechunk(body: &str) -> String {
+    let bytes = body.as_bytes();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(eol) = bytes[pos..].windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&bytes[pos..pos + eol]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
+        pos += eol + 2;
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&bytes[pos..pos + size]);
+        pos += size + 2;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn free_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// Time
+// ---------------------------------------------------------------------------
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time (proleptic Gregorian calendar).
+fn iso8601(t: u64) -> String {
+    let days = (t / DAY) as i64;
+    let secs = t % DAY;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / HOUR,
+        secs % HOUR / 60,
+        secs % 60
+    )
+}
+
+#[test]
+fn iso8601_formats_known_instants() {
+    assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+    assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+    assert_eq!(iso8601(1_422_907_322), "2015-02-02T20:02:02Z");
+}
+
+#[test]
+fn shortened_rules_keep_expressions_and_scale_for() {
+    let shipped = fs::read_to_string(repo().join("alerts/iam-credentials.rules.yml")).unwrap();
+    let short = shorten_for(&shipped);
+    assert!(short.contains("for: 15s") && !short.contains("for: 15m"));
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !l.trim_start().starts_with("for:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(strip(&shipped), strip(&short));
+}
