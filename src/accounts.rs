@@ -14,6 +14,7 @@ use aws_sdk_organizations::types::{AccountState, AccountStatus};
 use tokio::sync::OnceCell;
 use tracing::{debug, error, info};
 
+use crate::assume_role::AssumeRole;
 use crate::aws::{self, ApiMetrics};
 use crate::model::account_from_arn;
 use crate::refresh::Target;
@@ -183,8 +184,8 @@ impl AwsAccounts {
                 continue;
             }
             let client = match &role {
-                None => self.client(OWN, None).await,
-                Some(arn) => self.client(arn, Some(arn)).await,
+                None => self.client(OWN, None),
+                Some(arn) => self.client(arn, Some(arn)),
             };
             targets.push(Arc::new(Target {
                 key,
@@ -208,20 +209,20 @@ impl AwsAccounts {
             && c.shard.is_none_or(|s| s.owns(id))
     }
 
-    async fn client(&self, key: &str, role: Option<&str>) -> aws_sdk_iam::Client {
+    fn client(&self, key: &str, role: Option<&str>) -> aws_sdk_iam::Client {
         if let Some(client) = self.clients.lock().unwrap().get(key) {
             return client.clone();
         }
         let config = match role {
             None => self.base.clone(),
             Some(arn) => {
-                let mut builder = aws_config::sts::AssumeRoleProvider::builder(arn)
-                    .session_name(&self.config.session_name)
-                    .configure(&self.base);
-                if let Some(id) = &self.config.external_id {
-                    builder = builder.external_id(id);
-                }
-                let provider = builder.build().await;
+                let provider = AssumeRole {
+                    sts: aws::sts_client(&self.base, &self.api),
+                    api: self.api.clone(),
+                    role_arn: arn.to_owned(),
+                    session_name: self.config.session_name.clone(),
+                    external_id: self.config.external_id.clone(),
+                };
                 self.base
                     .to_builder()
                     .credentials_provider(SharedCredentialsProvider::new(provider))

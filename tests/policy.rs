@@ -70,9 +70,6 @@ fn actions_in_code() -> BTreeSet<String> {
                 }
             }
         }
-        if text.contains("AssumeRoleProvider::builder") {
-            actions.insert("sts:AssumeRole".to_owned());
-        }
     }
     actions
 }
