@@ -326,11 +326,11 @@ def overview() -> dict:
         count("Keys unused >= 45d", "aws_iam_access_keys_unused:count",
               "Active keys idle for 45 days or more; never-used keys count from "
               "creation (AwsIamAccessKeyUnused)."),
-        count("Never-used active keys", "aws_iam_access_keys_never_used:count",
+        count("Never-used keys", "aws_iam_access_keys_never_used:count",
               "Active keys that were never used."),
-        count("Console users without MFA", "aws_iam_console_users_without_mfa:count",
+        count("Console users w/o MFA", "aws_iam_console_users_without_mfa:count",
               "Users with a console password and no MFA device (AwsIamConsoleUserWithoutMFA)."),
-        count("Users with 2 active keys", "aws_iam_users_with_two_active_keys:count",
+        count("Two active keys", "aws_iam_users_with_two_active_keys:count",
               "Users with both access keys active (AwsIamUserHasTwoActiveKeys)."),
         count("Inactive users >= 90d", "aws_iam_users_inactive:count",
               "Users with no password or key use for 90 days or more (AwsIamUserInactive)."),
@@ -341,6 +341,12 @@ def overview() -> dict:
     p.append(lay.row("Access keys by age"))
     bucket_expr = (f'sum by (age_bucket) '
                    f'(account_id:aws_iam_access_keys_active:count_by_age_bucket{{{ACC}}})')
+    bucket_colors = [
+        {"matcher": {"id": "byName", "options": n},
+         "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": c}}]}
+        for n, c in [("<30d", "green"), ("30-90d", "yellow"), ("90-180d", "orange"),
+                     (">180d", "red")]
+    ]
     bars = {
         "type": "bargauge",
         "title": "Active access keys by age",
@@ -355,12 +361,7 @@ def overview() -> dict:
                 "color": {"mode": "thresholds"},
                 "thresholds": thresholds((None, "green")),
             },
-            "overrides": [
-                {"matcher": {"id": "byName", "options": n},
-                 "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": c}}]}
-                for n, c in [("<30d", "green"), ("30-90d", "yellow"),
-                             ("90-180d", "orange"), (">180d", "red")]
-            ],
+            "overrides": bucket_colors,
         },
         "options": {
             "orientation": "horizontal",
@@ -370,11 +371,13 @@ def overview() -> dict:
         },
     }
     p.append(lay.place(bars, 8, 8))
-    p.append(lay.place(timeseries(
+    over_time = timeseries(
         "Active access keys by age over time",
         [target(bucket_expr, legend="{{age_bucket}}")],
         "The same buckets over time: a growing > 90d band means rotation is falling behind.",
-        stack=True), 16, 8))
+        stack=True)
+    over_time["fieldConfig"]["overrides"] = bucket_colors
+    p.append(lay.place(over_time, 16, 8))
 
     p.append(lay.row("Root user"))
     p.append(lay.place(stat(
@@ -447,8 +450,10 @@ def with_last_used(metric: str) -> str:
     """`metric` per key with the labels of its last use; never-used keys keep
     `metric` as is (the `or` arm), so every key has a row."""
     on = "on (job, instance, account_id, user, slot, access_key_id)"
+    # `or on (...)`: a plain `or` would compare whole label sets, and the
+    # joined series carry two labels more, so every key would come twice.
     return (f'{metric}{KEY} * {on} group_left (last_used_service, last_used_region) '
-            f'aws_iam_access_key_last_used_info{KEY} or {metric}{KEY}')
+            f'aws_iam_access_key_last_used_info{KEY} or {on} {metric}{KEY}')
 
 
 def keys_users() -> dict:

@@ -484,10 +484,31 @@ fn check_dashboards(prometheus: &Prometheus, exporters: &[&Exporter]) {
                 "{} / {}: {expr}: {answer:#}",
                 q.dashboard, q.panel
             );
-            if answer["data"]["result"]
+            let result = answer["data"]["result"]
                 .as_array()
-                .is_none_or(|r| r.is_empty())
-            {
+                .cloned()
+                .unwrap_or_default();
+            // One row per key or user: a join that also lets the unjoined
+            // series through would show every key twice in a table.
+            let mut rows = BTreeSet::new();
+            for series in &result {
+                let labels: BTreeMap<&String, &Value> = series["metric"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(name, _)| {
+                        !["__name__", "last_used_region", "last_used_service"]
+                            .contains(&name.as_str())
+                    })
+                    .collect();
+                assert!(
+                    rows.insert(format!("{labels:?}")),
+                    "{} / {}: {expr} returns {labels:?} twice: {result:#?}",
+                    q.dashboard,
+                    q.panel
+                );
+            }
+            if result.is_empty() {
                 empty.push(format!(
                     "{} / {} (account={account}): {expr}",
                     q.dashboard, q.panel
