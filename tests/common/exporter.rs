@@ -30,17 +30,15 @@ impl Exporter {
     /// waits for it to listen.
     pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Exporter {
         let mut cmd = Command::new(BIN);
-        cmd.args([
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--log.level",
-            "debug",
-        ])
-        .args(args)
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        cmd.args(["--web.listen-address", "127.0.0.1:0"]);
+        if !args.contains(&"--log.level") {
+            cmd.args(["--log.level", "debug"]);
+        }
+        cmd.args(args)
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         for (k, v) in envs {
             cmd.env(k, v);
         }
@@ -51,12 +49,7 @@ impl Exporter {
         let sink = Arc::clone(&logs);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("msg=listening")
-                    && let Some(addr) = line
-                        .split(' ')
-                        .find_map(|f| f.strip_prefix("address="))
-                        .and_then(|a| a.parse::<SocketAddr>().ok())
-                {
+                if let Some(addr) = listening_address(&line) {
                     let _ = tx.send(addr);
                 }
                 sink.lock().unwrap().push(line);
@@ -129,6 +122,22 @@ impl Drop for Exporter {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address of the "listening" log line, in logfmt or JSON.
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    if line.contains("msg=listening") {
+        return line
+            .split(' ')
+            .find_map(|f| f.strip_prefix("address="))?
+            .parse()
+            .ok();
+    }
+    if line.contains(r#""message":"listening""#) {
+        let rest = &line[line.find(r#""address":""#)? + r#""address":""#.len()..];
+        return rest[..rest.find('"')?].parse().ok();
+    }
+    None
 }
 
 /// Value of the one series whose name and labels are exactly `series`
