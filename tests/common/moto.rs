@@ -75,6 +75,26 @@ impl MotoServer {
     /// Starts moto with `seed`; panics with the launcher's error and the
     /// tail of its log on failure.
     pub fn start_with(seed: &Value, options: &MotoOptions) -> MotoServer {
+        Self::launch(seed, options, 0)
+    }
+
+    /// Starts moto with `seed` on a fixed loopback `port`, for instance the
+    /// port of a server stopped earlier, so that a client configured with the
+    /// old endpoint sees the same server come back.
+    pub fn start_on_port(seed: &Value, port: u16, options: &MotoOptions) -> MotoServer {
+        Self::launch(seed, options, port)
+    }
+
+    /// The loopback port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.address()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("endpoint has a port")
+    }
+
+    fn launch(seed: &Value, options: &MotoOptions, port: u16) -> MotoServer {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let python = python_path(root);
         let launcher = root.join("tests/harness/moto_launcher.py");
@@ -99,7 +119,7 @@ impl MotoServer {
             .arg("--seed")
             .arg(&seed_path)
             .arg("--port")
-            .arg("0")
+            .arg(port.to_string())
             .arg("--max-seconds")
             .arg(options.max_seconds.to_string())
             .current_dir(root)
