@@ -66,6 +66,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let tls = app.web.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    info!(
+        tls = tls.is_some(),
+        basic_auth = app.web.basic_auth.is_some(),
+        max_connections = app.max_connections,
+        "serving HTTP"
+    );
     let slots = Arc::new(tokio::sync::Semaphore::new(app.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
