@@ -11,9 +11,14 @@ Each figure is the first refresh of a fresh exporter process against a moto
 whose credential reports already exist (the steady state: AWS keeps a report
 for 4 hours), so it includes one sts:GetCallerIdentity per process.
 
-Usage: bench/refresh_cost.py [--users 1000] [--accounts 50] [--markdown]
+Usage: bench/refresh_cost.py [--users 1000] [--accounts 50] [--parallel 1,8] [--latency-ms 50]
 Needs a release build (cargo build --release) and the test venv
-(scripts/install-test-deps.sh). Prints a Markdown table with --markdown.
+(scripts/install-test-deps.sh). Prints Markdown tables.
+
+moto answers in microseconds from one Python process; real IAM, STS and
+Organizations calls take tens of milliseconds. The many-accounts run adds a
+round trip (--latency-ms) to every moto response, so that refreshing accounts
+in parallel shows what it saves against a remote endpoint.
 
 moto answers from one Python process, so absolute times are moto's, not
 AWS's; the call counts are exact and the ratios between settings hold.
@@ -38,13 +43,13 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 LAUNCHER = ROOT / "tests" / "harness" / "moto_launcher.py"
 
 
-def start_moto(seed: dict) -> tuple[subprocess.Popen, str, dict]:
+def start_moto(seed: dict, latency_ms: float = 0) -> tuple[subprocess.Popen, str, dict]:
     seed_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
     json.dump(seed, seed_file)
     seed_file.close()
     proc = subprocess.Popen(
         [str(PYTHON), str(LAUNCHER), "--seed", seed_file.name, "--port", "0",
-         "--no-verify", "--max-seconds", "1800"],
+         "--no-verify", "--max-seconds", "1800", "--latency-ms", str(latency_ms)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     accounts = {}
     while True:
@@ -133,7 +138,7 @@ def one_account(users: int) -> list[tuple[str, float, dict]]:
         moto.wait(timeout=30)
 
 
-def many_accounts(count: int, parallel: list[int]) -> list[tuple[int, float, dict]]:
+def many_accounts(count: int, parallel: list[int], latency_ms: float) -> list[tuple[int, float, dict]]:
     accounts = [{"label": "mgmt", "name": "Management"}]
     for i in range(1, count):
         accounts.append({
@@ -141,7 +146,8 @@ def many_accounts(count: int, parallel: list[int]) -> list[tuple[int, float, dic
             "users": [{"name": f"u{j}", "created": "2025-01-01T00:00:00Z",
                        "keys": [{"created": "2025-01-02T00:00:00Z"}]} for j in range(10)],
         })
-    moto, endpoint, _ = start_moto({"organization": {"feature_set": "ALL"}, "accounts": accounts})
+    moto, endpoint, _ = start_moto(
+        {"organization": {"feature_set": "ALL"}, "accounts": accounts}, latency_ms)
     try:
         # Warm-up: every member account's first report costs a poll (see above).
         first_refresh(endpoint, [
@@ -165,13 +171,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--parallel", default="1,8")
-    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--latency-ms", type=float, default=50.0,
+                        help="round trip added to every moto response in the many-accounts run")
     args = parser.parse_args()
     if not BIN.exists():
         raise SystemExit("build first: cargo build --release")
 
     single = one_account(args.users)
-    many = many_accounts(args.accounts, [int(p) for p in args.parallel.split(",")])
+    many = many_accounts(args.accounts, [int(p) for p in args.parallel.split(",")],
+                         args.latency_ms)
 
     keys = args.users * 2
     print(f"### One account: {args.users} users, {keys} keys (moto)\n")
@@ -180,7 +188,8 @@ def main() -> None:
     for source, seconds, calls in single:
         ops = ", ".join(f"{k} {v}" for k, v in sorted(calls.items()))
         print(f"| `{source}` | {sum(calls.values())} | {ops} | {seconds:.2f} s |")
-    print(f"\n### {args.accounts} accounts through AssumeRole (moto organization, 10 users each)\n")
+    print(f"\n### {args.accounts} accounts through AssumeRole (moto organization, 10 users each, "
+          f"{args.latency_ms:g} ms added to every response)\n")
     print("| --aws.max-accounts-parallel | total refresh time | API calls |")
     print("|---|---|---|")
     for p, seconds, calls in many:

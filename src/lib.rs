@@ -72,7 +72,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         clock,
         timeout: config.refresh_timeout,
         parallelism: config.max_accounts_parallel,
-        stagger: std::time::Duration::from_millis(250),
+        stagger: std::time::Duration::from_millis(50),
         key_ids: config.key_ids,
     });
 

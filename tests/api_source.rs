@@ -292,3 +292,36 @@ async fn one_denied_account_does_not_blank_the_others() {
     assert!(store.is_ready());
     assert_eq!(snapshot.accounts[0].name, "name-111111111111");
 }
+
+#[tokio::test(start_paused = true)]
+async fn account_refreshes_start_at_least_the_stagger_apart() {
+    let store = Arc::new(Store::default());
+    let refresher = Refresher {
+        accounts: Accounts::Static(
+            [
+                "111111111111",
+                "222222222222",
+                "333333333333",
+                "444444444444",
+            ]
+            .map(|a| target(a, false))
+            .to_vec(),
+        ),
+        store: Arc::clone(&store),
+        api: ApiMetrics::default(),
+        clock: Arc::new(|| 1_800_000_000),
+        timeout: Duration::from_secs(30),
+        parallelism: 4,
+        stagger: Duration::from_millis(100),
+        key_ids: KeyIdMode::Full,
+    };
+    let started = tokio::time::Instant::now();
+    refresher.refresh_once().await;
+    let elapsed = started.elapsed();
+    // Four starts, 100 ms apart: the last one at 300 ms, not all at once.
+    assert!(
+        elapsed >= Duration::from_millis(300) && elapsed < Duration::from_millis(400),
+        "{elapsed:?}"
+    );
+    assert!(store.load().accounts.iter().all(|a| a.success));
+}

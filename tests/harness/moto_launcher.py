@@ -871,6 +871,22 @@ def expect(where: str, what: str, actual: Any, wanted: Any) -> None:
 # ---------------------------------------------------------------------------
 
 
+def add_latency(seconds: float) -> None:
+    """Delays every request by `seconds`. The server is threaded, so delays of
+    concurrent requests overlap as a remote endpoint's round trips do."""
+    import time
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    serve = DomainDispatcherApplication.__call__
+
+    def delayed(self, environ, start_response):  # type: ignore[no-untyped-def]
+        time.sleep(seconds)
+        return serve(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = delayed  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Run moto in-process with a seeded IAM state (see the module docstring)."
@@ -884,6 +900,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ignore-stdin", action="store_true",
                         help="do not stop when stdin reaches end-of-file")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="after seeding, delay every response by this much, "
+                             "like a real endpoint's round trip (benchmarks)")
     args = parser.parse_args(argv)
 
     # The protocol lines go to the original stdout; everything else that
@@ -948,6 +967,9 @@ def main(argv: list[str] | None = None) -> int:
         proto.write(f"ERROR {type(exc).__name__}: {message}\n")
         proto.flush()
         os._exit(1)
+
+    if args.latency_ms > 0:
+        add_latency(args.latency_ms / 1000.0)
 
     proto.write("ACCOUNTS " + json.dumps(seeder.accounts_out, ensure_ascii=False,
                                          sort_keys=True) + "\n")
