@@ -16,6 +16,7 @@ pub mod model;
 pub mod refresh;
 pub mod report;
 pub mod source;
+pub mod time;
 pub mod web_config;
 
 use std::sync::Arc;

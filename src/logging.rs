@@ -133,23 +133,11 @@ impl Visit for LogfmtVisitor {
 }
 
 fn format_rfc3339_millis(since_epoch: std::time::Duration) -> String {
-    let secs = since_epoch.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let seconds = crate::time::format_rfc3339(since_epoch.as_secs() as i64);
+    // `...:SSZ` becomes `...:SS.mmmZ`.
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
+        "{}.{:03}Z",
+        seconds.trim_end_matches('Z'),
         since_epoch.subsec_millis()
     )
 }

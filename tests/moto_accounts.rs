@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::exporter::{Exporter, value};
 use common::moto::MotoServer;
-use iam_credentials_exporter::report::parse::parse_timestamp;
+use iam_credentials_exporter::time::parse_rfc3339;
 use serde_json::json;
 
 const MGMT: &str = "123456789012";
@@ -18,7 +18,7 @@ const SANDBOX: &str = "666677778888";
 const PROD_NAME: &str = "Prod \"EU\" \\ Zürich";
 
 fn ts(s: &str) -> f64 {
-    parse_timestamp(s).unwrap() as f64
+    parse_rfc3339(s).unwrap() as f64
 }
 
 fn org_seed() -> serde_json::Value {

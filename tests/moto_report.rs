@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::exporter::{Exporter, value};
 use common::moto::MotoServer;
-use iam_credentials_exporter::report::parse::parse_timestamp;
+use iam_credentials_exporter::time::parse_rfc3339;
 use serde_json::json;
 
 const ACCOUNT: &str = "123456789012";
@@ -15,7 +15,7 @@ const ACCOUNT: &str = "123456789012";
 const MOTO_REPORT_GENERATED: f64 = 1_422_907_322.0;
 
 fn ts(s: &str) -> f64 {
-    parse_timestamp(s).unwrap() as f64
+    parse_rfc3339(s).unwrap() as f64
 }
 
 fn now() -> f64 {
