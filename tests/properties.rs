@@ -155,18 +155,20 @@ proptest! {
         }
     }
 
-    /// Every label the exporter writes takes any string: account ids (which
-    /// other sources may name), users, regions and services of last use.
+    /// Every label the exporter writes takes any string: account ids and
+    /// account names (from AWS Organizations), users, regions and services
+    /// of last use.
     #[test]
     fn any_label_value_round_trips_through_both_expositions(
-        accounts in prop::collection::btree_set(name(), 1..8),
+        accounts in prop::collection::btree_map(name(), name(), 1..8),
         users in prop::collection::btree_map(name(), (name(), name()), 1..48),
     ) {
         let states: Vec<AccountState> = accounts
             .iter()
-            .map(|account| AccountState {
+            .map(|(account, account_name)| AccountState {
                 key: account.clone(),
                 account_id: account.clone(),
+                name: account_name.clone(),
                 data: Some(Arc::new(AccountData {
                     account_id: account.clone(),
                     users: users.iter().map(|(name, (region, service))| user(name, region, service)).collect(),
@@ -177,7 +179,7 @@ proptest! {
             })
             .collect();
         let mut expected = BTreeSet::new();
-        for account in &accounts {
+        for account in accounts.keys() {
             for (name, (region, service)) in &users {
                 expected.insert(vec![account.clone(), name.clone(), region.clone(), service.clone()]);
             }
@@ -200,7 +202,14 @@ proptest! {
                 .filter(|(name, _)| name == "aws_iam_exporter_account_refresh_success")
                 .map(|(_, l)| l["account_id"].clone())
                 .collect();
-            prop_assert_eq!(&successes, &accounts);
+            let ids: BTreeSet<String> = accounts.keys().cloned().collect();
+            prop_assert_eq!(&successes, &ids);
+            let names: BTreeMap<String, String> = samples
+                .iter()
+                .filter(|(name, _)| name == "aws_iam_account_info")
+                .map(|(_, l)| (l["account_id"].clone(), l["account_name"].clone()))
+                .collect();
+            prop_assert_eq!(&names, &accounts);
         }
     }
 }
