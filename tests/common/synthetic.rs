@@ -122,13 +122,29 @@ fn date_or_na(rng: &mut Rng, after: i64, never: u64) -> String {
 /// Unix seconds as AWS writes them: `2025-03-14T09:21:07+00:00`.
 pub fn ts(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = iam_credentials_exporter::time::civil_from_days(days);
+    let (y, m, d) = civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard
+/// Hinnant's algorithm). A copy of `iam_credentials_exporter::time`'s, on
+/// purpose: the benchmark tool includes this file without the exporter crate.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 /// splitmix64: small, fast and the same everywhere.
