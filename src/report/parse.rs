@@ -17,6 +17,10 @@ pub enum ReportParseError {
     MissingColumn(&'static str),
     #[error("credential report is not valid CSV: {0}")]
     Csv(String),
+    #[error("credential report is truncated: its last row has {found} of {expected} fields")]
+    Truncated { expected: usize, found: usize },
+    #[error("credential report has {0} rows and none could be parsed")]
+    NoUsableRows(usize),
 }
 
 /// Why one row was skipped.
@@ -62,6 +66,7 @@ pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
 
     let mut parsed = ParsedReport::default();
     let mut record = csv::ByteRecord::new();
+    let mut last_len = width;
     loop {
         let line = reader.position().line();
         match reader.read_byte_record(&mut record) {
@@ -79,6 +84,7 @@ pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
                 continue;
             }
         }
+        last_len = record.len();
         if record.len() != width {
             parsed.skipped.push((
                 line,
@@ -110,6 +116,18 @@ pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
             }
             Err(e) => parsed.skipped.push((line, e)),
         }
+    }
+    // A report cut off in transit ends in the middle of a row. AWS ends the
+    // report without a final newline, so a short last row is the tell; a
+    // short row elsewhere is only a malformed row.
+    if last_len < width && !bytes.ends_with(b"\n") {
+        return Err(ReportParseError::Truncated {
+            expected: width,
+            found: last_len,
+        });
+    }
+    if parsed.data.users.is_empty() && !parsed.skipped.is_empty() {
+        return Err(ReportParseError::NoUsableRows(parsed.skipped.len()));
     }
     parsed.data.rows_skipped = parsed.skipped.len() as u64;
     Ok(parsed)
@@ -292,6 +310,34 @@ fn parse_bool(v: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HEADER: &str = "user,arn,user_creation_time,mfa_active\n";
+
+    #[test]
+    fn a_report_cut_in_the_middle_of_its_last_row_is_rejected() {
+        let cut = format!(
+            "{HEADER}a,arn:aws:iam::111122223333:user/a,2025-01-01T00:00:00+00:00,true\nb,arn:aws:iam::111122223333:user/b"
+        );
+        assert_eq!(
+            parse_report(cut.as_bytes()).unwrap_err(),
+            ReportParseError::Truncated {
+                expected: 4,
+                found: 2
+            }
+        );
+        // The same short row followed by a newline is one malformed row.
+        let parsed = parse_report(format!("{cut}\n").as_bytes()).unwrap();
+        assert_eq!((parsed.data.users.len(), parsed.data.rows_skipped), (1, 1));
+    }
+
+    #[test]
+    fn a_report_whose_rows_all_fail_is_rejected() {
+        let bad = format!("{HEADER}a,arn:aws:iam::111122223333:user/a,yesterday,true\n");
+        assert_eq!(
+            parse_report(bad.as_bytes()).unwrap_err(),
+            ReportParseError::NoUsableRows(1)
+        );
+    }
 
     #[test]
     fn booleans_in_any_case() {
