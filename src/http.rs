@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
 
 use crate::metrics::format::{self, Format};
-use crate::refresh::Store;
+use crate::refresh::{Snapshot, Store};
 use crate::web_config::WebConfig;
 
 /// How long a client may take to finish the TLS handshake and to send its
@@ -43,6 +43,26 @@ pub struct App {
     pub web: WebConfig,
     /// Deadline for the TLS handshake and for each request's headers.
     pub header_read_timeout: Duration,
+    /// The last rendered exposition per format.
+    pub cache: RenderCache,
+}
+
+/// Shares one rendering of `/metrics` between the scrapes of one second.
+///
+/// Ages have a resolution of one second, so two scrapes in the same second of
+/// the same snapshot get the same series (API call counters may lag by up to a
+/// second). Concurrent scrapes wait for the one rendering in progress instead
+/// of each building their own copy of a response that can be 100 MB.
+#[derive(Debug, Default)]
+pub struct RenderCache {
+    slots: [tokio::sync::Mutex<Option<Rendered>>; 2],
+}
+
+#[derive(Debug)]
+struct Rendered {
+    snapshot: Arc<Snapshot>,
+    second: u64,
+    body: Bytes,
 }
 
 impl std::fmt::Debug for App {
@@ -199,33 +219,60 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
 }
 
 async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
-    // Encoding is CPU work proportional to the number of keys; keep it off the
-    // threads that accept connections.
-    let app = Arc::clone(app);
-    match tokio::task::spawn_blocking(move || format::encode(&app.registry, format)).await {
-        Ok(Ok(body)) => {
-            let mut resp = Response::new(Full::new(Bytes::from(body)));
-            resp.headers_mut().insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static(format.content_type()),
-            );
-            resp
+    let slot = &app.cache.slots[match format {
+        Format::Text => 0,
+        Format::OpenMetrics => 1,
+    }];
+    let mut cached = slot.lock().await;
+    let snapshot = app.store.load();
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let fresh = cached
+        .as_ref()
+        .filter(|r| r.second == second && Arc::ptr_eq(&r.snapshot, &snapshot));
+    let body = match fresh {
+        Some(rendered) => rendered.body.clone(),
+        None => {
+            // Encoding is CPU work proportional to the number of keys; keep it
+            // off the threads that accept connections.
+            let encoder = Arc::clone(app);
+            match tokio::task::spawn_blocking(move || format::encode(&encoder.registry, format))
+                .await
+            {
+                Ok(Ok(text)) => {
+                    let body = Bytes::from(text);
+                    *cached = Some(Rendered {
+                        snapshot,
+                        second,
+                        body: body.clone(),
+                    });
+                    body
+                }
+                Ok(Err(e)) => {
+                    error!(cause = %e, "encoding metrics failed");
+                    return text(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Encoding metrics failed\n",
+                    );
+                }
+                Err(e) => {
+                    error!(cause = %e, "encoding task failed");
+                    return text(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Encoding metrics failed\n",
+                    );
+                }
+            }
         }
-        Ok(Err(e)) => {
-            error!(cause = %e, "encoding metrics failed");
-            text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Encoding metrics failed\n",
-            )
-        }
-        Err(e) => {
-            error!(cause = %e, "encoding task failed");
-            text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Encoding metrics failed\n",
-            )
-        }
-    }
+    };
+    drop(cached);
+    let mut resp = Response::new(Full::new(body));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    resp
 }
 
 fn landing(app: &App) -> Response<Body> {

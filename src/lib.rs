@@ -65,6 +65,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_connections: config.max_connections,
         web,
         header_read_timeout: http::HEADER_READ_TIMEOUT,
+        cache: http::RenderCache::default(),
     });
     let refresher = Arc::new(Refresher {
         accounts,
