@@ -36,6 +36,7 @@ pub struct AccountsConfig {
     pub shard: Option<Shard>,
     pub kinds: SourceKinds,
     pub concurrency: usize,
+    pub max_response_bytes: u64,
 }
 
 /// One replica's share of the accounts: `index` of `count`.
@@ -229,7 +230,7 @@ impl AwsAccounts {
                     .build()
             }
         };
-        let client = aws::iam_client(&config, &self.api);
+        let client = aws::iam_client(&config, &self.api, self.config.max_response_bytes);
         self.clients
             .lock()
             .unwrap()

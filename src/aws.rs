@@ -7,7 +7,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -26,7 +28,13 @@ pub struct AwsOptions {
     pub max_attempts: u32,
     /// Deadline of one call, retries included.
     pub operation_timeout: Duration,
+    /// Largest IAM response (and credential report file) accepted.
+    pub max_response_bytes: u64,
 }
+
+/// 64 MiB: a credential report of 5,000 users (the IAM user quota) is
+/// about 1.5 MB, and about 2 MB once base64-encoded in its XML response.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 << 20;
 
 impl Default for AwsOptions {
     fn default() -> Self {
@@ -34,6 +42,7 @@ impl Default for AwsOptions {
             region: None,
             max_attempts: 5,
             operation_timeout: Duration::from_secs(60),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -64,10 +73,16 @@ pub async fn load_config(options: &AwsOptions) -> SdkConfig {
     }
 }
 
-/// Builds an IAM client that counts its calls in `api`.
-pub fn iam_client(config: &SdkConfig, api: &ApiMetrics) -> aws_sdk_iam::Client {
+/// Builds an IAM client that counts its calls in `api` and refuses responses
+/// larger than `max_response_bytes` before reading them.
+pub fn iam_client(
+    config: &SdkConfig,
+    api: &ApiMetrics,
+    max_response_bytes: u64,
+) -> aws_sdk_iam::Client {
     let conf = aws_sdk_iam::config::Builder::from(config)
         .interceptor(CallCounter(api.clone()))
+        .interceptor(ResponseLimit(max_response_bytes))
         .build();
     aws_sdk_iam::Client::from_conf(conf)
 }
@@ -143,6 +158,39 @@ impl Intercept for CallCounter {
             .get_or_create(&[("operation", operation.to_owned())])
             .inc();
         Ok(())
+    }
+}
+
+/// Refuses a response whose announced length exceeds the limit, before its
+/// body is buffered: the credential report arrives as one XML document, and a
+/// broken or hostile endpoint must not make the exporter allocate without bound.
+#[derive(Debug)]
+struct ResponseLimit(u64);
+
+impl Intercept for ResponseLimit {
+    fn name(&self) -> &'static str {
+        "ResponseLimit"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let length = context
+            .response()
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        match length {
+            Some(n) if n > self.0 => Err(format!(
+                "response of {n} bytes exceeds the limit of {} bytes (--credential-report.max-bytes)",
+                self.0
+            )
+            .into()),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -62,6 +62,11 @@ pub struct Args {
     )]
     pub report_file: Option<PathBuf>,
 
+    /// Largest credential report file or IAM API response accepted (e.g. 64MiB); a larger
+    /// one fails the refresh before it is read into memory.
+    #[arg(long = "credential-report.max-bytes", env = "IAM_EXPORTER_CREDENTIAL_REPORT_MAX_BYTES", value_name = "BYTES", default_value = "64MiB", value_parser = parse_bytes)]
+    pub max_bytes: u64,
+
     /// Time between refreshes of IAM data (e.g. 30s, 5m, 1h). AWS regenerates the
     /// credential report at most every 4 hours.
     #[arg(long = "refresh.interval", env = "IAM_EXPORTER_REFRESH_INTERVAL", value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
@@ -318,6 +323,7 @@ impl TryFrom<Args> for Config {
             aws: AwsOptions {
                 region: args.aws_region,
                 max_attempts: args.aws_max_attempts,
+                max_response_bytes: args.max_bytes,
                 ..AwsOptions::default()
             },
             accounts: AccountsConfig {
@@ -334,12 +340,37 @@ impl TryFrom<Args> for Config {
                 }),
                 kinds: args.source,
                 concurrency: args.max_concurrency as usize,
+                max_response_bytes: args.max_bytes,
             },
             key_ids: args.key_ids,
             max_accounts_parallel: args.max_accounts_parallel as usize,
             log_level: args.log_level,
             log_format: args.log_format,
         })
+    }
+}
+
+/// Parses `1048576`, `512KiB`, `64MiB` or `1GiB`.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let value: u64 = s[..digits]
+        .parse()
+        .map_err(|_| format!("expected a size such as 64MiB, got {s:?}"))?;
+    let unit: u64 = match &s[digits..] {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {s:?} (use B, KiB, MiB or GiB)"
+            ));
+        }
+    };
+    match value.checked_mul(unit) {
+        Some(0) | None => Err(format!("size {s:?} must be between 1 byte and 16 EiB")),
+        Some(bytes) => Ok(bytes),
     }
 }
 
@@ -416,6 +447,16 @@ mod tests {
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("99999999999999999999s").is_err());
+    }
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_bytes("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("64MB").is_err());
+        assert!(parse_bytes("MiB").is_err());
     }
 
     #[test]

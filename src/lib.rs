@@ -101,7 +101,10 @@ async fn accounts(config: &Config, api: &ApiMetrics) -> Accounts {
                 key: path.display().to_string(),
                 account_id: None,
                 name: String::new(),
-                source: Source::File(path.clone()),
+                source: Source::File {
+                    path: path.clone(),
+                    max_bytes: config.aws.max_response_bytes,
+                },
             })])
         }
         None => {

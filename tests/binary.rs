@@ -243,3 +243,27 @@ fn help_lists_every_flag_with_its_environment_variable() {
     // Every flag but --help and --version has an environment mirror.
     assert_eq!(envs + 2, flags, "{help}");
 }
+
+#[test]
+fn a_report_file_over_the_size_limit_fails_the_refresh_before_it_is_read() {
+    let exporter = Exporter::start(
+        &[
+            "--credential-report.file",
+            example_report().to_str().unwrap(),
+            "--credential-report.max-bytes",
+            "1KiB",
+        ],
+        &[],
+    );
+    exporter.wait_log("account refresh failed", Duration::from_secs(10));
+    let failure = exporter
+        .logs()
+        .into_iter()
+        .find(|l| l.contains("account refresh failed"))
+        .unwrap();
+    assert!(
+        failure.contains("more than the limit of 1024 (--credential-report.max-bytes)"),
+        "{failure}"
+    );
+    assert_eq!(get(exporter.addr, "/-/ready").status, 503);
+}

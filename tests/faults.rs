@@ -373,7 +373,15 @@ fn huge_report_fails_cleanly_with_bounded_memory() {
     let moto = MotoServer::start(&seed(&["alice", "bob", "carol"]));
     let proxy = FaultProxy::start(moto.address());
     let env = aws_env(&moto, &proxy.endpoint(), "huge");
-    let exporter = start_exporter(&env, &["--aws.max-attempts", "1"]);
+    let exporter = start_exporter(
+        &env,
+        &[
+            "--aws.max-attempts",
+            "1",
+            "--credential-report.max-bytes",
+            "16MiB",
+        ],
+    );
     wait_metrics(&exporter, Duration::from_secs(10), "success", |m| {
         success(m) == Some(1.0)
     });
@@ -391,7 +399,10 @@ fn huge_report_fails_cleanly_with_bounded_memory() {
     );
     assert!(proxy.faulty_responses() > served);
     proxy.set(Fault::None);
-    assert!(line.contains("credential report"), "unclear error: {line}");
+    assert!(
+        line.contains("exceeds the limit of 16777216 bytes"),
+        "unclear error: {line}"
+    );
     let bad = exporter.metrics();
     assert_eq!(success(&bad), Some(0.0));
     assert_eq!(users(&bad), 3, "previous snapshot kept");
@@ -409,12 +420,11 @@ fn huge_report_fails_cleanly_with_bounded_memory() {
         peak >> 10,
         after >> 10
     );
-    // Nothing caps the report's size before it is buffered: the peak is the
-    // response plus the decoded report (about 2.3 times the report), and
-    // must stay a small multiple of it.
+    // The response is refused from its Content-Length, before its body is
+    // read: memory does not grow with the report.
     assert!(
-        peak < idle + 4 * (HUGE as u64 >> 10),
-        "peak RSS {peak} KiB for a {HUGE}-byte report"
+        peak < idle + (16 << 10),
+        "peak RSS {peak} KiB for a {HUGE}-byte report, {idle} KiB before"
     );
     // The buffers are returned once the refresh is over.
     assert!(

@@ -22,13 +22,12 @@ impl Collector for CountingCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         self.0.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(Duration::from_millis(100));
-        let family = encoder.encode_descriptor(
+        encoder.encode_descriptor(
             "renders",
             "test",
             None,
             prometheus_client::metrics::MetricType::Gauge,
         )?;
-        drop(family);
         Ok(())
     }
 }

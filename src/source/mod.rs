@@ -15,7 +15,7 @@ use crate::report::{ReportError, ReportParseError, fetch_report, parse_report};
 #[derive(Debug, Clone)]
 pub enum Source {
     /// A credential report CSV on disk, re-read at every refresh.
-    File(PathBuf),
+    File { path: PathBuf, max_bytes: u64 },
     /// The IAM API: the credential report, the key-level API, or both merged.
     Aws {
         client: aws_sdk_iam::Client,
@@ -76,6 +76,10 @@ pub enum SourceError {
     Report(#[from] ReportError),
     #[error(transparent)]
     Api(#[from] api::ApiError),
+    #[error(
+        "{path} has {size} bytes, more than the limit of {max} (--credential-report.max-bytes)"
+    )]
+    TooLarge { path: PathBuf, size: u64, max: u64 },
     #[error("refresh timed out after {0:?}")]
     Timeout(std::time::Duration),
 }
@@ -83,13 +87,20 @@ pub enum SourceError {
 impl Source {
     pub async fn collect(&self, metrics: &ApiMetrics) -> Result<AccountData, SourceError> {
         match self {
-            Source::File(path) => {
-                let content = tokio::fs::read(path)
-                    .await
-                    .map_err(|source| SourceError::Read {
+            Source::File { path, max_bytes } => {
+                let read_error = |source| SourceError::Read {
+                    path: path.clone(),
+                    source,
+                };
+                let size = tokio::fs::metadata(path).await.map_err(read_error)?.len();
+                if size > *max_bytes {
+                    return Err(SourceError::TooLarge {
                         path: path.clone(),
-                        source,
-                    })?;
+                        size,
+                        max: *max_bytes,
+                    });
+                }
+                let content = tokio::fs::read(path).await.map_err(read_error)?;
                 // A file carries no generation time; its modification time is the
                 // closest thing to it.
                 let generated = tokio::fs::metadata(path)
