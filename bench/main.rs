@@ -93,6 +93,11 @@ fn serve(file: &str, content_type: &str) {
 
 /// Times `n` scrapes, each on a new connection, as Prometheus does when it
 /// does not keep connections alive.
+///
+/// With `BENCH_COLD=1` each scrape starts in a new second: the exporter shares
+/// one rendering between the scrapes of one second, and a Prometheus that
+/// scrapes every 15 s or more never benefits from that, so cold scrapes are
+/// the cost that matters.
 fn scrape(addr: &str, path: &str, n: usize, accept: Option<&str>) {
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(accept) = accept {
@@ -102,7 +107,16 @@ fn scrape(addr: &str, path: &str, n: usize, accept: Option<&str>) {
     let mut times = Vec::with_capacity(n);
     let mut bytes = 0;
     let mut buf = Vec::with_capacity(1 << 20);
+    let cold = std::env::var_os("BENCH_COLD").is_some_and(|v| v == "1");
     for _ in 0..n {
+        if cold {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap();
+            std::thread::sleep(Duration::from_nanos(
+                1_000_000_000 - u64::from(now.subsec_nanos()) + 5_000_000,
+            ));
+        }
         let started = Instant::now();
         let mut stream = TcpStream::connect(addr).unwrap();
         stream
