@@ -17,11 +17,11 @@ use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHEN
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
 
-use crate::metrics::format::{self, Format};
+use crate::metrics::Exposition;
+use crate::metrics::format::Format;
 use crate::refresh::{Snapshot, Store};
 use crate::web_config::WebConfig;
 
@@ -35,7 +35,7 @@ const MAX_REQUEST_HEAD: usize = 64 * 1024;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub struct App {
-    pub registry: Registry,
+    pub exposition: Exposition,
     pub store: Arc<Store>,
     pub telemetry_path: String,
     pub max_connections: usize,
@@ -237,9 +237,7 @@ async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
             // Encoding is CPU work proportional to the number of keys; keep it
             // off the threads that accept connections.
             let encoder = Arc::clone(app);
-            match tokio::task::spawn_blocking(move || format::encode(&encoder.registry, format))
-                .await
-            {
+            match tokio::task::spawn_blocking(move || encoder.exposition.render(format)).await {
                 Ok(Ok(text)) => {
                     let body = Bytes::from(text);
                     *cached = Some(Rendered {

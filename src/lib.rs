@@ -43,7 +43,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let accounts = accounts(&config, &api).await;
     let store = Arc::new(Store::default());
     let clock = system_clock();
-    let registry = metrics::registry(
+    let exposition = metrics::Exposition::new(
         Arc::clone(&store),
         Arc::clone(&clock),
         config.refresh_interval,
@@ -59,7 +59,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "listening"
     );
     let app = Arc::new(http::App {
-        registry,
+        exposition,
         store: Arc::clone(&store),
         telemetry_path: config.telemetry_path.clone(),
         max_connections: config.max_connections,

@@ -58,6 +58,17 @@ pub struct AccountState {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub accounts: Vec<AccountState>,
+    /// The exposition's rendering of this snapshot, made at its first scrape.
+    pub prerendered: std::sync::OnceLock<crate::metrics::Prerendered>,
+}
+
+impl Snapshot {
+    pub fn new(accounts: Vec<AccountState>) -> Self {
+        Self {
+            accounts,
+            prerendered: Default::default(),
+        }
+    }
 }
 
 /// Holds the current snapshot. Readers clone an `Arc` under a lock held for
@@ -227,7 +238,7 @@ impl Refresher {
             }
             accounts.push(state);
         }
-        self.store.publish(Snapshot { accounts });
+        self.store.publish(Snapshot::new(accounts));
         info!(accounts_ok = ok, accounts_failed = failed, duration = ?started.elapsed(), "refresh finished");
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::exporter::{python, run_tool};
 use iam_credentials_exporter::aws::ApiMetrics;
-use iam_credentials_exporter::metrics::format::{Format, encode};
+use iam_credentials_exporter::metrics::format::Format;
 use iam_credentials_exporter::refresh::{AccountState, Snapshot, Store};
 use iam_credentials_exporter::report::parse_report;
 use pretty_assertions::assert_eq;
@@ -29,17 +29,15 @@ fn snapshot_of(report: &str) -> Snapshot {
     let bytes = std::fs::read(repo().join(report)).unwrap();
     let mut data = parse_report(&bytes).unwrap().data;
     data.report_generated = Some(NOW - 3_600);
-    Snapshot {
-        accounts: vec![AccountState {
-            key: report.to_owned(),
-            account_id: data.account_id.clone(),
-            name: "Example \"Prod\" \\ Zürich".to_owned(),
-            data: Some(Arc::new(data)),
-            success: true,
-            last_success: Some(NOW - 60),
-            duration: Duration::from_millis(1_250),
-        }],
-    }
+    Snapshot::new(vec![AccountState {
+        key: report.to_owned(),
+        account_id: data.account_id.clone(),
+        name: "Example \"Prod\" \\ Zürich".to_owned(),
+        data: Some(Arc::new(data)),
+        success: true,
+        last_success: Some(NOW - 60),
+        duration: Duration::from_millis(1_250),
+    }])
 }
 
 fn render(snapshot: Snapshot, format: Format) -> String {
@@ -55,13 +53,13 @@ fn render(snapshot: Snapshot, format: Format) -> String {
             ("code", "Throttling".to_owned()),
         ])
         .inc();
-    let registry = iam_credentials_exporter::metrics::registry(
+    let exposition = iam_credentials_exporter::metrics::Exposition::new(
         store,
         Arc::new(|| NOW),
         Duration::from_secs(300),
         &api,
     );
-    let text = encode(&registry, format).unwrap();
+    let text = exposition.render(format).unwrap();
     // The revision depends on the checkout; pin it for comparison.
     text.lines()
         .map(|l| {

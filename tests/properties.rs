@@ -14,10 +14,7 @@ use std::time::Duration;
 use common::exporter::python;
 use common::synthetic::HEADER;
 use iam_credentials_exporter::aws::ApiMetrics;
-use iam_credentials_exporter::metrics::{
-    self,
-    format::{self, Format},
-};
+use iam_credentials_exporter::metrics::{self, format::Format};
 use iam_credentials_exporter::model::{AccessKey, AccountData, LastUsed, User};
 use iam_credentials_exporter::refresh::{AccountState, Snapshot, Store};
 use iam_credentials_exporter::report::parse_report;
@@ -264,14 +261,14 @@ fn csv_report(names: &[String]) -> String {
 /// samples the reference parser reads back: (sample name, labels).
 fn exposed(accounts: Vec<AccountState>, format: Format) -> Vec<(String, BTreeMap<String, String>)> {
     let store = Arc::new(Store::default());
-    store.publish(Snapshot { accounts });
-    let registry = metrics::registry(
+    store.publish(Snapshot::new(accounts));
+    let exposition = metrics::Exposition::new(
         store,
         Arc::new(|| 1_700_000_000),
         Duration::from_secs(300),
         &ApiMetrics::default(),
     );
-    let body = format::encode(&registry, format).expect("encode");
+    let body = exposition.render(format).expect("encode");
     let parsed = reference_parser().lock().unwrap().parse(format, &body);
     let samples = match parsed {
         Ok(samples) => samples,

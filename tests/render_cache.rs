@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use iam_credentials_exporter::http::{self, App, HEADER_READ_TIMEOUT};
+use iam_credentials_exporter::metrics::Exposition;
 use iam_credentials_exporter::refresh::{Snapshot, Store};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
-use prometheus_client::registry::Registry;
 
 /// Counts how often the registry is encoded, and is slow enough that
 /// concurrent scrapes overlap.
@@ -35,11 +35,18 @@ impl Collector for CountingCollector {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_scrapes_share_one_rendering_per_second_and_snapshot() {
     let renders = Arc::new(AtomicUsize::new(0));
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(CountingCollector(Arc::clone(&renders))));
     let store = Arc::new(Store::default());
+    let mut exposition = Exposition::new(
+        Arc::clone(&store),
+        iam_credentials_exporter::refresh::system_clock(),
+        Duration::from_secs(300),
+        &Default::default(),
+    );
+    exposition
+        .registry_mut()
+        .register_collector(Box::new(CountingCollector(Arc::clone(&renders))));
     let app = Arc::new(App {
-        registry,
+        exposition,
         store: Arc::clone(&store),
         telemetry_path: "/metrics".into(),
         max_connections: 64,

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use iam_credentials_exporter::http::{self, App};
+use iam_credentials_exporter::metrics::Exposition;
 use iam_credentials_exporter::refresh::Store;
 use iam_credentials_exporter::web_config::WebConfig;
-use prometheus_client::registry::Registry;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
@@ -73,9 +73,15 @@ impl Default for Options {
 async fn start(options: Options) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let store = Arc::new(Store::default());
     let app = Arc::new(App {
-        registry: Registry::default(),
-        store: Arc::new(Store::default()),
+        exposition: Exposition::new(
+            Arc::clone(&store),
+            iam_credentials_exporter::refresh::system_clock(),
+            Duration::from_secs(300),
+            &Default::default(),
+        ),
+        store,
         telemetry_path: String::from("/metrics"),
         max_connections: options.max_connections,
         web: options.web,

@@ -1,10 +1,9 @@
 //! `aws_iam_access_key_*`: one series per access key slot in use.
 
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::DescriptorEncoder;
-
-use super::{Shared, gauge};
+use super::text::{header, labels, sample};
+use super::{Ages, Prerendered};
 use crate::model::{AccessKey, User};
+use crate::refresh::Snapshot;
 
 const ACTIVE: &str = "aws_iam_access_key_active";
 const CREATED: &str = "aws_iam_access_key_created_timestamp_seconds";
@@ -15,98 +14,138 @@ const IDLE: &str = "aws_iam_access_key_idle_seconds";
 const NEVER_USED: &str = "aws_iam_access_key_never_used";
 const LAST_USED_INFO: &str = "aws_iam_access_key_last_used_info";
 
-#[derive(Debug)]
-pub(super) struct KeyCollector(pub(super) Shared);
-
-type KeyLabels<'a> = [(&'static str, &'a str); 4];
-
-fn labels<'a>(account: &'a str, user: &'a User, key: &'a AccessKey) -> KeyLabels<'a> {
-    [
-        ("account_id", account),
-        ("user", &user.name),
-        ("slot", if key.slot == 1 { "1" } else { "2" }),
-        ("access_key_id", &key.id),
-    ]
+fn slot(key: &AccessKey) -> &'static str {
+    if key.slot == 1 { "1" } else { "2" }
 }
 
-impl Collector for KeyCollector {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
-        let snapshot = self.0.store.load();
-        let now = (self.0.clock)();
-        let keys = || {
-            snapshot.accounts.iter().flat_map(|a| {
-                a.data.iter().flat_map(move |d| {
-                    d.users.iter().flat_map(move |u| {
-                        u.keys.iter().map(move |k| (a.account_id.as_str(), u, k))
-                    })
-                })
+/// Writes the families that do not depend on "now" and records, per key, the
+/// label set and times from which [`write_ages`] computes ages at scrape time.
+pub(super) fn prerender(snapshot: &Snapshot, help: &dyn Fn(&str) -> String, out: &mut Prerendered) {
+    let keys: Vec<(&str, &User, &AccessKey)> = snapshot
+        .accounts
+        .iter()
+        .flat_map(|a| {
+            a.data.iter().flat_map(move |d| {
+                d.users
+                    .iter()
+                    .flat_map(move |u| u.keys.iter().map(move |k| (a.account_id.as_str(), u, k)))
             })
-        };
-        let help = |text| self.0.help(text);
+        })
+        .collect();
 
-        gauge(
-            &mut encoder,
-            ACTIVE,
-            &help("1 if the access key is active, 0 if inactive"),
-            keys().map(|(a, u, k)| (labels(a, u, k), i64::from(k.active))),
-        )?;
-        gauge(
-            &mut encoder,
-            CREATED,
-            &help("Time the access key was created (last rotated), in Unix seconds"),
-            keys().filter_map(|(a, u, k)| Some((labels(a, u, k), k.created?))),
-        )?;
-        gauge(
-            &mut encoder,
-            AGE,
-            &help("Seconds since the access key was created"),
-            keys().filter_map(|(a, u, k)| Some((labels(a, u, k), now - k.created?))),
-        )?;
-        gauge(
-            &mut encoder,
-            LAST_USED,
-            &help("Time the access key was last used, in Unix seconds; absent if never used"),
-            keys().filter_map(|(a, u, k)| Some((labels(a, u, k), k.last_used.as_ref()?.at))),
-        )?;
-        gauge(
-            &mut encoder,
-            SINCE_LAST_USED,
-            &help("Seconds since the access key was last used; absent if never used"),
-            keys().filter_map(|(a, u, k)| Some((labels(a, u, k), now - k.last_used.as_ref()?.at))),
-        )?;
-        gauge(
-            &mut encoder,
-            IDLE,
-            &help(
-                "Seconds since the access key was last used, or since it was created if never used",
-            ),
-            keys().filter_map(|(a, u, k)| Some((labels(a, u, k), k.idle_seconds(now)?))),
-        )?;
-        gauge(
-            &mut encoder,
+    out.keys = keys
+        .iter()
+        .map(|(account, user, key)| {
+            let mut set = String::new();
+            labels(
+                &mut set,
+                &[
+                    ("account_id", account),
+                    ("user", &user.name),
+                    ("slot", slot(key)),
+                    ("access_key_id", &key.id),
+                ],
+            );
+            Ages {
+                labels: set,
+                created: key.created,
+                last_used: key.last_used.as_ref().map(|u| u.at),
+            }
+        })
+        .collect();
+
+    let text = &mut out.keys_text;
+    let series = out.keys.iter().zip(&keys);
+    header(
+        text,
+        ACTIVE,
+        &help("1 if the access key is active, 0 if inactive"),
+    );
+    for (ages, (_, _, key)) in series.clone() {
+        sample(text, ACTIVE, &ages.labels, i64::from(key.active));
+    }
+    header(
+        text,
+        CREATED,
+        &help("Time the access key was created (last rotated), in Unix seconds"),
+    );
+    for ages in &out.keys {
+        if let Some(created) = ages.created {
+            sample(text, CREATED, &ages.labels, created);
+        }
+    }
+    header(
+        text,
+        LAST_USED,
+        &help("Time the access key was last used, in Unix seconds; absent if never used"),
+    );
+    for ages in &out.keys {
+        if let Some(at) = ages.last_used {
+            sample(text, LAST_USED, &ages.labels, at);
+        }
+    }
+    header(
+        text,
+        NEVER_USED,
+        &help("1 if the access key has never been used, 0 otherwise"),
+    );
+    for ages in &out.keys {
+        sample(
+            text,
             NEVER_USED,
-            &help("1 if the access key has never been used, 0 otherwise"),
-            keys().map(|(a, u, k)| (labels(a, u, k), i64::from(k.last_used.is_none()))),
-        )?;
-        gauge(
-            &mut encoder,
-            LAST_USED_INFO,
-            &help("Region and service of the access key's last use; value is always 1"),
-            keys().filter_map(|(a, u, k)| {
-                let used = k.last_used.as_ref()?;
-                let [account, user, slot, id] = labels(a, u, k);
-                Some((
-                    [
-                        account,
-                        user,
-                        slot,
-                        id,
-                        ("last_used_region", used.region.as_str()),
-                        ("last_used_service", used.service.as_str()),
-                    ],
-                    1,
-                ))
-            }),
-        )
+            &ages.labels,
+            i64::from(ages.last_used.is_none()),
+        );
+    }
+    header(
+        text,
+        LAST_USED_INFO,
+        &help("Region and service of the access key's last use; value is always 1"),
+    );
+    for (_, (account, user, key)) in series {
+        let Some(used) = &key.last_used else { continue };
+        let mut set = String::new();
+        labels(
+            &mut set,
+            &[
+                ("account_id", account),
+                ("user", &user.name),
+                ("slot", slot(key)),
+                ("access_key_id", &key.id),
+                ("last_used_region", &used.region),
+                ("last_used_service", &used.service),
+            ],
+        );
+        sample(text, LAST_USED_INFO, &set, 1);
+    }
+}
+
+/// The families computed from "now" at scrape time.
+pub(super) fn write_ages(out: &mut String, keys: &[Ages], now: i64, help: &dyn Fn(&str) -> String) {
+    header(out, AGE, &help("Seconds since the access key was created"));
+    for k in keys {
+        if let Some(created) = k.created {
+            sample(out, AGE, &k.labels, now - created);
+        }
+    }
+    header(
+        out,
+        SINCE_LAST_USED,
+        &help("Seconds since the access key was last used; absent if never used"),
+    );
+    for k in keys {
+        if let Some(at) = k.last_used {
+            sample(out, SINCE_LAST_USED, &k.labels, now - at);
+        }
+    }
+    header(
+        out,
+        IDLE,
+        &help("Seconds since the access key was last used, or since it was created if never used"),
+    );
+    for k in keys {
+        if let Some(since) = k.last_used.or(k.created) {
+            sample(out, IDLE, &k.labels, now - since);
+        }
     }
 }

@@ -1,11 +1,15 @@
-//! Exposition: collectors that encode the current snapshot at scrape time.
+//! Exposition of the current snapshot.
 //!
-//! Everything but ages was computed at refresh; ages ("seconds since") are
-//! computed here from the snapshot and the clock, so they keep growing between
-//! refreshes as they do in reality.
+//! Everything but ages is computed once per snapshot: the per-user and per-key
+//! families are rendered to text the first time a snapshot is scraped and
+//! reused until the next refresh. Ages ("seconds since") are computed at every
+//! scrape from the snapshot and the clock, so they keep growing between
+//! refreshes as they do in reality. Per-account health, build information and
+//! the API counters go through a `prometheus-client` registry.
 
 mod accounts;
 mod keys;
+mod text;
 mod users;
 
 use std::sync::Arc;
@@ -16,7 +20,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::aws::ApiMetrics;
-use crate::refresh::{Clock, Store};
+use crate::refresh::{Clock, Snapshot, Store};
 
 /// What every collector reads at scrape time.
 #[derive(Clone)]
@@ -39,23 +43,89 @@ impl Shared {
     }
 }
 
-/// Builds the registry served on the telemetry path.
-pub fn registry(store: Arc<Store>, clock: Clock, interval: Duration, api: &ApiMetrics) -> Registry {
-    let shared = Shared {
-        store,
-        clock,
-        cached: format!(
-            "Cached by the exporter, refreshed every {}s",
-            interval.as_secs()
-        )
-        .into(),
-    };
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(keys::KeyCollector(shared.clone())));
-    registry.register_collector(Box::new(users::UserCollector(shared.clone())));
-    registry.register_collector(Box::new(accounts::AccountCollector(shared)));
-    api.register(&mut registry);
-    registry
+/// The per-user and per-key series of one snapshot, rendered once.
+#[derive(Debug, Default)]
+pub struct Prerendered {
+    keys_text: String,
+    keys: Vec<Ages>,
+    users_text: String,
+    users: Vec<Ages>,
+}
+
+/// A label set and the times that ages are computed from.
+#[derive(Debug)]
+struct Ages {
+    labels: String,
+    created: Option<i64>,
+    last_used: Option<i64>,
+}
+
+/// Everything served on the telemetry path.
+pub struct Exposition {
+    registry: Registry,
+    shared: Shared,
+}
+
+impl std::fmt::Debug for Exposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exposition").finish_non_exhaustive()
+    }
+}
+
+impl Exposition {
+    pub fn new(store: Arc<Store>, clock: Clock, interval: Duration, api: &ApiMetrics) -> Self {
+        let shared = Shared {
+            store,
+            clock,
+            cached: format!(
+                "Cached by the exporter, refreshed every {}s",
+                interval.as_secs()
+            )
+            .into(),
+        };
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(accounts::AccountCollector(shared.clone())));
+        api.register(&mut registry);
+        Self { registry, shared }
+    }
+
+    /// For collectors of an embedding program, or of tests.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    /// Renders the current snapshot in `format`.
+    pub fn render(&self, format: format::Format) -> Result<String, std::fmt::Error> {
+        let snapshot = self.shared.store.load();
+        let now = (self.shared.clock)();
+        let pre = snapshot
+            .prerendered
+            .get_or_init(|| self.prerender(&snapshot));
+        let mut out = format::encode(&self.registry, format)?;
+        let eof = out.ends_with("# EOF\n");
+        if eof {
+            out.truncate(out.len() - "# EOF\n".len());
+        }
+        let ages = 48 * (pre.keys.len() + pre.users.len()) * 4;
+        out.reserve(pre.keys_text.len() + pre.users_text.len() + ages + 16);
+        let help = |text: &str| self.shared.help(text);
+        out.push_str(&pre.keys_text);
+        keys::write_ages(&mut out, &pre.keys, now, &help);
+        out.push_str(&pre.users_text);
+        users::write_ages(&mut out, &pre.users, now, &help);
+        if eof {
+            out.push_str("# EOF\n");
+        }
+        Ok(out)
+    }
+
+    fn prerender(&self, snapshot: &Snapshot) -> Prerendered {
+        let help = |text: &str| self.shared.help(text);
+        let mut pre = Prerendered::default();
+        keys::prerender(snapshot, &help, &mut pre);
+        users::prerender(snapshot, &help, &mut pre);
+        pre
+    }
 }
 
 /// Encodes one gauge family from `(labels, value)` pairs.
