@@ -218,11 +218,15 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
     }
 }
 
-async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
-    let slot = &app.cache.slots[match format {
+fn slot_index(format: Format) -> usize {
+    match format {
         Format::Text => 0,
         Format::OpenMetrics => 1,
-    }];
+    }
+}
+
+async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
+    let slot = &app.cache.slots[slot_index(format)];
     let mut cached = slot.lock().await;
     let snapshot = app.store.load();
     let second = std::time::SystemTime::now()
@@ -244,6 +248,16 @@ async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
                         snapshot,
                         second,
                         body: body.clone(),
+                    });
+                    // A rendering is useless once its second is over; do not
+                    // keep a response of up to 100 MB until the next scrape.
+                    let app = Arc::clone(app);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(1_100)).await;
+                        let mut cached = app.cache.slots[slot_index(format)].lock().await;
+                        if cached.as_ref().is_some_and(|r| r.second == second) {
+                            *cached = None;
+                        }
                     });
                     body
                 }
