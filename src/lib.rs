@@ -6,7 +6,7 @@
 //! [`metrics`] encode the current snapshot when Prometheus scrapes [`http`].
 
 pub mod accounts;
-mod assume_role;
+pub mod assume_role;
 pub mod aws;
 pub mod cli;
 pub mod http;

@@ -325,3 +325,54 @@ async fn account_refreshes_start_at_least_the_stagger_apart() {
     );
     assert!(store.load().accounts.iter().all(|a| a.success));
 }
+
+fn sts_denied() -> aws_smithy_runtime_api::http::Response {
+    aws_smithy_runtime_api::http::Response::new(
+        403.try_into().unwrap(),
+        aws_smithy_types::body::SdkBody::from(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::222222222222:role/IamCredentialsExporter</Message></Error></ErrorResponse>",
+        ),
+    )
+}
+
+/// The credentials of a member account come from AssumeRole; a denied role
+/// must be a clear error naming the role, and be counted. (That a failing
+/// account does not blank the others is pinned by
+/// `one_denied_account_does_not_blank_the_others`.)
+#[tokio::test(start_paused = true)]
+async fn a_denied_assume_role_is_a_clear_counted_error() {
+    use aws_credential_types::provider::ProvideCredentials;
+    use iam_credentials_exporter::assume_role::AssumeRole;
+
+    let assume = mock!(aws_sdk_sts::Client::assume_role)
+        .sequence()
+        .http_response(sts_denied)
+        .repeatedly()
+        .build();
+    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&assume], |c| c
+        .retry_config(RetryConfig::standard().with_max_attempts(1)));
+    let api = ApiMetrics::default();
+    let role = "arn:aws:iam::222222222222:role/IamCredentialsExporter";
+    let provider = AssumeRole {
+        sts,
+        api: api.clone(),
+        role_arn: role.to_owned(),
+        session_name: "test".to_owned(),
+        external_id: Some("x".to_owned()),
+    };
+    let err = provider.provide_credentials().await.unwrap_err();
+    let message = aws_smithy_types::error::display::DisplayErrorContext(&err).to_string();
+    assert!(
+        message.contains(&format!("cannot assume role {role}: AccessDenied")),
+        "{message}"
+    );
+    assert_eq!(assume.num_calls(), 1, "a denial is not retried");
+    let denied = api
+        .errors
+        .get_or_create(&[
+            ("operation", "AssumeRole".to_owned()),
+            ("code", "AccessDenied".to_owned()),
+        ])
+        .get();
+    assert_eq!(denied, 1);
+}
