@@ -206,6 +206,52 @@ pub fn error_code<E: ProvideErrorMetadata>(err: &SdkError<E>) -> &str {
     }
 }
 
+/// A failed AWS call, as the exporter reports it.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(
+        "access denied calling {action}; grant {action} to the exporter's identity ({message})"
+    )]
+    AccessDenied {
+        action: &'static str,
+        message: String,
+    },
+    #[error("{action} failed: {code}: {message}")]
+    Aws {
+        action: &'static str,
+        code: String,
+        message: String,
+    },
+}
+
+impl CallError {
+    /// `action` is the IAM action name, e.g. `iam:ListUsers`.
+    pub fn from_sdk<E>(action: &'static str, err: &SdkError<E>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let code = error_code(err).to_owned();
+        // The service's own message when there is one; otherwise the chain of
+        // causes (a timeout, a refused connection, an oversized response).
+        let message = match err.as_service_error().and_then(|e| e.message()) {
+            Some(m) => m.to_owned(),
+            None => aws_sdk_iam::error::DisplayErrorContext(err).to_string(),
+        };
+        match classify(&code) {
+            ErrorClass::AccessDenied => CallError::AccessDenied { action, message },
+            _ => CallError::Aws {
+                action,
+                code,
+                message,
+            },
+        }
+    }
+
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, CallError::Aws { code, .. } if classify(code) == ErrorClass::Throttled)
+    }
+}
+
 /// How the exporter reacts to an AWS error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {

@@ -18,9 +18,9 @@ use aws_sdk_iam::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use iam_credentials_exporter::accounts::Accounts;
-use iam_credentials_exporter::aws::ApiMetrics;
+use iam_credentials_exporter::aws::{ApiMetrics, CallError};
 use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
-use iam_credentials_exporter::source::api::{ApiError, list_users};
+use iam_credentials_exporter::source::api::list_users;
 use iam_credentials_exporter::source::{Source, SourceKinds};
 
 const ACCOUNT: &str = "111122223333";
@@ -194,7 +194,7 @@ async fn a_throttling_storm_fails_cleanly_with_bounded_calls() {
     let started = tokio::time::Instant::now();
     let err = list_users(&client, 4, &api).await.unwrap_err();
     assert!(
-        matches!(&err, ApiError::Aws { code, .. } if code == "Throttling"),
+        matches!(&err, CallError::Aws { code, .. } if code == "Throttling"),
         "{err}"
     );
     // Never more than pages + users + keys calls, each tried at most 3 times.

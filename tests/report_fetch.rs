@@ -18,7 +18,7 @@ use aws_sdk_iam::types::error::{
 use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use iam_credentials_exporter::accounts::Accounts;
-use iam_credentials_exporter::aws::ApiMetrics;
+use iam_credentials_exporter::aws::{ApiMetrics, CallError};
 use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::report::{ReportError, fetch_report};
@@ -209,7 +209,10 @@ async fn access_denied_names_the_missing_permission() {
     let err = fetch_report(&client, &policy(), &ApiMetrics::default())
         .await
         .expect_err("denied");
-    assert!(matches!(err, ReportError::AccessDenied { .. }), "{err:?}");
+    assert!(
+        matches!(err, ReportError::Call(CallError::AccessDenied { .. })),
+        "{err:?}"
+    );
     let message = err.to_string();
     assert!(
         message.contains("iam:GenerateCredentialReport"),

@@ -18,6 +18,9 @@ fn slot(key: &AccessKey) -> &'static str {
     if key.slot == 1 { "1" } else { "2" }
 }
 
+/// The value of one family for a key; `None` leaves the key out of it.
+type KeyValue = fn(&Ages) -> Option<i64>;
+
 /// Writes the families that do not depend on "now" and records, per key, the
 /// label set and times from which [`write_ages`] computes ages at scrape time.
 pub(super) fn prerender(snapshot: &Snapshot, help: &dyn Fn(&str) -> String, out: &mut Prerendered) {
@@ -64,38 +67,30 @@ pub(super) fn prerender(snapshot: &Snapshot, help: &dyn Fn(&str) -> String, out:
     for (ages, (_, _, key)) in series.clone() {
         sample(text, ACTIVE, &ages.labels, i64::from(key.active));
     }
-    header(
-        text,
-        CREATED,
-        &help("Time the access key was created (last rotated), in Unix seconds"),
-    );
-    for ages in &out.keys {
-        if let Some(created) = ages.created {
-            sample(text, CREATED, &ages.labels, created);
-        }
-    }
-    header(
-        text,
-        LAST_USED,
-        &help("Time the access key was last used, in Unix seconds; absent if never used"),
-    );
-    for ages in &out.keys {
-        if let Some(at) = ages.last_used {
-            sample(text, LAST_USED, &ages.labels, at);
-        }
-    }
-    header(
-        text,
-        NEVER_USED,
-        &help("1 if the access key has never been used, 0 otherwise"),
-    );
-    for ages in &out.keys {
-        sample(
-            text,
+    let families: [(&str, &str, KeyValue); 3] = [
+        (
+            CREATED,
+            "Time the access key was created (last rotated), in Unix seconds",
+            |k| k.created,
+        ),
+        (
+            LAST_USED,
+            "Time the access key was last used, in Unix seconds; absent if never used",
+            |k| k.last_used,
+        ),
+        (
             NEVER_USED,
-            &ages.labels,
-            i64::from(ages.last_used.is_none()),
-        );
+            "1 if the access key has never been used, 0 otherwise",
+            |k| Some(i64::from(k.last_used.is_none())),
+        ),
+    ];
+    for (name, text_help, value) in families {
+        header(text, name, &help(text_help));
+        for ages in &out.keys {
+            if let Some(v) = value(ages) {
+                sample(text, name, &ages.labels, v);
+            }
+        }
     }
     header(
         text,

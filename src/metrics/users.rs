@@ -16,7 +16,7 @@ const LAST_ACTIVITY: &str = "aws_iam_user_last_activity_timestamp_seconds";
 const IDLE: &str = "aws_iam_user_idle_seconds";
 
 /// The value of one family for a user; `None` leaves the user out of it.
-type UserValue = dyn Fn(&User) -> Option<i64>;
+type UserValue = fn(&User) -> Option<i64>;
 
 /// Writes the families that do not depend on "now" and records, per user, the
 /// label set and times from which [`write_ages`] computes idle time.
@@ -67,41 +67,39 @@ pub(super) fn prerender(snapshot: &Snapshot, help: &dyn Fn(&str) -> String, out:
         );
         sample(text, INFO, &set, 1);
     }
-    let families: [(&str, &str, &UserValue); 7] = [
-        (
-            CREATED,
-            "Time the user was created, in Unix seconds",
-            &|u| u.created,
-        ),
+    let families: [(&str, &str, UserValue); 7] = [
+        (CREATED, "Time the user was created, in Unix seconds", |u| {
+            u.created
+        }),
         (
             PASSWORD_ENABLED,
             "1 if the user has a console password, 0 if not; absent where AWS does not report it (root)",
-            &|u| u.password_enabled.map(i64::from),
+            |u| u.password_enabled.map(i64::from),
         ),
         (
             PASSWORD_LAST_USED,
             "Time the console password was last used, in Unix seconds; absent if never or unknown",
-            &|u| u.password_last_used,
+            |u| u.password_last_used,
         ),
         (
             PASSWORD_LAST_CHANGED,
             "Time the console password was last changed, in Unix seconds; absent if unknown",
-            &|u| u.password_last_changed,
+            |u| u.password_last_changed,
         ),
         (
             MFA_ACTIVE,
             "1 if the user has an MFA device enabled, 0 if not; absent where the source cannot see MFA",
-            &|u| u.mfa_active.map(i64::from),
+            |u| u.mfa_active.map(i64::from),
         ),
         (
             ACTIVE_KEYS,
             "Number of active access keys of the user (0 to 2)",
-            &|u| Some(u.active_keys() as i64),
+            |u| Some(u.active_keys() as i64),
         ),
         (
             LAST_ACTIVITY,
             "Latest use of the user's password or access keys, in Unix seconds; absent if none",
-            &|u| u.last_activity(),
+            |u| u.last_activity(),
         ),
     ];
     for (name, text_help, value) in families {

@@ -8,12 +8,11 @@
 use std::time::Duration;
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::operation::get_credential_report::GetCredentialReportError;
 use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use tracing::{debug, warn};
 
-use crate::aws::{ApiMetrics, ErrorClass, classify, error_code};
+use crate::aws::{ApiMetrics, CallError, error_code};
 
 /// A credential report as AWS returned it.
 #[derive(Debug, Clone)]
@@ -25,21 +24,10 @@ pub struct FetchedReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error(
-        "access denied calling {action}; grant {action} to the exporter's identity ({message})"
-    )]
-    AccessDenied {
-        action: &'static str,
-        message: String,
-    },
+    #[error(transparent)]
+    Call(#[from] CallError),
     #[error("credential report still not ready after {attempts} attempts")]
     NotReady { attempts: u32 },
-    #[error("{action} failed: {message}")]
-    Aws {
-        action: &'static str,
-        code: String,
-        message: String,
-    },
     #[error("GetCredentialReport returned no content")]
     NoContent,
     #[error("credential report has unsupported format {0:?}")]
@@ -88,12 +76,12 @@ pub async fn fetch_report(
             }
             Err(err) => {
                 api.record_error("GenerateCredentialReport", &err);
-                match aws_error(GENERATE, &err) {
-                    e @ ReportError::Aws { .. } if is_throttled(&e) => {
+                match CallError::from_sdk(GENERATE, &err) {
+                    e if e.is_throttled() => {
                         warn!(attempt, cause = %e, "credential report generation throttled, backing off");
                         continue;
                     }
-                    e => return Err(e),
+                    e => return Err(e.into()),
                 }
             }
         }
@@ -128,11 +116,11 @@ pub async fn fetch_report(
                     Some(GetCredentialReportError::CredentialReportNotReadyException(_)) => {
                         debug!(attempt, "credential report still in progress");
                     }
-                    _ => match aws_error(GET, &err) {
-                        e if is_throttled(&e) => {
+                    _ => match CallError::from_sdk(GET, &err) {
+                        e if e.is_throttled() => {
                             warn!(attempt, cause = %e, "credential report download throttled, backing off");
                         }
-                        e => return Err(e),
+                        e => return Err(e.into()),
                     },
                 }
             }
@@ -141,27 +129,4 @@ pub async fn fetch_report(
     Err(ReportError::NotReady {
         attempts: policy.max_attempts,
     })
-}
-
-fn is_throttled(err: &ReportError) -> bool {
-    matches!(err, ReportError::Aws { code, .. } if classify(code) == ErrorClass::Throttled)
-}
-
-fn aws_error<E>(action: &'static str, err: &SdkError<E>) -> ReportError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let code = error_code(err).to_owned();
-    let message = match err.as_service_error().and_then(|e| e.message()) {
-        Some(m) => format!("{code}: {m}"),
-        None => DisplayErrorContext(err).to_string(),
-    };
-    match classify(&code) {
-        ErrorClass::AccessDenied => ReportError::AccessDenied { action, message },
-        _ => ReportError::Aws {
-            action,
-            code,
-            message,
-        },
-    }
 }

@@ -10,62 +10,23 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::StatusType;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::debug;
 
-use crate::aws::{ApiMetrics, ErrorClass, classify, error_code};
+use crate::aws::{ApiMetrics, CallError};
 use crate::model::{AccessKey, LastUsed, User};
 
 /// Users per ListUsers page: the API's maximum.
 const PAGE_SIZE: i32 = 1000;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error(
-        "access denied calling {action}; grant {action} to the exporter's identity ({message})"
-    )]
-    AccessDenied {
-        action: &'static str,
-        message: String,
-    },
-    #[error("{action} failed: {code}: {message}")]
-    Aws {
-        action: &'static str,
-        code: String,
-        message: String,
-    },
-}
-
-impl ApiError {
-    fn from_sdk<E>(action: &'static str, err: &SdkError<E>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        let code = error_code(err).to_owned();
-        let message = match err.as_service_error().and_then(|e| e.message()) {
-            Some(m) => m.to_owned(),
-            None => aws_sdk_iam::error::DisplayErrorContext(err).to_string(),
-        };
-        match classify(&code) {
-            ErrorClass::AccessDenied => ApiError::AccessDenied { action, message },
-            _ => ApiError::Aws {
-                action,
-                code,
-                message,
-            },
-        }
-    }
-}
 
 /// Lists every user with its keys and their last use.
 pub async fn list_users(
     client: &Client,
     concurrency: usize,
     api: &ApiMetrics,
-) -> Result<Vec<User>, ApiError> {
+) -> Result<Vec<User>, CallError> {
     let mut pages = client
         .list_users()
         .into_paginator()
@@ -75,7 +36,7 @@ pub async fn list_users(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
             api.record_error("ListUsers", &e);
-            ApiError::from_sdk("iam:ListUsers", &e)
+            CallError::from_sdk("iam:ListUsers", &e)
         })?;
         users.extend(page.users.into_iter().map(|u| User {
             created: Some(u.create_date.secs()),
@@ -120,7 +81,7 @@ async fn user_keys(
     user: &str,
     limit: &Semaphore,
     api: &ApiMetrics,
-) -> Result<Vec<AccessKey>, ApiError> {
+) -> Result<Vec<AccessKey>, CallError> {
     let mut listed = Vec::new();
     {
         let mut pages = client
@@ -136,7 +97,7 @@ async fn user_keys(
             let Some(page) = page else { break };
             let page = page.map_err(|e| {
                 api.record_error("ListAccessKeys", &e);
-                ApiError::from_sdk("iam:ListAccessKeys", &e)
+                CallError::from_sdk("iam:ListAccessKeys", &e)
             })?;
             listed.extend(page.access_key_metadata);
         }
@@ -158,7 +119,7 @@ async fn user_keys(
         }
         .map_err(|e| {
             api.record_error("GetAccessKeyLastUsed", &e);
-            ApiError::from_sdk("iam:GetAccessKeyLastUsed", &e)
+            CallError::from_sdk("iam:GetAccessKeyLastUsed", &e)
         })?;
         let last_used = used.access_key_last_used.and_then(|u| {
             Some(LastUsed {

@@ -75,7 +75,7 @@ pub enum SourceError {
     #[error(transparent)]
     Report(#[from] ReportError),
     #[error(transparent)]
-    Api(#[from] api::ApiError),
+    Api(#[from] crate::aws::CallError),
     #[error(
         "{path} has {size} bytes, more than the limit of {max} (--credential-report.max-bytes)"
     )]
