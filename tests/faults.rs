@@ -18,7 +18,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use common::exporter::{Exporter, value};
+use common::exporter::{Exporter, status_kib, value};
 use common::http::get;
 use common::moto::{MotoOptions, MotoServer};
 use serde_json::{Value, json};
@@ -118,12 +118,10 @@ fn wait_new_log(exporter: &Exporter, skip: usize, needle: &str, timeout: Duratio
 }
 
 /// Environment pointing the exporter at `endpoint` with moto's dummy credentials.
-fn aws_env(moto: &MotoServer, endpoint: &str, marker: &str) -> Vec<(&'static str, String)> {
+fn aws_env(moto: &MotoServer, endpoint: &str) -> Vec<(&'static str, String)> {
     let mut env = moto.aws_env();
     env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
     env.push(("AWS_ENDPOINT_URL", endpoint.to_owned()));
-    // Lets the test find the exporter's pid (the exporter ignores it).
-    env.push(("IAM_EXPORTER_TEST_MARKER", marker.to_owned()));
     env
 }
 
@@ -141,7 +139,7 @@ fn iam_going_away_keeps_last_good_data_and_recovery_needs_no_restart() {
     let first = seed(&["alice", "bob", "carol"]);
     let moto = MotoServer::start(&first);
     let port = moto.port();
-    let env = aws_env(&moto, moto.endpoint(), "down");
+    let env = aws_env(&moto, moto.endpoint());
     let exporter = start_exporter(&env, &[]);
 
     let before = wait_metrics(&exporter, Duration::from_secs(10), "success", |m| {
@@ -205,7 +203,7 @@ fn slow_iam_times_out_the_refresh_while_scrapes_stay_fast() {
     let _guard = exclusive();
     let moto = MotoServer::start(&seed(&["alice", "bob", "carol"]));
     let proxy = FaultProxy::start(moto.address());
-    let env = aws_env(&moto, &proxy.endpoint(), "slow");
+    let env = aws_env(&moto, &proxy.endpoint());
     let exporter = start_exporter(&env, &[]);
     wait_metrics(&exporter, Duration::from_secs(10), "success", |m| {
         success(m) == Some(1.0)
@@ -269,7 +267,7 @@ fn slow_iam_times_out_the_refresh_while_scrapes_stay_fast() {
 fn garbage_responses_are_rejected_and_the_previous_snapshot_kept() {
     let moto = MotoServer::start(&seed(&["alice", "bob", "carol"]));
     let proxy = FaultProxy::start(moto.address());
-    let env = aws_env(&moto, &proxy.endpoint(), "garbage");
+    let env = aws_env(&moto, &proxy.endpoint());
     let exporter = start_exporter(&env, &["--aws.max-attempts", "1"]);
     wait_metrics(&exporter, Duration::from_secs(10), "success", |m| {
         success(m) == Some(1.0)
@@ -302,7 +300,7 @@ fn garbage_responses_are_rejected_and_the_previous_snapshot_kept() {
 fn truncated_xml_is_rejected_and_the_previous_snapshot_kept() {
     let moto = MotoServer::start(&seed(&["alice", "bob", "carol"]));
     let proxy = FaultProxy::start(moto.address());
-    let env = aws_env(&moto, &proxy.endpoint(), "truncated");
+    let env = aws_env(&moto, &proxy.endpoint());
     let exporter = start_exporter(&env, &["--aws.max-attempts", "1"]);
     wait_metrics(&exporter, Duration::from_secs(10), "success", |m| {
         success(m) == Some(1.0)
@@ -372,7 +370,7 @@ fn huge_report_fails_cleanly_with_bounded_memory() {
     const HUGE: usize = 48 << 20;
     let moto = MotoServer::start(&seed(&["alice", "bob", "carol"]));
     let proxy = FaultProxy::start(moto.address());
-    let env = aws_env(&moto, &proxy.endpoint(), "huge");
+    let env = aws_env(&moto, &proxy.endpoint());
     let exporter = start_exporter(
         &env,
         &[
@@ -385,7 +383,7 @@ fn huge_report_fails_cleanly_with_bounded_memory() {
     wait_metrics(&exporter, Duration::from_secs(10), "success", |m| {
         success(m) == Some(1.0)
     });
-    let pid = pid_with_marker("huge");
+    let pid = exporter.pid();
     let idle = status_kib(pid, "VmRSS");
 
     let skip = exporter.logs().len();
@@ -446,32 +444,6 @@ fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     }
     out.truncate(len);
     out
-}
-
-/// The pid of the exporter started with `IAM_EXPORTER_TEST_MARKER=marker`.
-fn pid_with_marker(marker: &str) -> u32 {
-    let wanted = format!("IAM_EXPORTER_TEST_MARKER={marker}");
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
-            continue;
-        };
-        if let Ok(environ) = std::fs::read(entry.path().join("environ"))
-            && environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes())
-        {
-            return pid;
-        }
-    }
-    panic!("no process with {wanted}");
-}
-
-/// A `kB` field of `/proc/<pid>/status` (VmRSS, VmHWM).
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().strip_suffix("kB")?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
 /// What the proxy does to the responses it forwards.

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::exporter::Exporter;
+use common::exporter::{Exporter, status_kib};
 use common::synthetic::{Spec, credential_report};
 use iam_credentials_exporter::report::parse_report;
 
@@ -39,10 +39,10 @@ fn sixty_four_scrapers_for_thirty_seconds_with_refreshes_running() {
             "--refresh.interval",
             "1s",
         ],
-        &[("IAM_EXPORTER_TEST_MARKER", "load")],
+        &[],
     );
     exporter.wait_ready(Duration::from_secs(30));
-    let pid = pid_with_marker("load");
+    let pid = exporter.pid();
     let body = exporter.metrics();
     assert_eq!(body.matches("aws_iam_access_key_active{").count(), 10_000);
     assert_eq!(body.matches("aws_iam_user_info{").count(), USERS);
@@ -59,7 +59,7 @@ fn sixty_four_scrapers_for_thirty_seconds_with_refreshes_running() {
         thread::spawn(move || {
             let mut samples = Vec::new();
             while running.load(Ordering::Relaxed) {
-                samples.push((Instant::now(), rss_kib(pid)));
+                samples.push((Instant::now(), status_kib(pid, "VmRSS")));
                 thread::sleep(Duration::from_millis(500));
             }
             samples
@@ -181,29 +181,4 @@ fn wrk_percentile(report: &str, which: &str) -> Duration {
         other => panic!("unknown unit {other:?} in {text:?}"),
     };
     Duration::from_secs_f64(seconds)
-}
-
-/// The pid of the exporter started with `IAM_EXPORTER_TEST_MARKER=marker`.
-fn pid_with_marker(marker: &str) -> u32 {
-    let wanted = format!("IAM_EXPORTER_TEST_MARKER={marker}");
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
-            continue;
-        };
-        if let Ok(environ) = std::fs::read(entry.path().join("environ"))
-            && environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes())
-        {
-            return pid;
-        }
-    }
-    panic!("no process with {wanted}");
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().strip_suffix("kB")?.trim().parse().ok())
-        .expect("VmRSS")
 }
