@@ -115,32 +115,30 @@ pub(super) fn prerender(snapshot: &Snapshot, help: &dyn Fn(&str) -> String, out:
     }
 }
 
-/// The families computed from "now" at scrape time.
+/// The families computed from "now" at scrape time: each is "now minus" a
+/// time of the key, and leaves out keys without that time.
 pub(super) fn write_ages(out: &mut String, keys: &[Ages], now: i64, help: &dyn Fn(&str) -> String) {
-    header(out, AGE, &help("Seconds since the access key was created"));
-    for k in keys {
-        if let Some(created) = k.created {
-            sample(out, AGE, &k.labels, now - created);
-        }
-    }
-    header(
-        out,
-        SINCE_LAST_USED,
-        &help("Seconds since the access key was last used; absent if never used"),
-    );
-    for k in keys {
-        if let Some(at) = k.last_used {
-            sample(out, SINCE_LAST_USED, &k.labels, now - at);
-        }
-    }
-    header(
-        out,
-        IDLE,
-        &help("Seconds since the access key was last used, or since it was created if never used"),
-    );
-    for k in keys {
-        if let Some(since) = k.last_used.or(k.created) {
-            sample(out, IDLE, &k.labels, now - since);
+    let families: [(&str, &str, KeyValue); 3] = [
+        (AGE, "Seconds since the access key was created", |k| {
+            k.created
+        }),
+        (
+            SINCE_LAST_USED,
+            "Seconds since the access key was last used; absent if never used",
+            |k| k.last_used,
+        ),
+        (
+            IDLE,
+            "Seconds since the access key was last used, or since it was created if never used",
+            |k| k.last_used.or(k.created),
+        ),
+    ];
+    for (name, text_help, since) in families {
+        header(out, name, &help(text_help));
+        for k in keys {
+            if let Some(since) = since(k) {
+                sample(out, name, &k.labels, now - since);
+            }
         }
     }
 }
