@@ -1,0 +1,114 @@
+// Configuration of the iam-credentials-exporter monitoring mixin.
+//
+// The alerting rules, recording rules, the Kubernetes PrometheusRule and the
+// Grafana dashboards are all rendered from this one object, so a selector or
+// a threshold is changed here and nowhere else. Override it the usual way:
+//
+//   (import 'mixin/mixin.libsonnet') + {
+//     _config+:: { selector: 'job="iam", namespace="security"' },
+//   }
+//
+// Fields (durations as Prometheus duration strings, thresholds in seconds):
+//
+//   selector              PromQL label matchers (without braces) that select
+//                         the exporter's series and its `up` series. With a
+//                         PodMonitor the job is "<namespace>/<name>".
+//   dashboardTags         tags of every dashboard (and of its links).
+//   dashboardTitlePrefix  prefix of every dashboard title.
+//   runbookURLPattern     runbook_url of an alert; %s is the lower-cased alert
+//                         name, which is the anchor of its runbook section.
+//                         Point it at where your copy of docs/runbook.md is
+//                         served (your fork, wiki, internal docs site).
+//   rootUser              the user label of the root account's row.
+//   keyRotationThresholdSeconds     active key older than this is not rotated
+//                                   (CIS 1.14: 90 days).
+//   keyUnusedThresholdSeconds       active key idle this long is unused
+//                                   (CIS 1.12: 45 days).
+//   passwordUnusedThresholdSeconds  console password unused this long
+//                                   (CIS 1.12: 45 days).
+//   userInactiveThresholdSeconds    no password or key use this long (90 days).
+//   twoActiveKeysGraceSeconds       a rotation may keep two active keys for
+//                                   this long (age of the newer key).
+//   mfaEnrolmentGraceSeconds        a new console password may go without MFA
+//                                   this long.
+//   rootRecentUseWindowSeconds      root use newer than this alerts (the
+//                                   credential report lags up to 4 h).
+//   dataStaleRefreshIntervals       data is stale after this many of the
+//   dataStaleGraceSeconds           exporter's own refresh intervals
+//                                   (aws_iam_exporter_refresh_interval_seconds)
+//                                   plus this grace.
+//   reportStaleThresholdSeconds     a credential report fetched from AWS older
+//                                   than this is stale (AWS rebuilds it at most
+//                                   every 4 h). Never applies to a report file.
+//   findingFor            `for:` of credential findings (debounces one odd
+//                         snapshot; the thresholds themselves are ages).
+//   keepFiringFor         `keep_firing_for:` of credential findings: how long a
+//                         firing finding stays firing while its series are
+//                         missing (exporter restart, rollout, slow first
+//                         refresh). Must exceed a restart plus the first
+//                         refresh of your largest organization. A fixed
+//                         finding resolves this much later.
+//   exporterDownFor       `for:` of the exporter-down alert.
+//   exporterHealthFor     `for:` of refresh-failing, rows-skipped and
+//                         no-account alerts.
+//   severities            severity label of each alert, by alert name.
+//   perKeyAlerts          one alert per key / user / password finding.
+//   perAccountSummaries   one alert per account and kind of finding, with the
+//                         count; for organizations where per-key alerts would
+//                         number in the thousands. Usually the opposite of
+//                         perKeyAlerts.
+//   rootAlerts            root account alerts (keys, MFA, use).
+//   exporterAlerts        the exporter's own health alerts.
+{
+  _config+:: {
+    selector: 'job="iam-credentials-exporter"',
+
+    dashboardTags: ['iam-credentials-exporter'],
+    dashboardTitlePrefix: 'AWS IAM / ',
+
+    runbookURLPattern: 'docs/runbook.md#%s',
+
+    rootUser: '<root_account>',
+
+    keyRotationThresholdSeconds: 90 * 86400,
+    keyUnusedThresholdSeconds: 45 * 86400,
+    passwordUnusedThresholdSeconds: 45 * 86400,
+    userInactiveThresholdSeconds: 90 * 86400,
+    twoActiveKeysGraceSeconds: 86400,
+    mfaEnrolmentGraceSeconds: 86400,
+    rootRecentUseWindowSeconds: 86400,
+    dataStaleRefreshIntervals: 3,
+    dataStaleGraceSeconds: 600,
+    reportStaleThresholdSeconds: 6 * 3600,
+
+    findingFor: '15m',
+    keepFiringFor: '1h',
+    exporterDownFor: '10m',
+    exporterHealthFor: '15m',
+
+    severities: {
+      AwsIamAccessKeyNotRotated: 'warning',
+      AwsIamAccessKeyUnused: 'warning',
+      AwsIamUserHasTwoActiveKeys: 'warning',
+      AwsIamConsoleUserWithoutMFA: 'warning',
+      AwsIamPasswordUnused: 'warning',
+      AwsIamUserInactive: 'info',
+      AwsIamRootAccessKeyActive: 'critical',
+      AwsIamRootAccessKeyInactive: 'warning',
+      AwsIamRootWithoutMFA: 'critical',
+      AwsIamRootRecentlyUsed: 'critical',
+      AwsIamExporterDown: 'warning',
+      AwsIamExporterAbsent: 'warning',
+      AwsIamExporterNoAccounts: 'warning',
+      AwsIamExporterRefreshFailing: 'warning',
+      AwsIamExporterDataStale: 'warning',
+      AwsIamCredentialReportStale: 'warning',
+      AwsIamCredentialReportRowsSkipped: 'warning',
+    },
+
+    perKeyAlerts: true,
+    perAccountSummaries: false,
+    rootAlerts: true,
+    exporterAlerts: true,
+  },
+}
