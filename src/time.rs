@@ -6,20 +6,19 @@
 
 /// Parses an ISO 8601 / RFC 3339 date-time with `Z` or a `±HH:MM` offset into
 /// Unix seconds; fractional seconds are dropped.
+///
+/// Works on bytes, never on string offsets, so any input (non-ASCII, too
+/// short, full-width digits) is a clean `None`, never a panic.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    let (date, rest) = b.split_at_checked(19)?;
+    if date[4] != b'-' || date[7] != b'-' || !matches!(date[10], b'T' | b't' | b' ') {
         return None;
     }
-    if b[13] != b':' || b[16] != b':' {
+    if date[13] != b':' || date[16] != b':' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = &s[r];
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
+    let num = |r: std::ops::Range<usize>| digits(&date[r]);
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
     if !(1..=12).contains(&month)
@@ -31,23 +30,18 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     {
         return None;
     }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
+    let mut rest = rest;
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let count = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if count == 0 {
             return None;
         }
-        rest = &frac[digits..];
+        rest = &frac[count..];
     }
-    let offset = match rest.as_bytes() {
+    let offset = match rest {
         [] | [b'Z' | b'z'] => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let digits = [*h1, *h2, *m1, *m2];
-            if !digits.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            let d = |i: usize| i64::from(digits[i] - b'0');
-            let (hours, minutes) = (d(0) * 10 + d(1), d(2) * 10 + d(3));
+            let (hours, minutes) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
             if hours > 23 || minutes > 59 {
                 return None;
             }
@@ -58,6 +52,13 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     };
     let days = days_from_civil(year, month, day);
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// The value of a run of ASCII digits (at most four here, so no overflow).
+fn digits(b: &[u8]) -> Option<i64> {
+    b.iter().try_fold(0i64, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+    })
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -146,6 +147,13 @@ mod tests {
             "2025-03-14T09:21:07 UTC",
             "yyyy-mm-ddThh:mm:ssZ",
             "2025-03-14T09:21:07+٠٠:00",
+            "2025-03-14T09:21:0é+00:00",
+            "2025-03-14T09:21:07é",
+            "é025-03-14T09:21:07Z",
+            "２０２５-03-14T09:21:07Z",
+            "2025-03-14T09:21:07.\u{0}Z",
+            "2025-03-14\u{0}09:21:07Z",
+            "0000-00-00T00:00:00Z",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
         }
