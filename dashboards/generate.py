@@ -2,68 +2,146 @@
 """Generate the Grafana dashboards of iam-credentials-exporter.
 
 The JSON files next to this script are its output and are what Grafana
-imports; edit this script and run it again (standard library only):
+imports; edit this script (or the shared configuration) and run it again:
 
-    python3 dashboards/generate.py
+    python3 dashboards/generate.py           # rewrite the JSON files
+    python3 dashboards/generate.py --check   # fail if they are not up to date
 
-Conventions shared by the three dashboards:
-- title prefix "AWS IAM / ", tag "iam-credentials-exporter";
-- the data source is the `datasource` variable (type datasource), so the files
-  import as they are and also load through file provisioning;
-- `account` (label_values(aws_iam_user_info, account_id)) and `user` are
-  multi-value variables with "All" = `.*`, used as `=~"$account"` matchers;
-- the job selector is the one of the alerts, job="iam-credentials-exporter";
-- counts come from the recording rules of alerts/iam-credentials.recording.yml.
+The job selector, tags, title prefix and thresholds come from the mixin
+configuration, `mixin/config.libsonnet` (read with `jsonnet`), so that the
+alerts and the dashboards change together; without that file, or without
+`jsonnet`, the defaults below (the same values) are used.
 
-tests/e2e.rs runs every query of these files against a real Prometheus.
+Four dashboards, linked to each other:
+- Organization: one row per account (name, id, users, what to fix, root
+  user, data freshness), each linking to the account dashboard.
+- Account: what to do this week in the selected accounts: keys and users that
+  break a rule first, then every user; bounded tables.
+- User: one user's keys and their age and idle time over time.
+- Exporter health: every account the exporter knows, including those that
+  never refreshed.
+
+Rules every panel follows (tests/dashboards.rs checks what Grafana would
+draw from them, see dashboards/grafana.py):
+- every query of a table aggregates `by (...)` its row key, so no frame
+  carries `__name__` or `instance` and the merge transformation joins the
+  queries of one row (two replicas of one account give one row too);
+- every query of a table is an instant query in table format, bounded by
+  topk(TABLE_ROWS, ...) unless its row key is the account;
+- no panel draws a time series per user unless one user is selected.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TAG = "iam-credentials-exporter"
-JOB = 'job="iam-credentials-exporter"'
-DS = {"type": "prometheus", "uid": "${datasource}"}
-ACC = 'account_id=~"$account"'
-USR = 'user=~"$user"'
-NOT_ROOT = 'user!="<root_account>"'
-ROOT = 'user="<root_account>"'
+ROOT = HERE.parent
 DAY = 86400
 
-# Thresholds of alerts/iam-credentials.rules.yml, in seconds.
-ROTATION = 90 * DAY
-UNUSED = 45 * DAY
-INACTIVE = 90 * DAY
-STALE_DATA = 1800
-STALE_REPORT = 21600
+# The fields of the mixin configuration (mixin/config.libsonnet) that the
+# dashboards use, with the values they have there; thresholds in seconds.
+MIXIN_DEFAULTS = {
+    "selector": 'job="iam-credentials-exporter"',
+    "dashboardTags": ["iam-credentials-exporter"],
+    "dashboardTitlePrefix": "AWS IAM / ",
+    "rootUser": "<root_account>",
+    "keyRotationThresholdSeconds": 90 * DAY,
+    "keyUnusedThresholdSeconds": 45 * DAY,
+    "passwordUnusedThresholdSeconds": 45 * DAY,
+    "userInactiveThresholdSeconds": 90 * DAY,
+    "dataStaleRefreshIntervals": 3,
+    "dataStaleGraceSeconds": 600,
+    "reportStaleThresholdSeconds": 6 * 3600,
+}
+# Dashboard-only settings; the mixin may set them too.
+DASHBOARD_DEFAULTS = {
+    # Warn this long before a key reaches keyRotationThresholdSeconds.
+    "dashboardRotationWarningSeconds": 7 * DAY,
+    # Most rows a per-user or per-key table asks Prometheus for.
+    "dashboardTableRows": 500,
+    # The exporter's --refresh.interval, to draw the data-stale line.
+    "dashboardRefreshIntervalSeconds": 300,
+}
+
+
+def load_config() -> dict:
+    """The mixin's `_config` (evaluated with jsonnet) over the defaults; the
+    defaults alone where there is no mixin."""
+    config = {**MIXIN_DEFAULTS, **DASHBOARD_DEFAULTS}
+    mixin = ROOT / "mixin" / "config.libsonnet"
+    if not mixin.exists():
+        return config
+    if shutil.which("jsonnet") is None:
+        sys.exit("dashboards/generate.py: mixin/config.libsonnet needs jsonnet "
+                 "(scripts/install-test-deps.sh installs it)")
+    out = subprocess.run(
+        ["jsonnet", "-J", str(ROOT), "-e", '(import "mixin/config.libsonnet")._config'],
+        cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    loaded = json.loads(out)
+    missing = sorted(set(MIXIN_DEFAULTS) - set(loaded))
+    if missing:
+        sys.exit(f"dashboards/generate.py: mixin/config.libsonnet lacks {missing}")
+    config.update({k: v for k, v in loaded.items() if k in config})
+    return config
+
+
+C = load_config()
+JOB = C["selector"]
+TAGS = C["dashboardTags"]
+PREFIX = C["dashboardTitlePrefix"]
+ROOT_USER = C["rootUser"]
+ROTATION = C["keyRotationThresholdSeconds"]
+UNUSED = C["keyUnusedThresholdSeconds"]
+PASSWORD_UNUSED = C["passwordUnusedThresholdSeconds"]
+INACTIVE = C["userInactiveThresholdSeconds"]
+WARNING = C["dashboardRotationWarningSeconds"]
+STALE_DATA = (C["dataStaleRefreshIntervals"] * C["dashboardRefreshIntervalSeconds"]
+              + C["dataStaleGraceSeconds"])
+STALE_REPORT = C["reportStaleThresholdSeconds"]
+TABLE_ROWS = C["dashboardTableRows"]
+
+DS = {"type": "prometheus", "uid": "${datasource}"}
+KEY = "account_id, user, slot, access_key_id"
+USER = "account_id, user"
+UID = {
+    "organization": "aws-iam-organization",
+    "account": "aws-iam-account",
+    "user": "aws-iam-user",
+    "health": "aws-iam-exporter-health",
+}
+# Grafana's data link variables: the time range and the data source of the
+# dashboard the link is clicked in.
+KEEP = "${__url_time_range}&${datasource:queryparam}"
+
+
+def days(seconds: int) -> str:
+    return f"{seconds // DAY}d" if seconds % DAY == 0 else f"{seconds}s"
 
 
 def sel(*matchers: str) -> str:
-    return "{" + ", ".join(matchers) + "}"
+    return "{" + ", ".join((JOB,) + matchers) + "}"
 
 
-KEY = sel(JOB, ACC, USR)
-USER = sel(JOB, ACC, USR)
-ACCOUNT = sel(JOB, ACC)
-
+# ---------------------------------------------------------------------------
+# Panel building blocks
+# ---------------------------------------------------------------------------
 
 class Layout:
     """Places panels left to right on a 24-column grid."""
 
     def __init__(self) -> None:
-        self.x = 0
-        self.y = 0
-        self.row_h = 0
+        self.x = self.y = self.row_h = 0
         self.next_id = 1
 
     def place(self, panel: dict, w: int, h: int) -> dict:
         if self.x + w > 24:
-            self.x = 0
-            self.y += self.row_h
-            self.row_h = 0
+            self.x, self.y, self.row_h = 0, self.y + self.row_h, 0
         panel["gridPos"] = {"x": self.x, "y": self.y, "w": w, "h": h}
         panel["id"] = self.next_id
         self.next_id += 1
@@ -73,75 +151,63 @@ class Layout:
 
     def row(self, title: str) -> dict:
         if self.x:
-            self.x = 0
-            self.y += self.row_h
-            self.row_h = 0
-        panel = {"type": "row", "title": title, "collapsed": False, "panels": []}
-        self.place(panel, 24, 1)
-        self.x = 0
-        self.y += 1
-        self.row_h = 0
+            self.x, self.y, self.row_h = 0, self.y + self.row_h, 0
+        panel = self.place({"type": "row", "title": title, "collapsed": False,
+                            "panels": []}, 24, 1)
+        self.x, self.y, self.row_h = 0, self.y + 1, 0
         return panel
 
 
-def target(expr: str, ref: str = "A", legend: str = "", instant: bool = False,
+def target(expr: str, ref: str = "A", legend: str = "__auto", instant: bool = False,
            table: bool = False) -> dict:
-    t = {
-        "datasource": DS,
-        "refId": ref,
-        "expr": expr,
-        "legendFormat": legend or "__auto",
-        "range": not instant,
-        "instant": instant,
-    }
+    t = {"datasource": DS, "refId": ref, "expr": expr, "legendFormat": legend,
+         "range": not instant, "instant": instant}
     if table:
         t["format"] = "table"
     return t
 
 
 def thresholds(*steps: tuple[float | None, str]) -> dict:
-    return {
-        "mode": "absolute",
-        "steps": [{"color": c, "value": v} for v, c in steps],
-    }
+    return {"mode": "absolute", "steps": [{"color": c, "value": v} for v, c in steps]}
+
+
+def mapping(*values: tuple[int, str, str]) -> list:
+    return [{"type": "value", "options": {
+        str(v): {"text": text, "color": color, "index": i}
+        for i, (v, text, color) in enumerate(values)}}]
 
 
 def stat(title: str, expr: str, description: str, unit: str = "none",
-         steps=((None, "green"), (1, "red")), legend: str = "",
-         mappings: list | None = None) -> dict:
-    return {
+         steps=((None, "green"), (1, "red")), legend: str = "__auto",
+         mappings: list | None = None, link: dict | None = None) -> dict:
+    panel = {
         "type": "stat",
         "title": title,
         "description": description,
         "datasource": DS,
         "targets": [target(expr, legend=legend, instant=True)],
         "fieldConfig": {
-            "defaults": {
-                "unit": unit,
-                "decimals": 0,
-                "color": {"mode": "thresholds"},
-                "thresholds": thresholds(*steps),
-                "mappings": mappings or [],
-            },
+            "defaults": {"unit": unit, "decimals": 0, "color": {"mode": "thresholds"},
+                         "thresholds": thresholds(*steps), "mappings": mappings or [],
+                         "noValue": "0" if unit == "none" and not mappings else "No data"},
             "overrides": [],
         },
         "options": {
             "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-            "colorMode": "background",
-            "graphMode": "none",
-            "justifyMode": "center",
-            "textMode": "auto",
-            "orientation": "auto",
+            "colorMode": "background", "graphMode": "none", "justifyMode": "center",
+            "textMode": "auto", "orientation": "auto",
         },
     }
+    if link:
+        panel["links"] = [link]
+    return panel
 
 
 def timeseries(title: str, targets: list[dict], description: str, unit: str = "none",
-               stack: bool = False, bars: bool = False, threshold: float | None = None) -> dict:
+               stack: bool = False, threshold: float | None = None,
+               overrides: list | None = None) -> dict:
     custom = {
-        "drawStyle": "bars" if bars else "line",
-        "lineWidth": 1,
-        "fillOpacity": 80 if bars else 10,
+        "drawStyle": "line", "lineWidth": 1, "fillOpacity": 60 if stack else 10,
         "showPoints": "never",
         "stacking": {"mode": "normal" if stack else "none", "group": "A"},
         "thresholdsStyle": {"mode": "line" if threshold is not None else "off"},
@@ -154,14 +220,9 @@ def timeseries(title: str, targets: list[dict], description: str, unit: str = "n
         "datasource": DS,
         "targets": targets,
         "fieldConfig": {
-            "defaults": {
-                "unit": unit,
-                "min": 0,
-                "color": {"mode": "palette-classic"},
-                "custom": custom,
-                "thresholds": thresholds(*steps),
-            },
-            "overrides": [],
+            "defaults": {"unit": unit, "min": 0, "color": {"mode": "palette-classic"},
+                         "custom": custom, "thresholds": thresholds(*steps)},
+            "overrides": overrides or [],
         },
         "options": {
             "legend": {"displayMode": "table", "placement": "right", "showLegend": True,
@@ -171,42 +232,45 @@ def timeseries(title: str, targets: list[dict], description: str, unit: str = "n
     }
 
 
-def override(column: str, **props) -> dict:
-    properties = []
-    for key, value in props.items():
-        if key == "unit":
-            properties.append({"id": "unit", "value": value})
-        elif key == "steps":
-            properties.append({"id": "thresholds", "value": thresholds(*value)})
-            properties.append({"id": "custom.cellOptions",
-                               "value": {"type": "color-background"}})
-        elif key == "mappings":
-            properties.append({"id": "mappings", "value": value})
-        elif key == "width":
-            properties.append({"id": "custom.width", "value": value})
-    return {"matcher": {"id": "byName", "options": column}, "properties": properties}
+def column(name: str, unit: str | None = None, steps=None, mappings=None,
+           width: int | None = None, link: dict | None = None) -> dict:
+    """A field override of a table column (matched by its display name)."""
+    props = []
+    if unit:
+        props.append({"id": "unit", "value": unit})
+    if steps:
+        props.append({"id": "thresholds", "value": thresholds(*steps)})
+    if mappings:
+        props.append({"id": "mappings", "value": mappings})
+    if steps or mappings:
+        props.append({"id": "custom.cellOptions", "value": {"type": "color-background"}})
+    if width:
+        props.append({"id": "custom.width", "value": width})
+    if link:
+        props.append({"id": "links", "value": [link]})
+    return {"matcher": {"id": "byName", "options": name}, "properties": props}
 
 
-def yes_no(yes_color: str, no_color: str) -> list:
-    return [{
-        "type": "value",
-        "options": {
-            "1": {"text": "yes", "color": yes_color, "index": 0},
-            "0": {"text": "no", "color": no_color, "index": 1},
-        },
-    }]
+def table(title: str, columns: list[tuple[str, str]], description: str,
+          targets: list[dict], overrides: list, sort: tuple[str, bool] | None = None) -> dict:
+    """An instant table whose queries are merged into one row per key.
 
-
-def table(title: str, targets: list[dict], description: str, rename: dict,
-          overrides: list, sort: str | None = None, merge: bool = True) -> dict:
-    """An instant table; each target's value becomes a named column."""
-    hidden = {"Time": True, "__name__": True, "job": True, "instance": True}
+    `columns` lists (field name in the frames, column title) in display
+    order; every other field (Time, value columns of lookup queries) is
+    hidden.
+    """
+    names = [name for name, _ in columns]
     transformations = []
-    if merge and len(targets) > 1:
+    if len(targets) > 1:
         transformations.append({"id": "merge", "options": {}})
     transformations.append({
         "id": "organize",
-        "options": {"excludeByName": hidden, "renameByName": rename, "indexByName": {}},
+        "options": {
+            "excludeByName": {"Time": True},
+            "includeByName": {name: True for name in names},
+            "indexByName": {name: i for i, name in enumerate(names)},
+            "renameByName": dict(columns),
+        },
     })
     panel = {
         "type": "table",
@@ -216,73 +280,50 @@ def table(title: str, targets: list[dict], description: str, rename: dict,
         "targets": targets,
         "transformations": transformations,
         "fieldConfig": {
-            "defaults": {"custom": {"align": "auto", "filterable": True}},
+            "defaults": {"custom": {"align": "auto", "filterable": True,
+                                    "cellOptions": {"type": "auto"}}},
             "overrides": overrides,
         },
-        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}},
+        "options": {"showHeader": True, "cellHeight": "sm",
+                    "footer": {"show": False, "reducer": ["sum"], "countRows": False}},
     }
     if sort:
-        panel["options"]["sortBy"] = [{"displayName": sort, "desc": True}]
+        panel["options"]["sortBy"] = [{"displayName": sort[0], "desc": sort[1]}]
     return panel
 
 
-def variables(with_user: bool) -> list[dict]:
-    out = [{
-        "name": "datasource",
-        "label": "Data source",
-        "type": "datasource",
-        "query": "prometheus",
-        "current": {},
-        "hide": 0,
-        "refresh": 1,
-        "regex": "",
-        "options": [],
-    }, {
-        "name": "account",
-        "label": "Account",
-        "type": "query",
-        "datasource": DS,
-        "definition": "label_values(aws_iam_user_info, account_id)",
-        "query": {"query": "label_values(aws_iam_user_info, account_id)", "refId": "account"},
-        "multi": True,
-        "includeAll": True,
-        "allValue": ".*",
-        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
-        "refresh": 2,
-        "sort": 1,
-        "hide": 0,
-        "regex": "",
-        "options": [],
-    }]
-    if with_user:
-        q = 'label_values(aws_iam_user_info{account_id=~"$account"}, user)'
-        out.append({
-            "name": "user",
-            "label": "User",
-            "type": "query",
-            "datasource": DS,
-            "definition": q,
-            "query": {"query": q, "refId": "user"},
-            "multi": True,
-            "includeAll": True,
-            "allValue": ".*",
-            "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
-            "refresh": 2,
-            "sort": 1,
-            "hide": 0,
-            "regex": "",
-            "options": [],
-        })
-    return out
+def instant_tables(*exprs: str) -> list[dict]:
+    return [target(e, chr(ord("A") + i), instant=True, table=True) for i, e in enumerate(exprs)]
 
 
-def dashboard(uid: str, title: str, description: str, panels: list[dict],
-              with_user: bool, time_from: str = "now-7d") -> dict:
+def dashboard_link(uid: str, title: str, vars_: str = "") -> dict:
+    return {"title": title, "url": f"/d/{uid}/?{vars_}{KEEP}"}
+
+
+def variable_datasource() -> dict:
+    return {"name": "datasource", "label": "Data source", "type": "datasource",
+            "query": "prometheus", "current": {}, "hide": 0, "refresh": 1, "regex": "",
+            "options": []}
+
+
+def variable_query(name: str, label: str, query: str, multi: bool) -> dict:
+    var = {"name": name, "label": label, "type": "query", "datasource": DS,
+           "definition": query, "query": {"query": query, "refId": name},
+           "multi": multi, "includeAll": multi, "refresh": 2, "sort": 1, "hide": 0,
+           "regex": "", "options": [], "current": {}}
+    if multi:
+        var["allValue"] = ".*"
+        var["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
+    return var
+
+
+def dashboard(key: str, title: str, description: str, panels: list[dict],
+              variables: list[dict], time_from: str = "now-7d") -> dict:
     return {
-        "uid": uid,
-        "title": "AWS IAM / " + title,
+        "uid": UID[key],
+        "title": PREFIX + title,
         "description": description,
-        "tags": [TAG],
+        "tags": TAGS,
         "editable": True,
         "graphTooltip": 1,
         "schemaVersion": 39,
@@ -291,244 +332,438 @@ def dashboard(uid: str, title: str, description: str, panels: list[dict],
         "refresh": "5m",
         "timezone": "",
         "annotations": {"list": []},
-        "links": [{
-            "type": "dashboards",
-            "title": "AWS IAM",
-            "tags": [TAG],
-            "asDropdown": True,
-            "includeVars": True,
-            "keepTime": True,
-        }],
-        "templating": {"list": variables(with_user)},
+        "links": [{"type": "dashboards", "title": PREFIX.strip(" /") or "Dashboards",
+                   "tags": TAGS, "asDropdown": True, "includeVars": False,
+                   "keepTime": True, "url": "", "icon": "external link",
+                   "targetBlank": False, "tooltip": ""}],
+        "templating": {"list": [variable_datasource()] + variables},
         "panels": panels,
     }
 
 
 # ---------------------------------------------------------------------------
-# Overview
+# PromQL shared by the dashboards
 # ---------------------------------------------------------------------------
 
-def overview() -> dict:
+def per_key(metric: str, *matchers: str) -> str:
+    return f"max by ({KEY}) ({metric}{sel(*matchers)})"
+
+
+def per_user(metric: str, *matchers: str) -> str:
+    return f"max by ({USER}) ({metric}{sel(*matchers)})"
+
+
+def key_action(*m: str) -> str:
+    """Per active key of an IAM user: 3 rotate (older than ROTATION), 2
+    deactivate (idle UNUSED or more), 1 rotate soon (older than ROTATION -
+    WARNING); 0 nothing to do, inactive keys 0."""
+    age = per_key("aws_iam_access_key_age_seconds", *m)
+    idle = per_key("aws_iam_access_key_idle_seconds", *m)
+    active = per_key("aws_iam_access_key_active", *m)
+    a = f"({age} > bool {ROTATION})"
+    i = f"({idle} >= bool {UNUSED})"
+    d = f"({age} > bool {ROTATION - WARNING})"
+    return f"(3 * {a} + 2 * {i} * (1 - {a}) + {d} * (1 - {a}) * (1 - {i})) * {active}"
+
+
+def user_action(*m: str) -> str:
+    """Per IAM user: 3 console password without MFA, 2 password unused for
+    PASSWORD_UNUSED (never used: since set, else since creation), 1 inactive
+    for INACTIVE; 0 nothing to do. Sources without password data (the API)
+    count as no password."""
+    zero = f"0 * {per_user('aws_iam_user_info', *m)}"
+    password = per_user("aws_iam_user_password_enabled", *m)
+    mfa = per_user("aws_iam_user_mfa_active", *m)
+    since = (f"max by ({USER}) (aws_iam_user_password_last_used_timestamp_seconds{sel(*m)} "
+             f"or aws_iam_user_password_last_changed_timestamp_seconds{sel(*m)} "
+             f"or aws_iam_user_created_timestamp_seconds{sel(*m)})")
+    c = f"((({password} == bool 1) * ({mfa} == bool 0)) or {zero})"
+    p = f"((({password} == bool 1) * (time() - {since} >= bool {PASSWORD_UNUSED})) or {zero})"
+    n = f"({per_user('aws_iam_user_idle_seconds', *m)} >= bool {INACTIVE})"
+    return f"(3 * {c} + 2 * {p} * (1 - {c}) + {n} * (1 - {c}) * (1 - {p}))"
+
+
+def mfa_state(*m: str) -> str:
+    """2 MFA on; 1 no MFA and no console password (programmatic user); 0 no
+    MFA with a console password."""
+    mfa = per_user("aws_iam_user_mfa_active", *m)
+    password = per_user("aws_iam_user_password_enabled", *m)
+    return f"(2 * {mfa} + (1 - {mfa}) * (1 - {password}))"
+
+
+def top(expr_rank: str) -> str:
+    return f"topk({TABLE_ROWS}, {expr_rank})"
+
+
+KEY_ACTIONS = mapping((3, "rotate: older than " + days(ROTATION), "red"),
+                      (2, "deactivate: unused " + days(UNUSED), "orange"),
+                      (1, f"rotate within {days(WARNING)}", "yellow"))
+USER_ACTIONS = mapping((3, "console password without MFA", "red"),
+                       (2, "remove password: unused " + days(PASSWORD_UNUSED), "orange"),
+                       (1, "remove user: inactive " + days(INACTIVE), "yellow"),
+                       (0, "", "transparent"))
+MFA_STATES = mapping((2, "yes", "green"), (1, "no (no console password)", "transparent"),
+                     (0, "NO (console password)", "red"))
+YES_NO = mapping((1, "yes", "transparent"), (0, "no", "transparent"))
+ROOT_STATES = mapping((0, "OK", "green"), (1, "no MFA", "red"), (2, "active keys", "red"),
+                      (3, "active keys, no MFA", "red"))
+REFRESH_STATES = mapping((1, "OK", "green"), (0, "FAILING", "red"))
+AGE_STEPS = ((None, "green"), (ROTATION - WARNING, "yellow"), (ROTATION + 1, "red"))
+IDLE_STEPS = ((None, "green"), (UNUSED, "red"))
+ZERO_GOOD = ((None, "green"), (1, "red"))
+
+
+def user_link(account: str = "${__data.fields.account_id}") -> dict:
+    return dashboard_link(UID["user"], "Open user",
+                          f"var-account={account}&var-user=${{__value.raw}}&")
+
+
+def age_buckets(acc: str) -> list[tuple[str, str, str]]:
+    """(legend, expression, colour) of the active-key age buckets, in order."""
+    rule = "account_id:aws_iam_access_keys_active:count_by_age_bucket"
+    return [(b, f'sum({rule}{{{acc}age_bucket="{b}"}})', c)
+            for b, c in [("<30d", "green"), ("30-90d", "yellow"), ("90-180d", "orange"),
+                         (">180d", "red")]]
+
+
+def bucket_targets(acc: str, instant: bool) -> list[dict]:
+    return [target(e, chr(ord("A") + i), legend=b, instant=instant)
+            for i, (b, e, _) in enumerate(age_buckets(acc))]
+
+
+def bucket_colors(acc: str) -> list[dict]:
+    return [{"matcher": {"id": "byName", "options": b},
+             "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": c}}]}
+            for b, _, c in age_buckets(acc)]
+
+
+# ---------------------------------------------------------------------------
+# Organization
+# ---------------------------------------------------------------------------
+
+def organization() -> dict:
     lay = Layout()
     p = []
-    p.append(lay.row("Counts (IAM users; the root user is below)"))
+    p.append(lay.row("Organization"))
 
-    def count(title, record, description, bad=True):
-        steps = ((None, "green"), (1, "orange")) if bad else ((None, "blue"),)
-        return stat(title, f'sum(account_id:{record}{{{ACC}}})', description, steps=steps)
+    def total(title, rule, description, steps=ZERO_GOOD):
+        return lay.place(stat(title, f"sum({rule})", description, steps=steps), 4, 4)
 
-    stats = [
-        count("IAM users", "aws_iam_users:count", "IAM users (root excluded).", bad=False),
-        count("Active access keys", "aws_iam_access_keys_active:count",
-              "Active access keys of IAM users.", bad=False),
-        count("Keys not rotated > 90d", "aws_iam_access_keys_not_rotated:count",
-              "Active keys older than 90 days (AwsIamAccessKeyNotRotated)."),
-        count("Keys unused >= 45d", "aws_iam_access_keys_unused:count",
-              "Active keys idle for 45 days or more; never-used keys count from "
-              "creation (AwsIamAccessKeyUnused)."),
-        count("Never-used keys", "aws_iam_access_keys_never_used:count",
-              "Active keys that were never used."),
-        count("Console users w/o MFA", "aws_iam_console_users_without_mfa:count",
-              "Users with a console password and no MFA device (AwsIamConsoleUserWithoutMFA)."),
-        count("Two active keys", "aws_iam_users_with_two_active_keys:count",
-              "Users with both access keys active (AwsIamUserHasTwoActiveKeys)."),
-        count("Inactive users >= 90d", "aws_iam_users_inactive:count",
-              "Users with no password or key use for 90 days or more (AwsIamUserInactive)."),
-    ]
-    for s in stats:
-        p.append(lay.place(s, 3, 4))
+    p.append(lay.place(stat("Accounts known", f"count(group by (account_id) "
+                                        f"(aws_iam_exporter_account_refresh_success{sel()}))",
+                            "Accounts the exporter knows, with or without data.",
+                            steps=((None, "blue"),)), 4, 4))
+    p.append(total("IAM users", "account_id:aws_iam_users:count",
+                   "IAM users in every account (root excluded).", steps=((None, "blue"),)))
+    p.append(total("Keys to rotate", "account_id:aws_iam_access_keys_not_rotated:count",
+                   f"Active keys older than {days(ROTATION)} (AwsIamAccessKeyNotRotated)."))
+    p.append(total("Unused keys", "account_id:aws_iam_access_keys_unused:count",
+                   f"Active keys unused for {days(UNUSED)} or more (AwsIamAccessKeyUnused)."))
+    p.append(total("Console users without MFA",
+                   "account_id:aws_iam_console_users_without_mfa:count",
+                   "Users with a console password and no MFA device."))
+    p.append(lay.place(stat(
+        "Accounts failing", f"count(min by (account_id) "
+                            f"(aws_iam_exporter_account_refresh_success{sel()}) == 0)",
+        "Accounts whose last refresh failed (AwsIamExporterRefreshFailing); see Exporter "
+        "health.", link=dashboard_link(UID["health"], "Exporter health")), 4, 4))
+
+    acc = "account_id"
+    # Recording rules keep only account_id: no job selector.
+    rule = lambda name: f"max by ({acc}) ({name})"  # noqa: E731
+    root = (f"2 * clamp_max({rule('account_id:aws_iam_root_access_keys_active:count')}, 1)"
+            f" + {rule('account_id:aws_iam_root_without_mfa:max')}")
+    due = (f"count by ({acc}) ({per_key('aws_iam_access_key_age_seconds', f'user!={json.dumps(ROOT_USER)}')}"
+           f" > {ROTATION - WARNING} <= {ROTATION} and "
+           f"{per_key('aws_iam_access_key_active', f'user!={json.dumps(ROOT_USER)}')} == 1)"
+           f" or 0 * {rule('account_id:aws_iam_users:count')}")
+    columns = [("account_name", "Name"), ("account_id", "Account"), ("Value #C", "Users"),
+               ("Value #D", "Console users without MFA"), ("Value #E", "Keys to rotate"),
+               ("Value #F", f"Keys due in {days(WARNING)}"), ("Value #G", "Unused keys"),
+               ("Value #H", "Root user"), ("Value #B", "Refresh"), ("Value #I", "Data age")]
+    account_link = dashboard_link(UID["account"], "Open account",
+                                  "var-account=${__data.fields.account_id}&")
+    p.append(lay.row("Accounts"))
+    p.append(lay.place(table(
+        "Accounts",
+        columns,
+        "One row per account the exporter knows, worst first. Click an account to open "
+        "what to fix in it. Root user: whether the root user has access keys or no MFA "
+        "(empty where the source has no root row, e.g. --source api). Data age: time "
+        "since the account's last successful refresh (empty: never refreshed).",
+        instant_tables(
+            f"max by ({acc}, account_name) (aws_iam_account_info{sel()})",
+            f"min by ({acc}) (aws_iam_exporter_account_refresh_success{sel()})",
+            rule("account_id:aws_iam_users:count"),
+            rule("account_id:aws_iam_console_users_without_mfa:count"),
+            rule("account_id:aws_iam_access_keys_not_rotated:count"),
+            due,
+            rule("account_id:aws_iam_access_keys_unused:count"),
+            root,
+            f"time() - max by ({acc}) "
+            f"(aws_iam_exporter_account_last_refresh_success_timestamp_seconds{sel()})",
+        ),
+        [column("Name", link=account_link), column("Account", link=account_link),
+         column("Console users without MFA", steps=ZERO_GOOD),
+         column("Keys to rotate", steps=ZERO_GOOD),
+         column(f"Keys due in {days(WARNING)}", steps=((None, "green"), (1, "yellow"))),
+         column("Unused keys", steps=((None, "green"), (1, "orange"))),
+         column("Root user", mappings=ROOT_STATES),
+         column("Refresh", mappings=REFRESH_STATES, width=90),
+         column("Data age", unit="dtdurations",
+                steps=((None, "green"), (STALE_DATA, "red")))],
+        sort=("Keys to rotate", True)), 24, 16))
 
     p.append(lay.row("Access keys by age"))
-    bucket_expr = (f'sum by (age_bucket) '
-                   f'(account_id:aws_iam_access_keys_active:count_by_age_bucket{{{ACC}}})')
-    bucket_colors = [
-        {"matcher": {"id": "byName", "options": n},
-         "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": c}}]}
-        for n, c in [("<30d", "green"), ("30-90d", "yellow"), ("90-180d", "orange"),
-                     (">180d", "red")]
-    ]
     bars = {
         "type": "bargauge",
         "title": "Active access keys by age",
-        "description": "Active keys of IAM users by age; keys older than 90 days must be "
-                       "rotated. Recording rule "
-                       "account_id:aws_iam_access_keys_active:count_by_age_bucket.",
+        "description": f"Active keys of IAM users in every account by age; keys older than "
+                       f"{days(ROTATION)} must be rotated.",
         "datasource": DS,
-        "targets": [target(bucket_expr, legend="{{age_bucket}}", instant=True)],
-        "fieldConfig": {
-            "defaults": {
-                "unit": "none", "decimals": 0, "min": 0,
-                "color": {"mode": "thresholds"},
-                "thresholds": thresholds((None, "green")),
-            },
-            "overrides": bucket_colors,
-        },
-        "options": {
-            "orientation": "horizontal",
-            "displayMode": "basic",
-            "showUnfilled": True,
-            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-        },
+        "targets": bucket_targets("", instant=True),
+        "fieldConfig": {"defaults": {"unit": "none", "decimals": 0, "min": 0,
+                                     "color": {"mode": "thresholds"},
+                                     "thresholds": thresholds((None, "green"))},
+                        "overrides": bucket_colors("")},
+        "options": {"orientation": "horizontal", "displayMode": "basic",
+                    "showUnfilled": True,
+                    "reduceOptions": {"calcs": ["lastNotNull"], "fields": "",
+                                      "values": False}},
     }
-    p.append(lay.place(bars, 8, 8))
-    over_time = timeseries(
-        "Active access keys by age over time",
-        [target(bucket_expr, legend="{{age_bucket}}")],
+    p.append(lay.place(bars, 8, 7))
+    p.append(lay.place(timeseries(
+        "Active access keys by age over time", bucket_targets("", instant=False),
         "The same buckets over time: a growing > 90d band means rotation is falling behind.",
-        stack=True)
-    over_time["fieldConfig"]["overrides"] = bucket_colors
-    p.append(lay.place(over_time, 16, 8))
+        stack=True, overrides=bucket_colors("")), 16, 7))
 
-    p.append(lay.row("Root user"))
-    p.append(lay.place(stat(
-        "Root active access keys",
-        f'account_id:aws_iam_root_access_keys_active:count{{{ACC}}}',
-        "Active access keys of the root user, per account; must be 0 "
-        "(AwsIamRootAccessKeyActive).", legend="{{account_id}}"), 8, 5))
-    p.append(lay.place(stat(
-        "Root MFA",
-        f'account_id:aws_iam_root_without_mfa:max{{{ACC}}}',
-        "Whether the root user has an MFA device, per account (AwsIamRootWithoutMFA).",
-        legend="{{account_id}}",
-        mappings=[{"type": "value", "options": {
-            "0": {"text": "MFA on", "color": "green", "index": 0},
-            "1": {"text": "NO MFA", "color": "red", "index": 1}}}]), 8, 5))
-    p.append(lay.place(stat(
-        "Root last activity",
-        f'time() - account_id:aws_iam_root_last_activity_timestamp_seconds:max{{{ACC}}}',
-        "Time since the root user last signed in or used a key, per account; under a "
-        "day fires AwsIamRootRecentlyUsed.",
-        unit="dtdurations", legend="{{account_id}}",
-        steps=((None, "red"), (DAY, "green"))), 8, 5))
-
-    p.append(lay.row("Worst offenders"))
-    active = f'aws_iam_access_key_active{sel(JOB, ACC, USR, NOT_ROOT)} == 1'
-    key_cols = {"account_id": "Account", "user": "User", "slot": "Slot",
-                "access_key_id": "Access key"}
-    p.append(lay.place(table(
-        "Oldest active access keys",
-        [target(f'topk(10, aws_iam_access_key_age_seconds{sel(JOB, ACC, USR, NOT_ROOT)} '
-                f'and {active})', instant=True, table=True)],
-        "The ten oldest active keys of IAM users; over 90 days fires "
-        "AwsIamAccessKeyNotRotated.",
-        {**key_cols, "Value": "Age"},
-        [override("Age", unit="dtdurations",
-                  steps=((None, "green"), (ROTATION, "red")))],
-        sort="Age"), 8, 9))
-    p.append(lay.place(table(
-        "Longest idle active access keys",
-        [target(f'topk(10, aws_iam_access_key_idle_seconds{sel(JOB, ACC, USR, NOT_ROOT)} '
-                f'and {active})', instant=True, table=True)],
-        "The ten active keys unused for longest (never-used keys count from creation); "
-        "45 days or more fires AwsIamAccessKeyUnused.",
-        {**key_cols, "Value": "Idle"},
-        [override("Idle", unit="dtdurations",
-                  steps=((None, "green"), (UNUSED, "red")))],
-        sort="Idle"), 8, 9))
-    p.append(lay.place(table(
-        "Longest idle users",
-        [target(f'topk(10, aws_iam_user_idle_seconds{sel(JOB, ACC, USR, NOT_ROOT)})',
-                instant=True, table=True)],
-        "The ten users with no password or key use for longest (never-active users count "
-        "from creation); 90 days or more fires AwsIamUserInactive.",
-        {"account_id": "Account", "user": "User", "Value": "Idle"},
-        [override("Idle", unit="dtdurations",
-                  steps=((None, "green"), (INACTIVE, "red")))],
-        sort="Idle"), 8, 9))
-
-    return dashboard(
-        "aws-iam-overview", "Overview",
-        "IAM credential hygiene per AWS account: key age and use, MFA, root user.",
-        p, with_user=True)
+    return dashboard("organization", "Organization",
+                     "Every AWS account at a glance: what to fix, the root user, data age.",
+                     p, [])
 
 
 # ---------------------------------------------------------------------------
-# Keys and users
+# Account: what to do this week
 # ---------------------------------------------------------------------------
 
-def with_last_used(metric: str) -> str:
-    """`metric` per key with the labels of its last use; never-used keys keep
-    `metric` as is (the `or` arm), so every key has a row."""
-    on = "on (job, instance, account_id, user, slot, access_key_id)"
-    # `or on (...)`: a plain `or` would compare whole label sets, and the
-    # joined series carry two labels more, so every key would come twice.
-    return (f'{metric}{KEY} * {on} group_left (last_used_service, last_used_region) '
-            f'aws_iam_access_key_last_used_info{KEY} or {on} {metric}{KEY}')
-
-
-def keys_users() -> dict:
+def account() -> dict:
     lay = Layout()
     p = []
-    p.append(lay.row("Access keys"))
-    key_targets = [
-        target(with_last_used("aws_iam_access_key_active"), "A", instant=True, table=True),
-        target(with_last_used("aws_iam_access_key_age_seconds"), "B", instant=True, table=True),
-        target(with_last_used("aws_iam_access_key_idle_seconds"), "C", instant=True, table=True),
-        target(with_last_used("aws_iam_access_key_never_used"), "D", instant=True, table=True),
-    ]
-    p.append(lay.place(table(
-        "Access keys",
-        key_targets,
-        "One row per access key slot. Idle counts from creation for a key that was never "
-        "used. Last used service and region come from aws_iam_access_key_last_used_info "
-        "(empty when never used, or where the source does not report them).",
-        {"account_id": "Account", "user": "User", "slot": "Slot",
-         "access_key_id": "Access key", "last_used_service": "Last used service",
-         "last_used_region": "Last used region", "Value #A": "Active",
-         "Value #B": "Age", "Value #C": "Idle", "Value #D": "Never used"},
-        [override("Active", mappings=yes_no("green", "text"), width=80),
-         override("Never used", mappings=yes_no("orange", "text"), width=100),
-         override("Age", unit="dtdurations", steps=((None, "green"), (ROTATION, "red"))),
-         override("Idle", unit="dtdurations", steps=((None, "green"), (UNUSED, "red")))],
-        sort="Age"), 24, 12))
+    acc = 'account_id=~"$account"'
+    not_root = f"user!={json.dumps(ROOT_USER)}"
+    p.append(lay.row("This week"))
 
-    p.append(lay.row("Users"))
-    user_targets = [
-        target(f'aws_iam_user_mfa_active{USER}', "A", instant=True, table=True),
-        target(f'aws_iam_user_password_enabled{USER}', "B", instant=True, table=True),
-        target(f'time() - aws_iam_user_password_last_used_timestamp_seconds{USER}', "C",
-               instant=True, table=True),
-        target(f'aws_iam_user_active_access_keys{USER}', "D", instant=True, table=True),
-        target(f'aws_iam_user_idle_seconds{USER}', "E", instant=True, table=True),
-    ]
-    p.append(lay.place(table(
-        "Users",
-        user_targets,
-        "One row per user (the root user is <root_account>). Password last used is empty "
-        "when the password was never used or there is none; idle counts from creation for "
-        "a user that was never active.",
-        {"account_id": "Account", "user": "User", "Value #A": "MFA",
-         "Value #B": "Password enabled", "Value #C": "Password last used",
-         "Value #D": "Active keys", "Value #E": "Idle"},
-        [override("MFA", mappings=yes_no("green", "red"), width=80),
-         override("Password enabled", mappings=yes_no("text", "text"), width=140),
-         override("Password last used", unit="dtdurations",
-                  steps=((None, "green"), (UNUSED, "red"))),
-         override("Active keys", steps=((None, "green"), (2, "orange")), width=110),
-         override("Idle", unit="dtdurations", steps=((None, "green"), (INACTIVE, "red")))],
-        sort="Idle"), 24, 12))
+    def count_rule(title, rule, description, steps=ZERO_GOOD):
+        return lay.place(stat(title, f"sum({rule}{{{acc}}})", description, steps=steps), 4, 4)
 
-    p.append(lay.row("Selected users over time"))
+    keys = key_action(acc, not_root)
+    users = user_action(acc, not_root)
+    p.append(count_rule("Keys to rotate", "account_id:aws_iam_access_keys_not_rotated:count",
+                        f"Active keys older than {days(ROTATION)} (AwsIamAccessKeyNotRotated)."))
+    p.append(count_rule("Unused keys", "account_id:aws_iam_access_keys_unused:count",
+                        f"Active keys unused for {days(UNUSED)} or more, never-used keys "
+                        f"counted from creation (AwsIamAccessKeyUnused)."))
+    p.append(lay.place(stat(
+        f"Keys reaching {days(ROTATION)} within {days(WARNING)}",
+        f"count({keys} == 1)",
+        f"Active keys that will be older than {days(ROTATION)} within {days(WARNING)}: "
+        "rotate them now.", steps=((None, "green"), (1, "yellow"))), 4, 4))
+    p.append(count_rule("Console users without MFA",
+                        "account_id:aws_iam_console_users_without_mfa:count",
+                        "Users with a console password and no MFA device "
+                        "(AwsIamConsoleUserWithoutMFA)."))
+    p.append(lay.place(stat(
+        "Unused passwords", f"count(({users}) == 2)",
+        f"Console passwords unused for {days(PASSWORD_UNUSED)} or more, on users with MFA "
+        "(AwsIamPasswordUnused); users without MFA are counted above.",
+        steps=((None, "green"), (1, "orange"))), 4, 4))
+    p.append(lay.place(stat(
+        "Root user",
+        f"2 * clamp_max(sum(account_id:aws_iam_root_access_keys_active:count{{{acc}}}), 1) "
+        f"+ max(account_id:aws_iam_root_without_mfa:max{{{acc}}})",
+        "Whether a root user of the selected accounts has access keys "
+        "(AwsIamRootAccessKeyActive) or no MFA (AwsIamRootWithoutMFA).",
+        mappings=ROOT_STATES), 4, 4))
+
+    chosen = top(f"({keys} > 0) * 1e10 + "
+                 f"{per_key('aws_iam_access_key_age_seconds', acc, not_root)}")
+    p.append(lay.row("Access keys to act on"))
+    p.append(lay.place(table(
+        "Access keys to act on",
+        [("account_id", "Account"), ("user", "User"), ("slot", "Slot"),
+         ("access_key_id", "Access key"), ("Value #A", "Action"), ("Value #B", "Age"),
+         ("Value #C", "Idle"), ("last_used_service", "Last used service"),
+         ("last_used_region", "Last used region")],
+        f"Active keys of IAM users that break a rule, most urgent first: older than "
+        f"{days(ROTATION)}, unused for {days(UNUSED)} (never used: since creation), or "
+        f"reaching {days(ROTATION)} within {days(WARNING)}. At most {TABLE_ROWS} rows. "
+        "Click a user to see all of their keys.",
+        instant_tables(
+            f"floor({chosen} / 1e10)",
+            f"{per_key('aws_iam_access_key_age_seconds', acc, not_root)} and {chosen}",
+            f"{per_key('aws_iam_access_key_idle_seconds', acc, not_root)} and {chosen}",
+            f"max by ({KEY}, last_used_service, last_used_region) "
+            f"(aws_iam_access_key_last_used_info{sel(acc, not_root)}) and on ({KEY}) {chosen}",
+        ),
+        [column("User", link=user_link()), column("Action", mappings=KEY_ACTIONS, width=190),
+         column("Age", unit="dtdurations", steps=AGE_STEPS),
+         column("Idle", unit="dtdurations", steps=IDLE_STEPS)],
+        sort=("Action", True)), 24, 10))
+
+    user_columns = [("account_id", "Account"), ("user", "User"), ("Value #A", "Action"),
+                    ("Value #B", "MFA"), ("Value #C", "Console password"),
+                    ("Value #D", "Password last used"), ("Value #E", "Idle"),
+                    ("Value #F", "Active keys")]
+
+    def user_queries(rows: str) -> list[dict]:
+        return instant_tables(
+            f"floor({rows} / 1e10)",
+            f"{mfa_state(acc, not_root)} and {rows}",
+            f"{per_user('aws_iam_user_password_enabled', acc, not_root)} and {rows}",
+            f"time() - {per_user('aws_iam_user_password_last_used_timestamp_seconds', acc, not_root)}"
+            f" and {rows}",
+            f"{per_user('aws_iam_user_idle_seconds', acc, not_root)} and {rows}",
+            f"{per_user('aws_iam_user_active_access_keys', acc, not_root)} and {rows}",
+        )
+
+    user_overrides = [
+        column("User", link=user_link()), column("Action", mappings=USER_ACTIONS, width=250),
+        column("MFA", mappings=MFA_STATES, width=190),
+        column("Console password", mappings=YES_NO, width=140),
+        column("Password last used", unit="dtdurations",
+               steps=((None, "transparent"), (PASSWORD_UNUSED, "orange"))),
+        column("Idle", unit="dtdurations", steps=((None, "transparent"), (INACTIVE, "yellow"))),
+        column("Active keys", steps=((None, "transparent"), (2, "orange")), width=110)]
+    p.append(lay.row("Users to act on"))
+    p.append(lay.place(table(
+        "Users to act on", user_columns,
+        f"IAM users that break a rule, most urgent first: a console password without MFA, "
+        f"a password unused for {days(PASSWORD_UNUSED)} (never used: since it was set), no "
+        f"activity for {days(INACTIVE)}. At most {TABLE_ROWS} rows. Password last used is "
+        "empty when there is no password or it was never used.",
+        user_queries(top(f"({users} > 0) * 1e10 + "
+                         f"{per_user('aws_iam_user_idle_seconds', acc, not_root)}")),
+        user_overrides, sort=("Action", True)), 24, 10))
+
+    p.append(lay.row("Every user"))
+    p.append(lay.place(table(
+        "Users", user_columns,
+        f"Every IAM user of the selected accounts, longest idle first (at most "
+        f"{TABLE_ROWS}; filter a column or select fewer accounts to see others). The "
+        "root user is on the Organization dashboard.",
+        user_queries(top(f"{users} * 1e10 + "
+                         f"{per_user('aws_iam_user_idle_seconds', acc, not_root)}")),
+        user_overrides, sort=("Idle", True)), 24, 10))
+
+    p.append(lay.row("Access keys by age"))
+    p.append(lay.place({
+        "type": "bargauge",
+        "title": "Active access keys by age",
+        "description": f"Active keys of IAM users by age; keys older than {days(ROTATION)} "
+                       "must be rotated.",
+        "datasource": DS,
+        "targets": bucket_targets(acc + ", ", instant=True),
+        "fieldConfig": {"defaults": {"unit": "none", "decimals": 0, "min": 0,
+                                     "color": {"mode": "thresholds"},
+                                     "thresholds": thresholds((None, "green"))},
+                        "overrides": bucket_colors(acc + ", ")},
+        "options": {"orientation": "horizontal", "displayMode": "basic",
+                    "showUnfilled": True,
+                    "reduceOptions": {"calcs": ["lastNotNull"], "fields": "",
+                                      "values": False}},
+    }, 8, 7))
     p.append(lay.place(timeseries(
-        "Access key age",
-        [target(f'aws_iam_access_key_age_seconds{KEY} and '
-                f'aws_iam_access_key_active{KEY} == 1',
-                legend="{{user}} slot {{slot}} ({{account_id}})")],
-        "Age of the active keys of the selected users; the red line is the 90-day "
-        "rotation threshold.", unit="s", threshold=ROTATION), 12, 8))
-    p.append(lay.place(timeseries(
-        "Access key idle time",
-        [target(f'aws_iam_access_key_idle_seconds{KEY} and '
-                f'aws_iam_access_key_active{KEY} == 1',
-                legend="{{user}} slot {{slot}} ({{account_id}})")],
-        "Time since the last use of the active keys of the selected users (from creation "
-        "when never used); the red line is the 45-day threshold.",
-        unit="s", threshold=UNUSED), 12, 8))
+        "Active access keys by age over time", bucket_targets(acc + ", ", instant=False),
+        "The same buckets over time.", stack=True,
+        overrides=bucket_colors(acc + ", ")), 16, 7))
 
     return dashboard(
-        "aws-iam-keys-users", "Keys and users",
-        "Every access key and user with age, idle time, last use and MFA.",
-        p, with_user=True)
+        "account", "Account",
+        "What to do this week in the selected accounts: keys to rotate or deactivate, "
+        "console users without MFA, unused passwords, inactive users.",
+        p, [variable_query("account", "Account",
+                           "label_values(aws_iam_user_info, account_id)", multi=True)])
+
+
+# ---------------------------------------------------------------------------
+# User
+# ---------------------------------------------------------------------------
+
+def user() -> dict:
+    lay = Layout()
+    p = []
+    one = ('account_id="$account"', 'user="$user"')
+    p.append(lay.row("User"))
+    p.append(lay.place(table(
+        "User",
+        [("user", "User"), ("arn", "ARN"), ("Value #B", "MFA"),
+         ("Value #C", "Console password"), ("Value #D", "Password last used"),
+         ("Value #E", "Idle"), ("Value #F", "Created")],
+        "The selected user. Idle: time since the last password or key use (since creation "
+        "when never active).",
+        instant_tables(
+            f"max by ({USER}, arn) (aws_iam_user_info{sel(*one)})",
+            mfa_state(*one),
+            per_user("aws_iam_user_password_enabled", *one),
+            f"time() - {per_user('aws_iam_user_password_last_used_timestamp_seconds', *one)}",
+            per_user("aws_iam_user_idle_seconds", *one),
+            f"time() - {per_user('aws_iam_user_created_timestamp_seconds', *one)}",
+        ),
+        [column("MFA", mappings=MFA_STATES, width=190),
+         column("Console password", mappings=YES_NO, width=140),
+         column("Password last used", unit="dtdurations",
+                steps=((None, "transparent"), (PASSWORD_UNUSED, "orange"))),
+         column("Idle", unit="dtdurations",
+                steps=((None, "transparent"), (INACTIVE, "yellow"))),
+         column("Created", unit="dtdurations")]), 24, 4))
+
+    active = per_key("aws_iam_access_key_active", *one)
+    state = f"(({key_action(*one)}) and {active} == 1) or ({active} - 1)"
+    p.append(lay.place(table(
+        "Access keys",
+        [("slot", "Slot"), ("access_key_id", "Access key"), ("Value #A", "State"),
+         ("Value #B", "Age"), ("Value #C", "Idle"), ("last_used_service", "Last used service"),
+         ("last_used_region", "Last used region")],
+        "Both key slots of the user. State: inactive, OK, or the action due. Idle counts "
+        "from creation for a key that was never used.",
+        instant_tables(
+            state,
+            per_key("aws_iam_access_key_age_seconds", *one),
+            per_key("aws_iam_access_key_idle_seconds", *one),
+            f"max by ({KEY}, last_used_service, last_used_region) "
+            f"(aws_iam_access_key_last_used_info{sel(*one)})",
+        ),
+        [column("State", mappings=mapping(
+            (3, "rotate: older than " + days(ROTATION), "red"),
+            (2, "deactivate: unused " + days(UNUSED), "orange"),
+            (1, f"rotate within {days(WARNING)}", "yellow"),
+            (0, "OK", "green"), (-1, "inactive", "transparent")), width=190),
+         column("Age", unit="dtdurations"), column("Idle", unit="dtdurations")]), 24, 5))
+
+    p.append(lay.row("Over time"))
+    legend = "slot {{slot}} {{access_key_id}}"
+    active = f"{per_key('aws_iam_access_key_active', *one)} == 1"
+    p.append(lay.place(timeseries(
+        "Access key age",
+        [target(f"{per_key('aws_iam_access_key_age_seconds', *one)} and {active}",
+                legend=legend)],
+        f"Age of the user's active keys; the red line is the {days(ROTATION)} rotation "
+        "threshold.", unit="s", threshold=ROTATION), 12, 8))
+    p.append(lay.place(timeseries(
+        "Access key idle time",
+        [target(f"{per_key('aws_iam_access_key_idle_seconds', *one)} and {active}",
+                legend=legend)],
+        f"Time since the last use of the user's active keys (from creation when never "
+        f"used); the red line is the {days(UNUSED)} threshold.", unit="s",
+        threshold=UNUSED), 12, 8))
+
+    return dashboard(
+        "user", "User", "One IAM user: keys, MFA, password, and key age over time.", p,
+        [variable_query("account", "Account", "label_values(aws_iam_user_info, account_id)",
+                        multi=False),
+         variable_query("user", "User",
+                        'label_values(aws_iam_user_info{account_id="$account"}, user)',
+                        multi=False)])
 
 
 # ---------------------------------------------------------------------------
@@ -538,91 +773,148 @@ def keys_users() -> dict:
 def health() -> dict:
     lay = Layout()
     p = []
+    acc = 'account_id=~"$account"'
     p.append(lay.row("Refresh"))
-    ok_map = [{"type": "value", "options": {
-        "1": {"text": "OK", "color": "green", "index": 0},
-        "0": {"text": "FAILING", "color": "red", "index": 1}}}]
     p.append(lay.place(stat(
-        "Last refresh per account",
-        f'min by (account_id) (aws_iam_exporter_account_refresh_success{ACCOUNT})',
-        "Whether the last refresh of each account succeeded (0 on any replica shows "
-        "FAILING; AwsIamExporterRefreshFailing). An empty account id is a target whose "
-        "account is not known yet because it never refreshed.",
-        legend="{{account_id}}", steps=((None, "red"), (1, "green")), mappings=ok_map), 8, 6))
+        "Accounts failing",
+        f"count(min by (account_id) (aws_iam_exporter_account_refresh_success{sel(acc)}) == 0)",
+        "Accounts whose last refresh failed (AwsIamExporterRefreshFailing), including those "
+        "that never refreshed."), 6, 4))
     p.append(lay.place(stat(
-        "Scrape targets up",
-        f'up{{{JOB}}}',
-        "Whether Prometheus can scrape each exporter (AwsIamExporterDown).",
-        legend="{{instance}}", steps=((None, "red"), (1, "green")),
-        mappings=[{"type": "value", "options": {
-            "1": {"text": "UP", "color": "green", "index": 0},
-            "0": {"text": "DOWN", "color": "red", "index": 1}}}]), 8, 6))
-    p.append(lay.place(table(
-        "Build",
-        [target(f'aws_iam_exporter_build_info{{{JOB}}}', instant=True, table=True)],
-        "Version and revision of each exporter instance.",
-        {"instance": "Instance", "version": "Version", "revision": "Revision"},
-        [], merge=False) | {"transformations": [{"id": "organize", "options": {
-            "excludeByName": {"Time": True, "__name__": True, "job": True, "Value": True},
-            "renameByName": {"instance": "Instance", "version": "Version",
-                             "revision": "Revision"},
-            "indexByName": {}}}]}, 8, 6))
+        "Accounts never refreshed",
+        f"count(min by (account_id) (aws_iam_exporter_account_refresh_success{sel(acc)}) "
+        f"unless on (account_id) "
+        f"aws_iam_exporter_account_last_refresh_success_timestamp_seconds{sel(acc)})",
+        "Accounts with no successful refresh since the exporter started: typically a "
+        "missing role or permission in a new account.",
+        steps=ZERO_GOOD), 6, 4))
+    p.append(lay.place(stat(
+        "Exporters down", f"count(up{{{JOB}}} == 0)",
+        "Exporter instances Prometheus cannot scrape (AwsIamExporterDown).",
+        steps=ZERO_GOOD), 6, 4))
+    p.append(lay.place(stat(
+        "Oldest data", f"max(account_id:aws_iam_exporter_last_refresh_success_age_seconds:min"
+                       f"{{{acc}}})",
+        f"Age of the oldest data served; red from {STALE_DATA // 60} minutes, when "
+        "AwsIamExporterDataStale fires with the default refresh interval.", unit="dtdurations",
+        steps=((None, "green"), (STALE_DATA, "red"))), 6, 4))
 
+    p.append(lay.place(table(
+        "Accounts",
+        [("account_id", "Account"), ("account_name", "Name"), ("Value #A", "Last refresh"),
+         ("Value #C", "Data age"), ("Value #D", "Refresh duration"),
+         ("Value #E", "Credential report age"), ("Value #F", "Rows skipped")],
+        "Every account the exporter knows, failing ones first, from the per-account health "
+        "series that exist from the first attempt on. An empty account is a target whose "
+        "account id is not known yet (its first call failed). Data age is empty for an "
+        "account that never refreshed.",
+        instant_tables(
+            f"min by (account_id) (aws_iam_exporter_account_refresh_success{sel(acc)})",
+            f"max by (account_id, account_name) (aws_iam_account_info{sel(acc)})",
+            f"time() - max by (account_id) "
+            f"(aws_iam_exporter_account_last_refresh_success_timestamp_seconds{sel(acc)})",
+            f"max by (account_id) (aws_iam_exporter_account_refresh_duration_seconds{sel(acc)})",
+            f"time() - max by (account_id) "
+            f"(aws_iam_credential_report_generated_timestamp_seconds{sel(acc)})",
+            f"max by (account_id) (aws_iam_exporter_report_rows_skipped{sel(acc)})",
+        ),
+        [column("Last refresh", mappings=REFRESH_STATES, width=110),
+         column("Data age", unit="dtdurations", steps=((None, "green"), (STALE_DATA, "red"))),
+         column("Refresh duration", unit="s"),
+         column("Credential report age", unit="dtdurations",
+                steps=((None, "green"), (STALE_REPORT, "orange"))),
+         column("Rows skipped", steps=((None, "green"), (1, "orange")))],
+        sort=("Last refresh", False)), 24, 10))
+
+    p.append(lay.row("Over time"))
     p.append(lay.place(timeseries(
-        "Time since last successful refresh",
-        [target(f'account_id:aws_iam_exporter_last_refresh_success_age_seconds:min{{{ACC}}}',
-                legend="{{account_id}}")],
-        "Age of the data served per account; above 30 minutes fires "
-        "AwsIamExporterDataStale.", unit="s", threshold=STALE_DATA), 12, 8))
+        "Data age",
+        [target(f"max(account_id:aws_iam_exporter_last_refresh_success_age_seconds:min"
+                f"{{{acc}}})", "A", legend="oldest"),
+         target(f"quantile(0.5, account_id:aws_iam_exporter_last_refresh_success_age_seconds"
+                f":min{{{acc}}})", "B", legend="median")],
+        f"Age of the data served, oldest and median account (one line each, whatever the "
+        f"number of accounts); the line is at {STALE_DATA // 60} minutes, when "
+        "AwsIamExporterDataStale fires with the default refresh interval.", unit="s",
+        threshold=STALE_DATA), 12, 8))
     p.append(lay.place(timeseries(
-        "Refresh duration",
-        [target(f'max by (account_id, instance) '
-                f'(aws_iam_exporter_account_refresh_duration_seconds{ACCOUNT})',
-                legend="{{account_id}} {{instance}}")],
-        "Duration of the last refresh attempt per account and exporter.", unit="s"), 12, 8))
-    p.append(lay.place(timeseries(
-        "Credential report age",
-        [target(f'account_id:aws_iam_credential_report_age_seconds:min{{{ACC}}}',
-                legend="{{account_id}}")],
-        "Time since AWS generated the credential report in use (AWS generates at most one "
-        "every 4 hours); above 6 hours fires AwsIamCredentialReportStale.",
-        unit="s", threshold=STALE_REPORT), 12, 8))
-    p.append(lay.place(stat(
-        "Credential report rows skipped",
-        f'max by (account_id) (aws_iam_exporter_report_rows_skipped{ACCOUNT})',
-        "Rows of the current credential report that could not be parsed (see the "
-        "exporter's log); their users are missing from every panel.",
-        legend="{{account_id}}", steps=((None, "green"), (1, "orange"))), 12, 8))
+        "Accounts by last refresh",
+        [target(f"count(min by (account_id) (aws_iam_exporter_account_refresh_success"
+                f"{sel(acc)}) == 1)", "A", legend="OK"),
+         target(f"count(min by (account_id) (aws_iam_exporter_account_refresh_success"
+                f"{sel(acc)}) == 0)", "B", legend="failing")],
+        "Accounts whose last refresh succeeded or failed.", stack=True,
+        overrides=[{"matcher": {"id": "byName", "options": n},
+                    "properties": [{"id": "color",
+                                    "value": {"mode": "fixed", "fixedColor": c}}]}
+                   for n, c in [("OK", "green"), ("failing", "red")]]), 12, 8))
 
     p.append(lay.row("AWS API"))
     p.append(lay.place(timeseries(
         "API requests by operation",
-        [target(f'sum by (operation) '
-                f'(rate(aws_iam_exporter_api_requests_total{{{JOB}}}[$__rate_interval]))',
+        [target(f"sum by (operation) "
+                f"(rate(aws_iam_exporter_api_requests_total{{{JOB}}}[$__rate_interval]))",
                 legend="{{operation}}")],
         "AWS API requests per second, retries included. Every call costs quota.",
         unit="reqps"), 12, 8))
     p.append(lay.place(timeseries(
         "API errors by operation and code",
-        [target(f'sum by (operation, code) '
-                f'(rate(aws_iam_exporter_api_errors_total{{{JOB}}}[$__rate_interval]))',
+        [target(f"sum by (operation, code) "
+                f"(rate(aws_iam_exporter_api_errors_total{{{JOB}}}[$__rate_interval]))",
                 legend="{{operation}}: {{code}}")],
         "AWS API calls that failed after retries. AccessDenied names a missing "
         "permission (see docs/runbook.md); Throttling means too many calls.",
         unit="reqps"), 12, 8))
+    p.append(lay.place(table(
+        "Exporters",
+        [("instance", "Instance"), ("version", "Version"), ("revision", "Revision"),
+         ("Value #B", "Up")],
+        "Each exporter instance Prometheus scrapes, its version and whether it is up.",
+        instant_tables(
+            f"max by (instance, version, revision) (aws_iam_exporter_build_info{{{JOB}}})",
+            f"max by (instance) (up{{{JOB}}})",
+        ),
+        [column("Up", mappings=mapping((1, "UP", "green"), (0, "DOWN", "red")), width=80)]),
+        24, 5))
 
     return dashboard(
-        "aws-iam-exporter-health", "Exporter health",
-        "Is iam-credentials-exporter working: refreshes, data age, AWS API calls.",
-        p, with_user=False, time_from="now-6h")
+        "health", "Exporter health",
+        "Is iam-credentials-exporter working: every account's refresh, data age, AWS API "
+        "calls.", p,
+        [variable_query("account", "Account",
+                        "label_values(aws_iam_exporter_account_refresh_success, account_id)",
+                        multi=True)], time_from="now-6h")
+
+
+BOARDS = {
+    "iam-organization.json": organization,
+    "iam-account.json": account,
+    "iam-user.json": user,
+    "iam-exporter-health.json": health,
+}
+
+
+def render() -> dict[str, str]:
+    return {name: json.dumps(build(), indent=2) + "\n" for name, build in BOARDS.items()}
 
 
 def main() -> None:
-    for name, board in [("iam-overview.json", overview()),
-                        ("iam-keys-users.json", keys_users()),
-                        ("iam-exporter-health.json", health())]:
-        (HERE / name).write_text(json.dumps(board, indent=2) + "\n")
-        print(f"wrote dashboards/{name}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="fail if a committed JSON file differs from the generated one")
+    args = parser.parse_args()
+    stale = []
+    for name, text in render().items():
+        path = HERE / name
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(name)
+        else:
+            path.write_text(text)
+            print(f"wrote dashboards/{name}")
+    if stale:
+        sys.exit("dashboards out of date (run python3 dashboards/generate.py): "
+                 + ", ".join(stale))
 
 
 if __name__ == "__main__":

@@ -13,17 +13,13 @@
 //! The rule files are the shipped ones with every `for:` shortened from
 //! minutes to the same number of seconds (expressions and thresholds are
 //! untouched). The test asserts the exact set of alerts that reach the webhook
-//! and that Prometheus has no other alert pending or firing, then runs every
-//! query of the dashboards in `dashboards/` against that Prometheus.
+//! and that Prometheus has no other alert pending or firing. (What the
+//! dashboards draw is tested by `tests/dashboards.rs`.)
 //!
 //! Everything listens on 127.0.0.1; every child is killed on drop, Prometheus
 //! and Alertmanager also run under `timeout` so that they cannot outlive a
 //! killed test by more than a few minutes. The test stops by itself within
 //! [`DEADLINE`].
-//!
-//! With `IAM_EXPORTER_E2E_RENDER=DIR`, the test also runs
-//! `dashboards/render.py` against its Prometheus to draw the dashboard
-//! pictures into DIR (matplotlib needed; see dashboards/README.md).
 
 mod common;
 
@@ -39,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use common::exporter::{Exporter, python, repo};
+use common::exporter::{Exporter, repo};
 use common::http;
 use common::moto::MotoServer;
 
@@ -151,7 +147,7 @@ fn render_fixture(now: u64) -> String {
 // ---------------------------------------------------------------------------
 
 #[test]
-fn shipped_alerts_reach_alertmanager_and_dashboards_query_real_data() {
+fn shipped_alerts_reach_alertmanager() {
     let started = Instant::now();
     let deadline = started + DEADLINE;
     let now = unix_now();
@@ -228,16 +224,6 @@ fn shipped_alerts_reach_alertmanager_and_dashboards_query_real_data() {
         "every expected alert fires: {in_prometheus:#?}"
     );
     check_alert_payloads(&webhook);
-
-    // Dashboards.
-    check_dashboards(
-        &prometheus,
-        &[&moto_exporter, &fixture_exporter, &denied_exporter],
-    );
-
-    if let Some(out) = std::env::var_os("IAM_EXPORTER_E2E_RENDER") {
-        render_pictures(&prometheus, Path::new(&out));
-    }
     assert!(
         Instant::now() < deadline,
         "the end-to-end test took {:?}",
@@ -362,215 +348,6 @@ fn check_alert_payloads(webhook: &HttpSink) {
             "{name} arrives with severity {severity}: {seen:?}"
         );
     }
-}
-
-// ---------------------------------------------------------------------------
-// Dashboards
-// ---------------------------------------------------------------------------
-
-const DASHBOARDS: [&str; 3] = [
-    "dashboards/iam-overview.json",
-    "dashboards/iam-keys-users.json",
-    "dashboards/iam-exporter-health.json",
-];
-
-/// Variable values to run every query with: all accounts, then the fixture
-/// account alone (the only one with a root user).
-const VARIABLE_SETS: [(&str, &str); 2] = [(".*", ".*"), (FIXTURE_ACCOUNT, ".*")];
-
-struct Query {
-    dashboard: String,
-    panel: String,
-    expr: String,
-}
-
-fn dashboard_queries() -> Vec<Query> {
-    let mut out = Vec::new();
-    for file in DASHBOARDS {
-        let board: Value = serde_json::from_str(
-            &fs::read_to_string(repo().join(file)).unwrap_or_else(|e| panic!("{file}: {e}")),
-        )
-        .unwrap_or_else(|e| panic!("{file} is not JSON: {e}"));
-        let mut panels: Vec<&Value> = Vec::new();
-        for panel in board["panels"].as_array().expect("panels") {
-            panels.push(panel);
-            if let Some(nested) = panel["panels"].as_array() {
-                panels.extend(nested);
-            }
-        }
-        for panel in panels {
-            for target in panel["targets"].as_array().into_iter().flatten() {
-                out.push(Query {
-                    dashboard: file.to_owned(),
-                    panel: panel["title"].as_str().unwrap_or("").to_owned(),
-                    expr: target["expr"].as_str().expect("target expr").to_owned(),
-                });
-            }
-        }
-        for var in board["templating"]["list"].as_array().expect("templating") {
-            if var["type"] == "query" {
-                let q = var["query"]["query"].as_str().expect("variable query");
-                out.push(Query {
-                    dashboard: file.to_owned(),
-                    panel: format!("variable {}", var["name"]),
-                    expr: label_values_as_query(q),
-                });
-            }
-        }
-    }
-    out
-}
-
-/// `label_values(selector, label)` as a PromQL query that returns data when
-/// the variable would have values.
-fn label_values_as_query(q: &str) -> String {
-    let inner = q
-        .strip_prefix("label_values(")
-        .and_then(|s| s.strip_suffix(')'))
-        .unwrap_or_else(|| panic!("unsupported variable query {q}"));
-    let (selector, label) = inner
-        .rsplit_once(',')
-        .expect("label_values(selector, label)");
-    format!("count by ({}) ({})", label.trim(), selector.trim())
-}
-
-fn substitute(expr: &str, account: &str, user: &str) -> String {
-    expr.replace("$__rate_interval", "1m")
-        .replace("$__interval", "15s")
-        .replace("$__range", "1h")
-        .replace("$account", account)
-        .replace("$user", user)
-}
-
-fn check_dashboards(prometheus: &Prometheus, exporters: &[&Exporter]) {
-    let queries = dashboard_queries();
-    assert!(queries.len() > 20, "too few dashboard queries found");
-
-    // Every metric name a panel uses is exposed by an exporter or recorded
-    // by the shipped recording rules.
-    let mut known: BTreeSet<String> = exporters
-        .iter()
-        .flat_map(|e| metric_names(&e.metrics()))
-        .collect();
-    known.extend(recording_rule_names());
-    known.insert("up".to_owned());
-    for q in &queries {
-        for name in referenced_metrics(&q.expr) {
-            assert!(
-                known.contains(&name),
-                "{} / {}: metric {name} is neither exposed nor recorded",
-                q.dashboard,
-                q.panel
-            );
-        }
-        assert!(
-            !q.expr.contains("$") || q.expr.contains("$account") || q.expr.contains("$__"),
-            "{} / {}: unknown variable in {}",
-            q.dashboard,
-            q.panel,
-            q.expr
-        );
-    }
-
-    // Every query returns data, for every variable set.
-    let mut empty = Vec::new();
-    for (account, user) in VARIABLE_SETS {
-        for q in &queries {
-            let expr = substitute(&q.expr, account, user);
-            assert!(!expr.contains('$'), "unsubstituted variable in {expr}");
-            let answer = prometheus.query(&expr);
-            assert_eq!(
-                answer["status"], "success",
-                "{} / {}: {expr}: {answer:#}",
-                q.dashboard, q.panel
-            );
-            let result = answer["data"]["result"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            // One row per key or user: a join that also lets the unjoined
-            // series through would show every key twice in a table.
-            let mut rows = BTreeSet::new();
-            for series in &result {
-                let labels: BTreeMap<&String, &Value> = series["metric"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(name, _)| {
-                        !["__name__", "last_used_region", "last_used_service"]
-                            .contains(&name.as_str())
-                    })
-                    .collect();
-                assert!(
-                    rows.insert(format!("{labels:?}")),
-                    "{} / {}: {expr} returns {labels:?} twice: {result:#?}",
-                    q.dashboard,
-                    q.panel
-                );
-            }
-            if result.is_empty() {
-                empty.push(format!(
-                    "{} / {} (account={account}): {expr}",
-                    q.dashboard, q.panel
-                ));
-            }
-        }
-    }
-    assert!(
-        empty.is_empty(),
-        "queries without data:\n{}",
-        empty.join("\n")
-    );
-}
-
-/// Metric names of an exposition (sample lines only).
-fn metric_names(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split(['{', ' ']).next())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn recording_rule_names() -> BTreeSet<String> {
-    fs::read_to_string(repo().join("alerts/iam-credentials.recording.yml"))
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("- record:"))
-        .map(|n| n.trim().to_owned())
-        .collect()
-}
-
-/// Names in an expression that look like this project's metrics or
-/// recording rules (string literals removed first).
-fn referenced_metrics(expr: &str) -> BTreeSet<String> {
-    let mut plain = String::new();
-    let mut in_string = false;
-    for c in expr.chars() {
-        if c == '"' {
-            in_string = !in_string;
-            plain.push(' ');
-        } else if !in_string {
-            plain.push(c);
-        }
-    }
-    plain
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
-        .filter(|w| w.starts_with("aws_iam_") || w.starts_with("account_id:") || *w == "up")
-        .map(str::to_owned)
-        .collect()
-}
-
-fn render_pictures(prometheus: &Prometheus, out: &Path) {
-    let status = Command::new(python())
-        .arg(repo().join("dashboards/render.py"))
-        .arg("--prometheus")
-        .arg(format!("http://{}", prometheus.addr))
-        .arg("--out")
-        .arg(out)
-        .status()
-        .expect("run dashboards/render.py");
-    assert!(status.success(), "dashboards/render.py failed");
 }
 
 // ---------------------------------------------------------------------------
@@ -704,10 +481,6 @@ impl Prometheus {
     fn api(&self, path: &str) -> Value {
         let resp = try_get(self.addr, path).expect("Prometheus answers");
         serde_json::from_str(&resp.body).unwrap_or_else(|e| panic!("{path}: {e}: {}", resp.body))
-    }
-
-    fn query(&self, expr: &str) -> Value {
-        self.api(&format!("/api/v1/query?query={}", percent_encode(expr)))
     }
 }
 
@@ -902,17 +675,6 @@ fn dechunk(body: &str) -> String {
         pos += size + 2;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn free_port() -> SocketAddr {

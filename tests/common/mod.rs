@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod exporter;
+pub mod fixture;
 pub mod http;
 pub mod moto;
+pub mod prometheus;
 pub mod synthetic;

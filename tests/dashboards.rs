@@ -1,0 +1,811 @@
+//! What Grafana would draw from the shipped dashboards, on real data.
+//!
+//! A moto organization (two accounts with names), a credential report with a
+//! root row, and an account whose role cannot be reached (it never
+//! refreshes) feed three exporters; a real Prometheus scrapes them with the
+//! shipped recording rules. `dashboards/grafana.py` then runs every panel's
+//! queries and builds the frames the way Grafana's Prometheus data source
+//! does (`__name__` and every label on selector results, one frame per
+//! series, or one table per query in table format), applies the panel's
+//! transformations with Grafana's semantics (merge, organize, sort) and its
+//! overrides (mappings, thresholds, links). This test asserts what comes out:
+//! one row per account, user or key, the expected columns, values, colours
+//! and links, in every table, for several variable values.
+//!
+//! Everything listens on 127.0.0.1, every child is stopped on drop (and
+//! Prometheus and moto by time limits of their own), and the test stops by
+//! itself within [`DEADLINE`].
+//!
+//! With `IAM_EXPORTER_DASHBOARD_RENDER=DIR`, the test also draws the README
+//! pictures from the same frames (`dashboards/render.py`, matplotlib needed).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use common::exporter::{Exporter, python, repo};
+use common::fixture::{DAY, HOUR, iso8601, relative_dates, unix_now};
+use common::moto::MotoServer;
+use common::prometheus::Prometheus;
+
+const DEADLINE: Duration = Duration::from_secs(180);
+const JOB: &str = "iam-credentials-exporter";
+const MGMT: &str = "123456789012";
+const SANDBOX: &str = "333333333333";
+const FIXTURE: &str = "210987654321";
+/// An account whose role the exporter cannot assume: it never refreshes.
+const UNREACHABLE: &str = "444455556666";
+const DASHBOARDS: [&str; 4] = [
+    "iam-organization.json",
+    "iam-account.json",
+    "iam-user.json",
+    "iam-exporter-health.json",
+];
+
+fn seed(now: u64) -> Value {
+    let ago = |s: u64| iso8601(now - s);
+    let used = |s: u64, region: &str, service: &str| json!({"date": ago(s), "region": region, "service": service});
+    json!({
+        "organization": {"feature_set": "ALL"},
+        "accounts": [
+            {"label": "mgmt", "name": "Management", "users": [
+                {"name": "old-key", "created": ago(200 * DAY),
+                 "keys": [{"created": ago(120 * DAY), "last_used": used(DAY, "eu-west-1", "s3")}]},
+                {"name": "never-used-key", "created": ago(60 * DAY),
+                 "keys": [{"created": ago(60 * DAY)}]},
+                {"name": "due-soon", "created": ago(100 * DAY),
+                 "keys": [{"created": ago(85 * DAY), "last_used": used(HOUR, "us-east-1", "sts")}]},
+                {"name": "two-keys", "path": "/ci/", "created": ago(100 * DAY),
+                 "keys": [{"created": ago(30 * DAY), "last_used": used(2 * HOUR, "us-east-1", "sts")},
+                          {"created": ago(10 * DAY), "last_used": used(HOUR, "us-east-1", "sts")}]},
+                {"name": "console-no-mfa", "created": ago(100 * DAY), "password": true,
+                 "password_last_used": ago(2 * DAY), "mfa": false},
+                {"name": "stale-password", "created": ago(300 * DAY), "password": true,
+                 "password_last_used": ago(50 * DAY), "mfa": true},
+                {"name": "dormant", "created": ago(200 * DAY),
+                 "keys": [{"status": "Inactive", "created": ago(200 * DAY)}]},
+                {"name": "healthy-console", "created": ago(400 * DAY), "password": true,
+                 "password_last_used": ago(HOUR), "mfa": true,
+                 "keys": [{"created": ago(20 * DAY), "last_used": used(HOUR, "eu-central-1", "ec2")}]},
+                {"name": "fresh-key", "created": ago(5 * DAY),
+                 "keys": [{"created": ago(2 * DAY)}]}
+            ]},
+            {"label": "sandbox", "id": SANDBOX, "name": "Sandbox", "users": [
+                {"name": "sandbox-admin", "created": ago(10 * DAY), "password": true,
+                 "password_last_used": ago(DAY), "mfa": false},
+                {"name": "ci-bot", "created": ago(10 * DAY),
+                 "keys": [{"created": ago(5 * DAY), "last_used": used(HOUR, "eu-west-1", "ecr")}]}
+            ]}
+        ]
+    })
+}
+
+/// IAM users per account (root excluded), as seeded.
+fn users() -> BTreeMap<&'static str, Vec<&'static str>> {
+    BTreeMap::from([
+        (
+            MGMT,
+            vec![
+                "old-key",
+                "never-used-key",
+                "due-soon",
+                "two-keys",
+                "console-no-mfa",
+                "stale-password",
+                "dormant",
+                "healthy-console",
+                "fresh-key",
+            ],
+        ),
+        (SANDBOX, vec!["sandbox-admin", "ci-bot"]),
+        (FIXTURE, vec!["deploy-bot", "carol"]),
+    ])
+}
+
+#[test]
+fn dashboards_draw_one_row_per_account_user_and_key() {
+    let started = Instant::now();
+    let deadline = started + DEADLINE;
+    let now = unix_now();
+    let dir = tempfile::tempdir().unwrap();
+
+    let moto = MotoServer::start(&seed(now));
+    let moto_env = moto.aws_env();
+    let env: Vec<(&str, &str)> = moto_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let org = Exporter::start(
+        &[
+            "--aws.organization.role-name",
+            "OrganizationAccountAccessRole",
+            "--source",
+            "report,api",
+            "--refresh.interval",
+            "5s",
+        ],
+        &env,
+    );
+    let report = dir.path().join("root-account.csv");
+    let template =
+        fs::read_to_string(repo().join("tests/fixtures/e2e/root-account.csv.template")).unwrap();
+    fs::write(&report, relative_dates(&template, now)).unwrap();
+    let file = Exporter::start(
+        &[
+            "--credential-report.file",
+            report.to_str().unwrap(),
+            "--refresh.interval",
+            "5s",
+        ],
+        &[],
+    );
+    // AWS is unreachable for this one: nothing listens on its endpoint.
+    let closed = format!(
+        "http://{}",
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    );
+    let unreachable_env: Vec<(&str, &str)> = env
+        .iter()
+        .map(|&(k, v)| {
+            if k == "AWS_ENDPOINT_URL" {
+                (k, closed.as_str())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let role = format!("arn:aws:iam::{UNREACHABLE}:role/IamCredentialsExporter");
+    let unreachable = Exporter::start(
+        &[
+            "--aws.assume-role",
+            &role,
+            "--aws.skip-own-account",
+            "--aws.max-attempts",
+            "1",
+            "--refresh.interval",
+            "5s",
+        ],
+        &unreachable_env,
+    );
+    org.wait_ready(remaining(deadline));
+    file.wait_ready(remaining(deadline));
+
+    let mut prometheus = Prometheus::start(
+        dir.path(),
+        JOB,
+        &[
+            ("org", org.addr),
+            ("file", file.addr),
+            ("unreachable", unreachable.addr),
+        ],
+        &["alerts/iam-credentials.recording.yml"],
+    );
+    prometheus.wait_ready(deadline);
+    prometheus.wait_for("account_id:aws_iam_users:count", 3, deadline);
+    prometheus.wait_for(
+        &format!("aws_iam_exporter_account_refresh_success{{account_id=\"{UNREACHABLE}\"}}"),
+        1,
+        deadline,
+    );
+    // The range queries need a few evaluations of the recording rules.
+    std::thread::sleep(Duration::from_secs(3));
+
+    let url = prometheus.url();
+    let organization = draw(&url, "iam-organization.json", &[]);
+    let account = draw(&url, "iam-account.json", &[]);
+    let user = draw(
+        &url,
+        "iam-user.json",
+        &[("account", MGMT), ("user", "two-keys")],
+    );
+    let health = draw(&url, "iam-exporter-health.json", &[]);
+    // Panels that may rightly be empty here: nobody is down, no API error.
+    for panels in [&organization, &account, &user, &health] {
+        panels.assert_data_except(&["Exporters down", "API errors by operation and code"]);
+    }
+    check_organization(&organization);
+    check_account_all(&account);
+    check_account_one(&draw(&url, "iam-account.json", &[("account", FIXTURE)]));
+    check_user(&user);
+    check_user_inactive_key(&draw(
+        &url,
+        "iam-user.json",
+        &[("account", MGMT), ("user", "dormant")],
+    ));
+    check_health(&health);
+
+    if let Some(out) = std::env::var_os("IAM_EXPORTER_DASHBOARD_RENDER") {
+        let status = Command::new(python())
+            .arg(repo().join("dashboards/render.py"))
+            .args(["--prometheus", &url, "--out"])
+            .arg(&out)
+            .args(["--var", &format!("user-dashboard={MGMT}/two-keys")])
+            .status()
+            .expect("run dashboards/render.py");
+        assert!(status.success(), "dashboards/render.py failed");
+    }
+    assert!(
+        Instant::now() < deadline,
+        "the dashboard test took {:?}",
+        started.elapsed()
+    );
+    drop(moto);
+}
+
+// ---------------------------------------------------------------------------
+// The panels
+// ---------------------------------------------------------------------------
+
+fn check_organization(panels: &Panels) {
+    let accounts = panels.table(
+        "Accounts",
+        &[
+            "Name",
+            "Account",
+            "Users",
+            "Console users without MFA",
+            "Keys to rotate",
+            "Keys due in 7d",
+            "Unused keys",
+            "Root user",
+            "Refresh",
+            "Data age",
+        ],
+        &["Account"],
+    );
+    assert_eq!(
+        accounts.keys().cloned().collect::<BTreeSet<_>>(),
+        [MGMT, SANDBOX, FIXTURE, UNREACHABLE]
+            .map(|a| vec![a.to_owned()])
+            .into(),
+        "one row per account"
+    );
+    let row = |a: &str| &accounts[&vec![a.to_owned()]];
+    // (account, name, users, console w/o MFA, rotate, due, unused, root)
+    let expected: [AccountRow; 3] = [
+        (MGMT, "Management", 9.0, 1.0, 1.0, 1.0, 1.0, ""),
+        (SANDBOX, "Sandbox", 2.0, 1.0, 0.0, 0.0, 0.0, ""),
+        (FIXTURE, "", 2.0, 0.0, 0.0, 0.0, 0.0, "active keys, no MFA"),
+    ];
+    for (account, name, users, no_mfa, rotate, due, unused, root) in expected {
+        let r = row(account);
+        assert_eq!(text(r, "Name"), name, "{account}: {r:#}");
+        assert_eq!(value(r, "Users"), Some(users), "{account}: {r:#}");
+        assert_eq!(
+            value(r, "Console users without MFA"),
+            Some(no_mfa),
+            "{account}"
+        );
+        assert_eq!(value(r, "Keys to rotate"), Some(rotate), "{account}");
+        assert_eq!(value(r, "Keys due in 7d"), Some(due), "{account}");
+        assert_eq!(value(r, "Unused keys"), Some(unused), "{account}");
+        assert_eq!(text(r, "Root user"), root, "{account}");
+        assert_eq!(text(r, "Refresh"), "OK", "{account}");
+        assert!(
+            value(r, "Data age").is_some_and(|s| s < 120.0),
+            "{account}: {r:#}"
+        );
+        assert_eq!(
+            color(r, "Keys to rotate"),
+            if rotate > 0.0 { "red" } else { "green" }
+        );
+        assert_eq!(
+            links(r, "Account"),
+            vec![format!(
+                "/d/aws-iam-account/?var-account={account}&from=now-7d&to=now&var-datasource=prometheus"
+            )]
+        );
+    }
+    assert_eq!(color(row(FIXTURE), "Root user"), "red");
+    // Never refreshed: known, failing, no data age.
+    let r = row(UNREACHABLE);
+    assert_eq!(text(r, "Refresh"), "FAILING");
+    assert_eq!(color(r, "Refresh"), "red");
+    assert_eq!(value(r, "Data age"), None, "{r:#}");
+    assert_eq!(value(r, "Users"), None, "{r:#}");
+
+    assert_eq!(panels.stat("Accounts known"), vec![4.0]);
+    assert_eq!(panels.stat("IAM users"), vec![13.0]);
+    assert_eq!(panels.stat("Keys to rotate"), vec![1.0]);
+    assert_eq!(panels.stat("Console users without MFA"), vec![2.0]);
+    assert_eq!(panels.stat("Accounts failing"), vec![1.0]);
+    check_buckets(panels, [5.0, 3.0, 1.0, 0.0]);
+}
+
+type AccountRow = (
+    &'static str,
+    &'static str,
+    f64,
+    f64,
+    f64,
+    f64,
+    f64,
+    &'static str,
+);
+
+/// The age buckets in their order, whatever order Prometheus answers in.
+fn check_buckets(panels: &Panels, expected: [f64; 4]) {
+    let bars = panels.get("Active access keys by age");
+    let names: Vec<&str> = bars["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["<30d", "30-90d", "90-180d", ">180d"]);
+    assert_eq!(panels.stat("Active access keys by age"), expected.to_vec());
+    let over_time = panels.get("Active access keys by age over time");
+    let names: Vec<&str> = over_time["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["<30d", "30-90d", "90-180d", ">180d"]);
+}
+
+fn check_account_all(panels: &Panels) {
+    assert_eq!(panels.stat("Keys to rotate"), vec![1.0]);
+    assert_eq!(panels.stat("Unused keys"), vec![1.0]);
+    assert_eq!(panels.stat("Keys reaching 90d within 7d"), vec![1.0]);
+    assert_eq!(panels.stat("Console users without MFA"), vec![2.0]);
+    assert_eq!(panels.stat("Unused passwords"), vec![1.0]);
+    assert_eq!(panels.texts("Root user"), vec!["active keys, no MFA"]);
+
+    let keys = panels.table(
+        "Access keys to act on",
+        &[
+            "Account",
+            "User",
+            "Slot",
+            "Access key",
+            "Action",
+            "Age",
+            "Idle",
+            "Last used service",
+            "Last used region",
+        ],
+        &["Account", "User", "Slot"],
+    );
+    let expected = [
+        (
+            "old-key",
+            "rotate: older than 90d",
+            "red",
+            "s3",
+            "eu-west-1",
+        ),
+        ("never-used-key", "deactivate: unused 45d", "orange", "", ""),
+        ("due-soon", "rotate within 7d", "yellow", "sts", "us-east-1"),
+    ];
+    assert_eq!(
+        keys.keys().cloned().collect::<BTreeSet<_>>(),
+        expected
+            .iter()
+            .map(|e| vec![MGMT.to_owned(), e.0.to_owned(), "1".to_owned()])
+            .collect(),
+        "only the active keys that break a rule, once each"
+    );
+    for (user, action, action_color, service, region) in expected {
+        let r = &keys[&vec![MGMT.to_owned(), user.to_owned(), "1".to_owned()]];
+        assert_eq!(text(r, "Action"), action, "{r:#}");
+        assert_eq!(color(r, "Action"), action_color, "{r:#}");
+        assert_eq!(text(r, "Last used service"), service, "{r:#}");
+        assert_eq!(text(r, "Last used region"), region, "{r:#}");
+        assert!(
+            text(r, "Access key").starts_with("AKIA"),
+            "the API source gives key ids: {r:#}"
+        );
+        assert_eq!(
+            links(r, "User"),
+            vec![format!(
+                "/d/aws-iam-user/?var-account={MGMT}&var-user={user}&from=now-7d&to=now&var-datasource=prometheus"
+            )]
+        );
+    }
+    let old = &keys[&vec![MGMT.to_owned(), "old-key".to_owned(), "1".to_owned()]];
+    assert!(value(old, "Age").is_some_and(|a| (a - 120.0 * DAY as f64).abs() < 600.0));
+    assert_eq!(color(old, "Age"), "red");
+    assert_eq!(color(old, "Idle"), "green");
+    let due = &keys[&vec![MGMT.to_owned(), "due-soon".to_owned(), "1".to_owned()]];
+    assert_eq!(color(due, "Age"), "yellow");
+    let never = &keys[&vec![MGMT.to_owned(), "never-used-key".to_owned(), "1".to_owned()]];
+    assert_eq!(color(never, "Idle"), "red");
+    assert_eq!(color(never, "Age"), "green");
+
+    let users_cols = [
+        "Account",
+        "User",
+        "Action",
+        "MFA",
+        "Console password",
+        "Password last used",
+        "Idle",
+        "Active keys",
+    ];
+    let act = panels.table("Users to act on", &users_cols, &["Account", "User"]);
+    let expected = [
+        (
+            MGMT,
+            "console-no-mfa",
+            "console password without MFA",
+            "NO (console password)",
+        ),
+        (MGMT, "stale-password", "remove password: unused 45d", "yes"),
+        (
+            MGMT,
+            "dormant",
+            "remove user: inactive 90d",
+            "no (no console password)",
+        ),
+        (
+            SANDBOX,
+            "sandbox-admin",
+            "console password without MFA",
+            "NO (console password)",
+        ),
+    ];
+    assert_eq!(
+        act.keys().cloned().collect::<BTreeSet<_>>(),
+        expected
+            .iter()
+            .map(|e| vec![e.0.to_owned(), e.1.to_owned()])
+            .collect(),
+        "only the users that break a rule"
+    );
+    for (account, user, action, mfa) in expected {
+        let r = &act[&vec![account.to_owned(), user.to_owned()]];
+        assert_eq!(text(r, "Action"), action, "{r:#}");
+        assert_eq!(text(r, "MFA"), mfa, "{r:#}");
+    }
+    let no_mfa = &act[&vec![MGMT.to_owned(), "console-no-mfa".to_owned()]];
+    assert_eq!(color(no_mfa, "MFA"), "red");
+    let dormant = &act[&vec![MGMT.to_owned(), "dormant".to_owned()]];
+    assert_eq!(
+        color(dormant, "MFA"),
+        "transparent",
+        "no MFA is no finding for a user without a console password"
+    );
+    assert_eq!(text(dormant, "Password last used"), "");
+    let stale = &act[&vec![MGMT.to_owned(), "stale-password".to_owned()]];
+    assert!(value(stale, "Password last used").is_some_and(|s| s >= 50.0 * DAY as f64));
+    assert_eq!(color(stale, "Password last used"), "orange");
+
+    let every = panels.table("Users", &users_cols, &["Account", "User"]);
+    let all: BTreeSet<Vec<String>> = users()
+        .iter()
+        .flat_map(|(a, us)| us.iter().map(|u| vec![a.to_string(), u.to_string()]))
+        .collect();
+    assert_eq!(
+        every.keys().cloned().collect::<BTreeSet<_>>(),
+        all,
+        "every IAM user once"
+    );
+    let two = &every[&vec![MGMT.to_owned(), "two-keys".to_owned()]];
+    assert_eq!(value(two, "Active keys"), Some(2.0));
+    assert_eq!(color(two, "Active keys"), "orange");
+    assert_eq!(text(two, "Action"), "");
+    assert_eq!(text(two, "Console password"), "no");
+    check_buckets(panels, [5.0, 3.0, 1.0, 0.0]);
+}
+
+fn check_account_one(panels: &Panels) {
+    let users_cols = [
+        "Account",
+        "User",
+        "Action",
+        "MFA",
+        "Console password",
+        "Password last used",
+        "Idle",
+        "Active keys",
+    ];
+    let every = panels.table("Users", &users_cols, &["Account", "User"]);
+    assert_eq!(
+        every.keys().cloned().collect::<BTreeSet<_>>(),
+        [["deploy-bot"], ["carol"]]
+            .iter()
+            .map(|u| vec![FIXTURE.to_owned(), u[0].to_owned()])
+            .collect()
+    );
+    let carol = &every[&vec![FIXTURE.to_owned(), "carol".to_owned()]];
+    assert_eq!(text(carol, "MFA"), "yes");
+    assert_eq!(text(carol, "Console password"), "yes");
+    assert!(value(carol, "Password last used").is_some_and(|s| (s - DAY as f64).abs() < 600.0));
+    assert_eq!(value(carol, "Active keys"), Some(0.0));
+    let act = panels.table("Access keys to act on", &[], &["Account", "User", "Slot"]);
+    assert!(
+        act.is_empty(),
+        "nothing to do on keys in {FIXTURE}: {act:#?}"
+    );
+    assert_eq!(panels.texts("Root user"), vec!["active keys, no MFA"]);
+    check_buckets(panels, [1.0, 0.0, 0.0, 0.0]);
+}
+
+fn check_user(panels: &Panels) {
+    let user = panels.table(
+        "User",
+        &[
+            "User",
+            "ARN",
+            "MFA",
+            "Console password",
+            "Password last used",
+            "Idle",
+            "Created",
+        ],
+        &["User"],
+    );
+    assert_eq!(user.len(), 1);
+    let r = &user[&vec!["two-keys".to_owned()]];
+    assert_eq!(
+        text(r, "ARN"),
+        format!("arn:aws:iam::{MGMT}:user/ci/two-keys")
+    );
+    assert_eq!(text(r, "MFA"), "no (no console password)");
+    let keys = panels.table(
+        "Access keys",
+        &[
+            "Slot",
+            "Access key",
+            "State",
+            "Age",
+            "Idle",
+            "Last used service",
+            "Last used region",
+        ],
+        &["Slot"],
+    );
+    assert_eq!(keys.len(), 2, "{keys:#?}");
+    for slot in ["1", "2"] {
+        let r = &keys[&vec![slot.to_owned()]];
+        assert_eq!(text(r, "State"), "OK", "{r:#}");
+        assert_eq!(text(r, "Last used service"), "sts", "{r:#}");
+    }
+    for title in ["Access key age", "Access key idle time"] {
+        let series = panels.get(title)["series"].as_array().unwrap().len();
+        assert_eq!(series, 2, "{title}: one line per active key of the user");
+    }
+}
+
+fn check_user_inactive_key(panels: &Panels) {
+    let keys = panels.table("Access keys", &[], &["Slot"]);
+    let r = &keys[&vec!["1".to_owned()]];
+    assert_eq!(text(r, "State"), "inactive");
+    assert_eq!(color(r, "State"), "transparent");
+    assert!(
+        panels.get("Access key age")["series"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "no line for an inactive key"
+    );
+}
+
+fn check_health(panels: &Panels) {
+    let accounts = panels.table(
+        "Accounts",
+        &[
+            "Account",
+            "Name",
+            "Last refresh",
+            "Data age",
+            "Refresh duration",
+            "Credential report age",
+            "Rows skipped",
+        ],
+        &["Account"],
+    );
+    assert_eq!(
+        accounts.keys().cloned().collect::<BTreeSet<_>>(),
+        [MGMT, SANDBOX, FIXTURE, UNREACHABLE]
+            .map(|a| vec![a.to_owned()])
+            .into(),
+        "every account the exporters know, the unreachable one included"
+    );
+    let r = &accounts[&vec![UNREACHABLE.to_owned()]];
+    assert_eq!(text(r, "Last refresh"), "FAILING");
+    assert_eq!(value(r, "Data age"), None);
+    assert_eq!(value(r, "Credential report age"), None);
+    let r = &accounts[&vec![MGMT.to_owned()]];
+    assert_eq!(text(r, "Last refresh"), "OK");
+    assert_eq!(text(r, "Name"), "Management");
+    assert_eq!(value(r, "Rows skipped"), Some(0.0));
+    // moto's reports are dated 2015: stale, and coloured so.
+    assert_eq!(color(r, "Credential report age"), "orange");
+    let r = &accounts[&vec![FIXTURE.to_owned()]];
+    assert_eq!(color(r, "Credential report age"), "green");
+    assert_eq!(panels.stat("Accounts failing"), vec![1.0]);
+    assert_eq!(panels.stat("Accounts never refreshed"), vec![1.0]);
+    assert_eq!(panels.stat("Exporters down"), Vec::<f64>::new());
+    let exporters = panels.table(
+        "Exporters",
+        &["Instance", "Version", "Revision", "Up"],
+        &["Instance"],
+    );
+    assert_eq!(exporters.len(), 3);
+    assert!(exporters.values().all(|r| text(r, "Up") == "UP"));
+}
+
+// ---------------------------------------------------------------------------
+// Reading dashboards/grafana.py's output
+// ---------------------------------------------------------------------------
+
+struct Panels {
+    dashboard: String,
+    panels: Vec<Value>,
+}
+
+fn draw(prometheus: &str, dashboard: &str, vars: &[(&str, &str)]) -> Panels {
+    let mut cmd = Command::new(python());
+    cmd.arg(repo().join("dashboards/grafana.py"))
+        .args(["--prometheus", prometheus, "--dashboard"])
+        .arg(repo().join("dashboards").join(dashboard));
+    for (name, value) in vars {
+        cmd.args(["--var", &format!("{name}={value}")]);
+    }
+    let out = cmd.output().expect("run dashboards/grafana.py");
+    assert!(
+        out.status.success(),
+        "dashboards/grafana.py {dashboard} {vars:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let panels = all[dashboard].as_array().unwrap().clone();
+    assert!(!panels.is_empty());
+    Panels {
+        dashboard: format!("{dashboard} {vars:?}"),
+        panels,
+    }
+}
+
+impl Panels {
+    fn get(&self, title: &str) -> &Value {
+        let found: Vec<&Value> = self.panels.iter().filter(|p| p["title"] == title).collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{}: one panel titled {title}",
+            self.dashboard
+        );
+        found[0]
+    }
+
+    /// The rows of a table panel by `key` columns, asserting one frame, the
+    /// columns in order (when given), and one row per key.
+    fn table(&self, title: &str, columns: &[&str], key: &[&str]) -> BTreeMap<Vec<String>, Value> {
+        let panel = self.get(title);
+        let rows = panel["rows"].as_array().unwrap();
+        if !rows.is_empty() {
+            assert_eq!(panel["frames"], 1, "{}: {title}: {panel:#}", self.dashboard);
+        }
+        if !columns.is_empty() && !rows.is_empty() {
+            let got: Vec<&str> = panel["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            assert_eq!(got, columns, "{}: {title}: columns", self.dashboard);
+        }
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let k: Vec<String> = key.iter().map(|c| text(row, c)).collect();
+            assert!(
+                out.insert(k.clone(), row.clone()).is_none(),
+                "{}: {title}: {k:?} shown twice: {rows:#?}",
+                self.dashboard
+            );
+        }
+        out
+    }
+
+    /// The reduced values of a stat or bar gauge panel.
+    fn stat(&self, title: &str) -> Vec<f64> {
+        self.get(title)["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["value"].as_f64().unwrap())
+            .collect()
+    }
+
+    /// Every panel shows something, but those named.
+    fn assert_data_except(&self, may_be_empty: &[&str]) {
+        for panel in &self.panels {
+            let title = panel["title"].as_str().unwrap();
+            let empty = ["rows", "values", "series"]
+                .iter()
+                .all(|k| panel[k].as_array().is_none_or(|a| a.is_empty()));
+            assert!(
+                !empty || may_be_empty.contains(&title),
+                "{}: panel {title} shows no data: {panel:#}",
+                self.dashboard
+            );
+        }
+    }
+
+    fn texts(&self, title: &str) -> Vec<String> {
+        self.get(title)["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["text"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+fn text(row: &Value, column: &str) -> String {
+    row[column]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no column {column} in {row:#}"))
+        .to_owned()
+}
+
+fn value(row: &Value, column: &str) -> Option<f64> {
+    row[column]["value"].as_f64()
+}
+
+fn color(row: &Value, column: &str) -> String {
+    row[column]["color"].as_str().unwrap_or("").to_owned()
+}
+
+fn links(row: &Value, column: &str) -> Vec<String> {
+    row[column]["links"]
+        .as_array()
+        .map(|l| l.iter().map(|u| u.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+/// The model of Grafana's frames and transformations, against cases taken
+/// from Grafana's semantics (the plain-selector merge that shows every user
+/// several times among them).
+#[test]
+fn grafana_model_follows_grafana() {
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "unittest",
+            "discover",
+            "-s",
+            "dashboards",
+            "-p",
+            "test_*.py",
+        ])
+        .current_dir(repo())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_dashboards_are_the_generated_ones() {
+    let status = Command::new("python3")
+        .arg(repo().join("dashboards/generate.py"))
+        .arg("--check")
+        .status()
+        .expect("run dashboards/generate.py");
+    assert!(
+        status.success(),
+        "dashboards/*.json differ from dashboards/generate.py's output"
+    );
+    for name in DASHBOARDS {
+        assert!(Path::new(&repo().join("dashboards").join(name)).is_file());
+    }
+}
