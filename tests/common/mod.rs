@@ -3,6 +3,7 @@
 
 pub mod exporter;
 pub mod fixture;
+pub mod gate;
 pub mod http;
 pub mod moto;
 pub mod prometheus;
