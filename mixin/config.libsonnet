@@ -20,6 +20,13 @@
 //                         Point it at where your copy of docs/runbook.md is
 //                         served (your fork, wiki, internal docs site).
 //   rootUser              the user label of the root account's row.
+//   replicaLabels         labels that differ between replicas scraping the
+//                         same data (target labels of a Deployment,
+//                         StatefulSet, ServiceMonitor or PodMonitor). Dropped
+//                         from credential findings, so that two replicas
+//                         raise one alert per finding and a restarted pod
+//                         (new instance and pod name) continues the same
+//                         alert. Health alerts keep them.
 //   keyRotationThresholdSeconds     active key older than this is not rotated
 //                                   (CIS 1.14: 90 days).
 //   keyUnusedThresholdSeconds       active key idle this long is unused
@@ -49,8 +56,11 @@
 //                         refresh of your largest organization. A fixed
 //                         finding resolves this much later.
 //   exporterDownFor       `for:` of the exporter-down alert.
-//   exporterHealthFor     `for:` of refresh-failing, rows-skipped and
-//                         no-account alerts.
+//   exporterHealthFor     `for:` of refresh-failing and rows-skipped alerts.
+//   exporterNoAccountsFor `for:` of the alert on an exporter that is up but
+//                         exports no account; longer than the first refresh
+//                         of your largest organization (none is exported
+//                         before it ends).
 //   severities            severity label of each alert, by alert name.
 //   perKeyAlerts          one alert per key / user / password finding.
 //   perAccountSummaries   one alert per account and kind of finding, with the
@@ -69,6 +79,7 @@
     runbookURLPattern: 'docs/runbook.md#%s',
 
     rootUser: '<root_account>',
+    replicaLabels: ['instance', 'pod', 'namespace', 'service', 'endpoint', 'container'],
 
     keyRotationThresholdSeconds: 90 * 86400,
     keyUnusedThresholdSeconds: 45 * 86400,
@@ -85,6 +96,7 @@
     keepFiringFor: '1h',
     exporterDownFor: '10m',
     exporterHealthFor: '15m',
+    exporterNoAccountsFor: '30m',
 
     severities: {
       AwsIamAccessKeyNotRotated: 'warning',
@@ -104,6 +116,13 @@
       AwsIamExporterDataStale: 'warning',
       AwsIamCredentialReportStale: 'warning',
       AwsIamCredentialReportRowsSkipped: 'warning',
+      // Per-account summaries (perAccountSummaries).
+      AwsIamAccountKeysNotRotated: 'warning',
+      AwsIamAccountKeysUnused: 'warning',
+      AwsIamAccountUsersWithTwoActiveKeys: 'warning',
+      AwsIamAccountConsoleUsersWithoutMFA: 'warning',
+      AwsIamAccountPasswordsUnused: 'warning',
+      AwsIamAccountUsersInactive: 'info',
     },
 
     perKeyAlerts: true,

@@ -15,7 +15,6 @@ pub mod metrics;
 pub mod model;
 pub mod refresh;
 pub mod report;
-pub mod snapshot;
 pub mod source;
 pub mod time;
 pub mod web_config;
@@ -44,12 +43,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let accounts = accounts(&config, &api).await;
     let store = Arc::new(Store::default());
     let clock = system_clock();
-    let exposition = metrics::Exposition::new(
+    let mut exposition = metrics::Exposition::new(
         Arc::clone(&store),
         Arc::clone(&clock),
         config.refresh_interval,
         &api,
     );
+    exposition.registry_mut().register_collector(Box::new(
+        metrics::settings::SettingsCollector::new(
+            config.refresh_interval,
+            config.report_file.is_some(),
+            config.accounts.kinds,
+        ),
+    ));
     let listener = tokio::net::TcpListener::bind(config.listen_address)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen_address))?;

@@ -21,17 +21,27 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 const RULES_FILE: &str = "alerts/iam-credentials.rules.yml";
 const RECORDING_FILE: &str = "alerts/iam-credentials.recording.yml";
 const RUNBOOK: &str = "docs/runbook.md";
-const RUNBOOK_URL: &str = "https://github.com/iam-credentials-exporter/iam-credentials-exporter/blob/main/docs/runbook.md";
+/// `runbookURLPattern` of mixin/config.libsonnet, up to the anchor.
+const RUNBOOK_URL: &str = "docs/runbook.md";
 const ALERTMANAGER_CONFIG: &str = "deploy/alertmanager/alertmanager.yml";
 const PROMETHEUSRULE: &str = "deploy/kubernetes/prometheusrule.yaml";
-const PROMETHEUSRULE_SCRIPT: &str = "deploy/kubernetes/generate-prometheusrule.sh";
+const RENDER: &str = "mixin/render.py";
 
-/// Receiver that deploy/alertmanager/alertmanager.yml routes each severity to.
-const SEVERITY_RECEIVERS: [(&str, &str); 3] = [
-    ("critical", "pager"),
-    ("warning", "ticket"),
-    ("info", "low-priority"),
-];
+/// Receiver that deploy/alertmanager/alertmanager.yml routes an alert to.
+fn expected_receiver(alert: &str, severity: &str) -> &'static str {
+    if alert == "AwsIamRootRecentlyUsed" {
+        "security"
+    } else if severity == "critical" {
+        "pager"
+    } else if alert.starts_with("AwsIamExporter") || alert.starts_with("AwsIamCredentialReport") {
+        "exporter"
+    } else if severity == "warning" {
+        "ticket"
+    } else {
+        assert_eq!(severity, "info", "{alert}: unknown severity");
+        "low-priority"
+    }
+}
 
 // ---------------------------------------------------------------------------
 // External tools
@@ -95,31 +105,49 @@ fn amtool_check_config_accepts_alertmanager_config() {
 }
 
 #[test]
-fn alertmanager_routes_every_severity_of_the_rules_to_its_receiver() {
-    let known: BTreeSet<&str> = SEVERITY_RECEIVERS.iter().map(|(s, _)| *s).collect();
-    for alert in alerts() {
+fn alertmanager_routes_every_alert_to_its_receiver() {
+    let summaries = rendered_variant(
+        "summaries",
+        "{ perKeyAlerts: false, perAccountSummaries: true }",
+    );
+    let mut rules = alerts();
+    rules.extend(parse_rules(
+        &std::fs::read_to_string(summaries.join("iam-credentials.rules.yml")).unwrap(),
+    ));
+    for alert in rules {
         let severity = alert.field("labels.severity");
-        assert!(
-            known.contains(severity),
-            "{}: severity {severity:?} has no route in {ALERTMANAGER_CONFIG}",
-            alert.name
-        );
-    }
-    for (severity, receiver) in SEVERITY_RECEIVERS {
+        let receiver = expected_receiver(&alert.name, severity);
         let out = run(
             amtool()
                 .args(["config", "routes", "test"])
                 .arg(format!("--config.file={ALERTMANAGER_CONFIG}"))
                 .arg(format!("--verify.receivers={receiver}"))
                 .arg(format!("severity={severity}"))
-                .arg("alertname=AwsIamRouteCheck"),
+                .arg(format!("alertname={}", alert.name)),
             "amtool config routes test",
         );
         assert_success(
             &out,
-            &format!("route of severity={severity} to receiver {receiver}"),
+            &format!(
+                "route of {} (severity={severity}) to receiver {receiver}",
+                alert.name
+            ),
         );
     }
+}
+
+#[test]
+fn root_use_goes_to_security_without_resolved_notification() {
+    let config = read(ALERTMANAGER_CONFIG);
+    let security = config
+        .split("  - name: security\n")
+        .nth(1)
+        .and_then(|rest| rest.split("  - name:").next())
+        .expect("a security receiver");
+    assert!(
+        security.contains("send_resolved: false"),
+        "the security receiver must not send resolved notifications: {security}"
+    );
 }
 
 #[test]
@@ -129,28 +157,64 @@ fn hadolint_accepts_dockerfile() {
 }
 
 #[test]
-fn prometheusrule_manifest_is_generated_from_current_rules() {
+fn rendered_rules_and_prometheusrule_match_the_mixin() {
     let out = run(
-        Command::new("bash").arg(PROMETHEUSRULE_SCRIPT),
-        PROMETHEUSRULE_SCRIPT,
+        Command::new("python3").arg(RENDER).arg("--check"),
+        "mixin/render.py --check",
     );
-    assert_success(&out, PROMETHEUSRULE_SCRIPT);
-    let generated = String::from_utf8(out.stdout).expect("script output is UTF-8");
-    let committed = read(PROMETHEUSRULE);
-    if generated != committed {
-        let line = generated
-            .lines()
-            .zip(committed.lines())
-            .position(|(a, b)| a != b)
-            .map_or_else(
-                || generated.lines().count().min(committed.lines().count()) + 1,
-                |i| i + 1,
-            );
-        panic!(
-            "{PROMETHEUSRULE} is out of date with alerts/*.yml (first difference at line {line}); \
-             regenerate it with `{PROMETHEUSRULE_SCRIPT} > {PROMETHEUSRULE}`"
-        );
-    }
+    assert_success(
+        &out,
+        "the committed rules or PrometheusRule differ from the mixin; run mixin/render.py",
+    );
+}
+
+#[test]
+fn per_account_summaries_fire_once_per_account_and_kind() {
+    // The switch of mixin/config.libsonnet for large organizations: rendered
+    // with it, then unit-tested like the shipped rules.
+    let dir = rendered_variant(
+        "summaries",
+        "{ perKeyAlerts: false, perAccountSummaries: true }",
+    );
+    std::fs::copy(
+        repo().join("mixin/tests/summaries.test.yml"),
+        dir.join("summaries.test.yml"),
+    )
+    .unwrap();
+    let out = run(
+        promtool()
+            .arg("test")
+            .arg("rules")
+            .arg(dir.join("summaries.test.yml")),
+        "promtool test rules",
+    );
+    assert_success(&out, "promtool test rules mixin/tests/summaries.test.yml");
+    let names: BTreeSet<String> =
+        parse_rules(&std::fs::read_to_string(dir.join("iam-credentials.rules.yml")).unwrap())
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+    assert!(
+        !names.contains("AwsIamAccessKeyNotRotated"),
+        "per-key alerts are off: {names:?}"
+    );
+    assert!(names.contains("AwsIamAccountKeysNotRotated"), "{names:?}");
+}
+
+/// The rule files rendered with a config override, in their own directory.
+fn rendered_variant(name: &str, config: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mixin-{name}"));
+    let out = run(
+        Command::new("python3")
+            .arg(RENDER)
+            .arg("--config")
+            .arg(config)
+            .arg("--out")
+            .arg(&dir),
+        "mixin/render.py --out",
+    );
+    assert_success(&out, "mixin/render.py --config ... --out");
+    dir
 }
 
 #[test]

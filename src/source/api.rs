@@ -140,11 +140,7 @@ async fn user_keys(
 }
 
 fn no_value_to_empty(s: String) -> String {
-    if crate::model::is_no_value(&s) {
-        String::new()
-    } else {
-        s.trim().to_owned()
-    }
+    if s == "N/A" { String::new() } else { s }
 }
 
 /// Adds what the API knows to users from the credential report.

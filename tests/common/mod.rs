@@ -1,9 +1,9 @@
 //! Helpers shared by the integration tests (`mod common;`).
 #![allow(dead_code)]
 
+pub mod alerting;
 pub mod exporter;
 pub mod fixture;
-pub mod gate;
 pub mod http;
 pub mod moto;
 pub mod prometheus;

@@ -42,6 +42,8 @@ pub struct MotoOptions {
     /// Read the seeded state back through the API before `READY` (slower
     /// for very large seeds).
     pub verify: bool,
+    /// After seeding, delay every request by this much (a slow endpoint).
+    pub latency: Duration,
 }
 
 impl Default for MotoOptions {
@@ -50,6 +52,7 @@ impl Default for MotoOptions {
             max_seconds: 600,
             ready_timeout: Duration::from_secs(60),
             verify: true,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -131,6 +134,10 @@ impl MotoServer {
             .env_remove("MOTO_ACCOUNT_ID");
         if !options.verify {
             cmd.arg("--no-verify");
+        }
+        if !options.latency.is_zero() {
+            cmd.arg("--latency-ms")
+                .arg(options.latency.as_millis().to_string());
         }
         let mut child = cmd.spawn().unwrap_or_else(|e| {
             panic!(

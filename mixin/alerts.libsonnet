@@ -1,0 +1,324 @@
+// Alerting rules of iam-credentials-exporter, rendered to
+// alerts/iam-credentials.rules.yml by mixin/render.sh.
+//
+// Credential findings (keys, passwords, users, root) are identified by the
+// labels that name the finding: the replica labels of the config are
+// aggregated away, so two replicas give one alert, and a restarted exporter
+// (new pod, new instance) continues the same alert. They keep firing for
+// keepFiringFor while their series are missing, so that a restart or a slow
+// first refresh resolves nothing. Health alerts are per scrape target.
+{
+  local c = $._config,
+
+  local sel(extra='') = '{' + c.selector + (if extra == '' then '' else ', ' + extra) + '}',
+  local notRoot = 'user!="%s"' % c.rootUser,
+  local isRoot = 'user="%s"' % c.rootUser,
+  local m(metric, extra='') = metric + sel(extra),
+  local indent(text, n) =
+    local pad = std.repeat(' ', n);
+    std.join('\n', [if l == '' then l else pad + l for l in std.split(std.rstripChars(text, '\n'), '\n')]),
+  local replicas = std.join(', ', c.replicaLabels),
+  // One series per finding, whichever replica or pod reported it.
+  local finding(expr) = 'max without (%s) (\n%s\n)\n' % [replicas, indent(expr, 2)],
+  local days(seconds) = '%d days' % (seconds / 86400),
+  // '10m' -> '10 minutes', '1h' -> '1 hour'.
+  local words(d) =
+    local n = std.parseInt(std.substr(d, 0, std.length(d) - 1));
+    local unit = { s: 'second', m: 'minute', h: 'hour', d: 'day' }[d[std.length(d) - 1]];
+    '%d %s%s' % [n, unit, if n == 1 then '' else 's'],
+  local runbook(name) = c.runbookURLPattern % std.asciiLower(name),
+
+  local alert(name, expr, summary, description, forDur, keep=false, runbook_of=name) = {
+    alert: name,
+    expr: expr,
+    'for': forDur,
+    [if keep then 'keep_firing_for']: c.keepFiringFor,
+    labels: { severity: c.severities[name] },
+    annotations: {
+      summary: summary,
+      description: description,
+      runbook_url: runbook(runbook_of),
+    },
+  },
+  local findingAlert(name, expr, summary, description) =
+    alert(name, finding(expr), summary, description, c.findingFor, keep=true),
+
+  // Per-key and per-user expressions, before aggregation.
+  local activeKey(extra) = m('aws_iam_access_key_active', extra) + ' == 1',
+  local exprs = {
+    keyNotRotated: |||
+      %s > %d
+      and
+      %s
+    ||| % [m('aws_iam_access_key_age_seconds', notRoot), c.keyRotationThresholdSeconds, activeKey(notRoot)],
+    keyUnused: |||
+      %s >= %d
+      and
+      %s
+    ||| % [m('aws_iam_access_key_idle_seconds', notRoot), c.keyUnusedThresholdSeconds, activeKey(notRoot)],
+    twoActiveKeys: |||
+      %s >= 2
+      and
+      min without (slot, access_key_id) (
+        %s
+        and
+        %s
+      ) > %d
+    ||| % [
+      m('aws_iam_user_active_access_keys', notRoot),
+      m('aws_iam_access_key_age_seconds', notRoot),
+      activeKey(notRoot),
+      c.twoActiveKeysGraceSeconds,
+    ],
+    consoleWithoutMFA: |||
+      %s == 0
+      and
+      %s == 1
+      and
+      (
+        time()
+        -
+        (
+          %s
+          or
+          %s
+        )
+      ) > %d
+    ||| % [
+      m('aws_iam_user_mfa_active', notRoot),
+      m('aws_iam_user_password_enabled', notRoot),
+      m('aws_iam_user_password_last_changed_timestamp_seconds', notRoot),
+      m('aws_iam_user_created_timestamp_seconds', notRoot),
+      c.mfaEnrolmentGraceSeconds,
+    ],
+    passwordUnused: |||
+      (
+        time()
+        -
+        (
+          %s
+          or
+          %s
+          or
+          %s
+        )
+      ) >= %d
+      and
+      %s == 1
+    ||| % [
+      m('aws_iam_user_password_last_used_timestamp_seconds', notRoot),
+      m('aws_iam_user_password_last_changed_timestamp_seconds', notRoot),
+      m('aws_iam_user_created_timestamp_seconds', notRoot),
+      c.passwordUnusedThresholdSeconds,
+      m('aws_iam_user_password_enabled', notRoot),
+    ],
+    userInactive: |||
+      %s >= %d
+    ||| % [m('aws_iam_user_idle_seconds', notRoot), c.userInactiveThresholdSeconds],
+  },
+
+  local keyName = 'Access key {{ with $labels.access_key_id }}{{ . }} {{ end }}in slot {{ $labels.slot }} of IAM user {{ $labels.user }} in account {{ $labels.account_id }}',
+
+  local perKey = [
+    findingAlert(
+      'AwsIamAccessKeyNotRotated',
+      exprs.keyNotRotated,
+      'An active IAM access key has not been rotated for more than %s.' % days(c.keyRotationThresholdSeconds),
+      keyName + ' was created {{ $value | humanizeDuration }} ago and is still active. Keys must be rotated at least every %s.' % days(c.keyRotationThresholdSeconds),
+    ),
+    findingAlert(
+      'AwsIamAccessKeyUnused',
+      exprs.keyUnused,
+      'An active IAM access key has not been used for %s or more.' % days(c.keyUnusedThresholdSeconds),
+      keyName + ' is active but has not been used for {{ $value | humanizeDuration }} (a key that was never used counts from its creation). Unused credentials must be deactivated after %s.' % days(c.keyUnusedThresholdSeconds),
+    ),
+    findingAlert(
+      'AwsIamUserHasTwoActiveKeys',
+      exprs.twoActiveKeys,
+      'An IAM user has had two active access keys for more than a day.',
+      'IAM user {{ $labels.user }} in account {{ $labels.account_id }} has {{ $value }} active access keys and the newer one is more than a day old. Outside of a rotation a user should have at most one active key.',
+    ),
+    findingAlert(
+      'AwsIamConsoleUserWithoutMFA',
+      exprs.consoleWithoutMFA,
+      'An IAM user with a console password has no MFA device.',
+      'IAM user {{ $labels.user }} in account {{ $labels.account_id }} can sign in to the console with a password but has no active MFA device.',
+    ),
+    findingAlert(
+      'AwsIamPasswordUnused',
+      exprs.passwordUnused,
+      'An IAM console password has not been used for %s or more.' % days(c.passwordUnusedThresholdSeconds),
+      'The console password of IAM user {{ $labels.user }} in account {{ $labels.account_id }} has not been used for {{ $value | humanizeDuration }} (a password that was never used counts from when it was set). Unused passwords must be removed after %s.' % days(c.passwordUnusedThresholdSeconds),
+    ),
+    findingAlert(
+      'AwsIamUserInactive',
+      exprs.userInactive,
+      'An IAM user has not used a password or access key for %s or more.' % days(c.userInactiveThresholdSeconds),
+      'IAM user {{ $labels.user }} in account {{ $labels.account_id }} has had no console sign-in and no access key use for {{ $value | humanizeDuration }} (a user that was never active counts from its creation).',
+    ),
+  ],
+
+  // One alert per account and kind of finding, valued with the count.
+  local summary(name, of, expr, what) = alert(
+    name,
+    'count without (user, slot, access_key_id) (\n%s)\n' % indent(finding(expr), 2),
+    'An AWS account has %s.' % what,
+    'Account {{ $labels.account_id }} has {{ $value }} %s. The %s alert of the runbook says what to do with each; the dashboards list them.' % [what, of],
+    c.findingFor,
+    keep=true,
+    runbook_of=of,
+  ),
+  local perAccount = [
+    summary('AwsIamAccountKeysNotRotated', 'AwsIamAccessKeyNotRotated', exprs.keyNotRotated, 'active access keys older than %s' % days(c.keyRotationThresholdSeconds)),
+    summary('AwsIamAccountKeysUnused', 'AwsIamAccessKeyUnused', exprs.keyUnused, 'active access keys unused for %s or more' % days(c.keyUnusedThresholdSeconds)),
+    summary('AwsIamAccountUsersWithTwoActiveKeys', 'AwsIamUserHasTwoActiveKeys', exprs.twoActiveKeys, 'IAM users with two active access keys'),
+    summary('AwsIamAccountConsoleUsersWithoutMFA', 'AwsIamConsoleUserWithoutMFA', exprs.consoleWithoutMFA, 'IAM users with a console password and no MFA device'),
+    summary('AwsIamAccountPasswordsUnused', 'AwsIamPasswordUnused', exprs.passwordUnused, 'console passwords unused for %s or more' % days(c.passwordUnusedThresholdSeconds)),
+    summary('AwsIamAccountUsersInactive', 'AwsIamUserInactive', exprs.userInactive, 'IAM users inactive for %s or more' % days(c.userInactiveThresholdSeconds)),
+  ],
+
+  local root = [
+    findingAlert(
+      'AwsIamRootAccessKeyActive',
+      '%s == 1\n' % m('aws_iam_access_key_active', isRoot),
+      'The root user of an AWS account has an active access key.',
+      'The root user of account {{ $labels.account_id }} has an active access key in slot {{ $labels.slot }}. Root access keys give unrestricted access to the account and must be deleted.',
+    ),
+    findingAlert(
+      'AwsIamRootAccessKeyInactive',
+      '%s == 0\n' % m('aws_iam_access_key_active', isRoot),
+      'The root user of an AWS account has an access key (inactive).',
+      'The root user of account {{ $labels.account_id }} has an inactive access key in slot {{ $labels.slot }}. The root user should have no access key at all (CIS 1.4); delete it rather than keep it deactivated.',
+    ),
+    findingAlert(
+      'AwsIamRootWithoutMFA',
+      '%s == 0\n' % m('aws_iam_user_mfa_active', isRoot),
+      'The root user of an AWS account has no MFA device.',
+      'The root user of account {{ $labels.account_id }} has no active MFA device: its password alone gives full control of the account.',
+    ),
+    // An event, not a state: routed to the security receiver without a
+    // resolved notification. The credential report lags up to 4 h, so the
+    // window is long enough that a use is still inside it when it shows up.
+    alert(
+      'AwsIamRootRecentlyUsed',
+      finding('time() - %s < %d' % [m('aws_iam_user_last_activity_timestamp_seconds', isRoot), c.rootRecentUseWindowSeconds]),
+      'The root user of an AWS account was used recently.',
+      'The root user of account {{ $labels.account_id }} signed in or used an access key {{ $value | humanizeDuration }} ago. The root user should only be used for the few tasks that require it; CloudTrail has who, from where and what.',
+      '0m',
+      keep=true,
+    ),
+  ],
+
+  local exporter = [
+    alert(
+      'AwsIamExporterDown',
+      '%s == 0\n' % m('up'),
+      'Prometheus cannot scrape iam-credentials-exporter.',
+      'The scrape of iam-credentials-exporter at {{ $labels.instance }} has failed for more than %s. Its credential alerts keep firing for %s, then resolve.' % [words(c.exporterDownFor), words(c.keepFiringFor)],
+      c.exporterDownFor,
+    ),
+    alert(
+      'AwsIamExporterAbsent',
+      'absent(%s)\n' % m('up'),
+      'No iam-credentials-exporter target is being scraped.',
+      'Prometheus has no target with %s{{ if $labels.job }} (job {{ $labels.job }}){{ end }}. IAM credential alerts cannot fire until the exporter is discovered and scraped again.' % c.selector,
+      c.exporterHealthFor,
+    ),
+    alert(
+      'AwsIamExporterNoAccounts',
+      |||
+        %s == 1
+        unless ignoring (account_id)
+        %s
+      ||| % [m('up'), m('aws_iam_exporter_account_refresh_success')],
+      'iam-credentials-exporter is up but exports no AWS account.',
+      'iam-credentials-exporter at {{ $labels.instance }} has answered scrapes for %s without exporting any account; its first refresh has not finished, or it found no account to refresh.' % words(c.exporterNoAccountsFor),
+      c.exporterNoAccountsFor,
+    ),
+    alert(
+      'AwsIamExporterRefreshFailing',
+      '%s == 0\n' % m('aws_iam_exporter_account_refresh_success'),
+      'iam-credentials-exporter cannot refresh the data of an AWS account.',
+      'Refreshing IAM data of account {{ $labels.account_id }} on {{ $labels.instance }} has failed for more than %s. The exporter keeps serving the last good snapshot.' % words(c.exporterHealthFor),
+      c.exporterHealthFor,
+    ),
+    alert(
+      'AwsIamExporterDataStale',
+      // Relative to the exporter's own --refresh.interval.
+      |||
+        time() - %s
+        > ignoring (account_id) group_left ()
+        (%d * %s + %d)
+      ||| % [
+        m('aws_iam_exporter_account_last_refresh_success_timestamp_seconds'),
+        c.dataStaleRefreshIntervals,
+        m('aws_iam_exporter_refresh_interval_seconds'),
+        c.dataStaleGraceSeconds,
+      ],
+      'IAM data served by iam-credentials-exporter is stale.',
+      'The last successful refresh of account {{ $labels.account_id }} on {{ $labels.instance }} was {{ $value | humanizeDuration }} ago, more than %d refresh intervals.' % c.dataStaleRefreshIntervals,
+      '5m',
+    ),
+    alert(
+      'AwsIamCredentialReportStale',
+      // Reports fetched from AWS only: a report file is as old as the file.
+      finding(|||
+        time() - %s > %d
+        unless ignoring (account_id, source)
+        %s
+      ||| % [
+        m('aws_iam_credential_report_generated_timestamp_seconds'),
+        c.reportStaleThresholdSeconds,
+        m('aws_iam_exporter_source_info', 'source="file"'),
+      ]),
+      'The IAM credential report of an AWS account is older than %d hours.' % (c.reportStaleThresholdSeconds / 3600),
+      'The credential report of account {{ $labels.account_id }} was generated {{ $value | humanizeDuration }} ago. AWS allows a new report every 4 hours, so the exporter should never serve one older than %d hours.' % (c.reportStaleThresholdSeconds / 3600),
+      c.exporterHealthFor,  keep=true,
+    ),
+    alert(
+      'AwsIamCredentialReportRowsSkipped',
+      finding('%s > 0\n' % m('aws_iam_exporter_report_rows_skipped')),
+      'Rows of an IAM credential report could not be parsed.',
+      'The credential report of account {{ $labels.account_id }} has {{ $value }} rows that could not be parsed; the users in them are missing from every alert and dashboard. The exporter log names each line and the reason.',
+      c.exporterHealthFor,  keep=true,
+    ),
+  ],
+
+  // Threshold of each alert, for the table at the top of the rendered rules
+  // file (docs/runbook.md has the same table; tests/rules.rs compares them).
+  alertThresholds:: {
+    local t(words, seconds) = { threshold: words, seconds: if seconds == null then '-' else std.toString(seconds) },
+    AwsIamAccessKeyNotRotated: t('active key age > %s (CIS 1.14)' % days(c.keyRotationThresholdSeconds), c.keyRotationThresholdSeconds),
+    AwsIamAccessKeyUnused: t('active key idle >= %s (CIS 1.12)' % days(c.keyUnusedThresholdSeconds), c.keyUnusedThresholdSeconds),
+    AwsIamUserHasTwoActiveKeys: t('both keys active, newer one older than grace', c.twoActiveKeysGraceSeconds),
+    AwsIamConsoleUserWithoutMFA: t('password enabled, no MFA, set longer ago than grace', c.mfaEnrolmentGraceSeconds),
+    AwsIamPasswordUnused: t('password unused >= %s (CIS 1.12)' % days(c.passwordUnusedThresholdSeconds), c.passwordUnusedThresholdSeconds),
+    AwsIamUserInactive: t('no password or key use >= %s' % days(c.userInactiveThresholdSeconds), c.userInactiveThresholdSeconds),
+    AwsIamAccountKeysNotRotated: t('count of AwsIamAccessKeyNotRotated findings > 0', c.keyRotationThresholdSeconds),
+    AwsIamAccountKeysUnused: t('count of AwsIamAccessKeyUnused findings > 0', c.keyUnusedThresholdSeconds),
+    AwsIamAccountUsersWithTwoActiveKeys: t('count of AwsIamUserHasTwoActiveKeys findings > 0', c.twoActiveKeysGraceSeconds),
+    AwsIamAccountConsoleUsersWithoutMFA: t('count of AwsIamConsoleUserWithoutMFA findings > 0', c.mfaEnrolmentGraceSeconds),
+    AwsIamAccountPasswordsUnused: t('count of AwsIamPasswordUnused findings > 0', c.passwordUnusedThresholdSeconds),
+    AwsIamAccountUsersInactive: t('count of AwsIamUserInactive findings > 0', c.userInactiveThresholdSeconds),
+    AwsIamRootAccessKeyActive: t('root has an active access key (CIS 1.4)', null),
+    AwsIamRootAccessKeyInactive: t('root has an inactive access key (CIS 1.4)', null),
+    AwsIamRootWithoutMFA: t('root has no MFA device (CIS 1.5)', null),
+    AwsIamRootRecentlyUsed: t('root password or key used recently (CIS 1.7)', c.rootRecentUseWindowSeconds),
+    AwsIamExporterDown: t('scrape of the exporter fails', null),
+    AwsIamExporterAbsent: t('no exporter target is scraped at all', null),
+    AwsIamExporterNoAccounts: t('exporter up, no account exported', null),
+    AwsIamExporterRefreshFailing: t('last refresh of an account failed', null),
+    AwsIamExporterDataStale: t('last success > N refresh intervals + grace', c.dataStaleGraceSeconds),
+    AwsIamCredentialReportStale: t('report from AWS older than threshold', c.reportStaleThresholdSeconds),
+    AwsIamCredentialReportRowsSkipped: t('report rows could not be parsed', null),
+  },
+
+  prometheusAlerts+:: {
+    groups+: std.prune([
+      if c.perKeyAlerts then { name: 'iam-credentials-findings', rules: perKey },
+      if c.perAccountSummaries then { name: 'iam-credentials-account-summaries', rules: perAccount },
+      if c.rootAlerts then { name: 'iam-credentials-root', rules: root },
+      if c.exporterAlerts then { name: 'iam-credentials-exporter', rules: exporter },
+    ]),
+  },
+}

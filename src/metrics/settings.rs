@@ -1,0 +1,113 @@
+//! The exporter's own settings that alerts are relative to: how often it
+//! refreshes and where its data comes from. A staleness threshold taken from
+//! these follows `--refresh.interval` instead of assuming the default, and a
+//! report read from a file (whose age is the file's) is not alerted on as if
+//! AWS had stopped generating reports.
+
+use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+
+use super::gauge;
+use crate::source::SourceKinds;
+
+const REFRESH_INTERVAL: &str = "aws_iam_exporter_refresh_interval_seconds";
+const SOURCE_INFO: &str = "aws_iam_exporter_source_info";
+
+/// Serves `aws_iam_exporter_refresh_interval_seconds` and
+/// `aws_iam_exporter_source_info{source}` from the flags the exporter runs
+/// with. Present from the first scrape, before any refresh.
+#[derive(Debug)]
+pub struct SettingsCollector {
+    interval_seconds: i64,
+    source: &'static str,
+}
+
+impl SettingsCollector {
+    /// `report_file` is `--credential-report.file`, which takes precedence
+    /// over `--source`.
+    pub fn new(interval: Duration, report_file: bool, kinds: SourceKinds) -> Self {
+        let source = match (report_file, kinds.report, kinds.api) {
+            (true, _, _) => "file",
+            (false, true, true) => "report,api",
+            (false, false, true) => "api",
+            (false, _, false) => "report",
+        };
+        Self {
+            interval_seconds: i64::try_from(interval.as_secs()).unwrap_or(i64::MAX),
+            source,
+        }
+    }
+}
+
+impl Collector for SettingsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let no_labels: [(&str, &str); 0] = [];
+        gauge(
+            &mut encoder,
+            REFRESH_INTERVAL,
+            "Interval between two refreshes of the IAM data (--refresh.interval), in seconds",
+            [(no_labels, self.interval_seconds)],
+        )?;
+        gauge(
+            &mut encoder,
+            SOURCE_INFO,
+            "Where IAM data comes from: file (--credential-report.file), report, api or report,api (--source); value is always 1",
+            [([("source", self.source)], 1)],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prometheus_client::registry::Registry;
+
+    use super::*;
+
+    fn render(collector: SettingsCollector) -> String {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(collector));
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
+        out
+    }
+
+    #[test]
+    fn serves_the_refresh_interval_and_the_source_kind() {
+        let both = SourceKinds {
+            report: true,
+            api: true,
+        };
+        assert_eq!(
+            render(SettingsCollector::new(
+                Duration::from_secs(3600),
+                false,
+                both
+            )),
+            "# HELP aws_iam_exporter_refresh_interval_seconds Interval between two refreshes of the IAM data (--refresh.interval), in seconds\n\
+             # TYPE aws_iam_exporter_refresh_interval_seconds gauge\n\
+             aws_iam_exporter_refresh_interval_seconds 3600\n\
+             # HELP aws_iam_exporter_source_info Where IAM data comes from: file (--credential-report.file), report, api or report,api (--source); value is always 1\n\
+             # TYPE aws_iam_exporter_source_info gauge\n\
+             aws_iam_exporter_source_info{source=\"report,api\"} 1\n\
+             # EOF\n"
+        );
+    }
+
+    #[test]
+    fn a_report_file_is_the_file_source_whatever_source_says() {
+        let text = render(SettingsCollector::new(
+            Duration::from_secs(300),
+            true,
+            SourceKinds::REPORT,
+        ));
+        assert!(text.contains("aws_iam_exporter_source_info{source=\"file\"} 1\n"));
+        let api = SourceKinds {
+            report: false,
+            api: true,
+        };
+        let text = render(SettingsCollector::new(Duration::from_secs(300), false, api));
+        assert!(text.contains("aws_iam_exporter_source_info{source=\"api\"} 1\n"));
+    }
+}
