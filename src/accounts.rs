@@ -17,9 +17,21 @@ use tracing::{debug, error, info};
 use crate::assume_role::AssumeRole;
 use crate::aws::{self, ApiMetrics};
 use crate::model::account_from_arn;
-use crate::refresh::Target;
 use crate::report::fetch::PollPolicy;
+use crate::snapshot::Snapshot;
 use crate::source::{Source, SourceKinds};
+
+/// One account to refresh.
+#[derive(Debug)]
+pub struct Target {
+    /// Identifies the target across refreshes (a path, a role ARN, an account id).
+    pub key: String,
+    /// Known before any data arrives (from configuration or discovery).
+    pub account_id: Option<String>,
+    /// Account name from AWS Organizations; empty when unknown.
+    pub name: String,
+    pub source: Source,
+}
 
 /// Settings for multi-account discovery, from the command line.
 #[derive(Debug, Clone)]
@@ -80,11 +92,23 @@ pub enum Accounts {
 }
 
 impl Accounts {
-    pub async fn targets(&self) -> Vec<Arc<Target>> {
+    /// The targets of the next refresh; `previous` is what is published now.
+    pub async fn targets(&self, previous: &Snapshot) -> Vec<Arc<Target>> {
         match self {
             Accounts::Static(targets) => targets.clone(),
-            Accounts::Aws(aws) => aws.targets().await,
+            Accounts::Aws(aws) => aws.targets(previous).await,
         }
+    }
+}
+
+/// The partition of a region, for role ARNs built before STS has answered.
+fn partition_of_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
     }
 }
 
@@ -144,20 +168,34 @@ impl AwsAccounts {
         }
     }
 
-    async fn targets(&self) -> Vec<Arc<Target>> {
+    /// The targets of one refresh. Every target has a known account id and
+    /// passes the filters and the shard, with one exception: the exporter's
+    /// own account while its identity is unknown (`sts:GetCallerIdentity`
+    /// failing since start), which is refreshed only when nothing depends on
+    /// its id; otherwise it is reported as failed until STS answers, so that
+    /// no filter is bypassed and no account is refreshed twice.
+    async fn targets(&self, previous: &Snapshot) -> Vec<Arc<Target>> {
         let caller = self.caller().await.cloned();
-        let own_id = caller.as_ref().map(|c| c.account_id.clone());
-        let partition = caller.as_ref().map_or("aws", |c| c.partition.as_str());
+        // Failing that, the id its own data reported last time.
+        let own_id = caller
+            .as_ref()
+            .map(|c| c.account_id.clone())
+            .or_else(|| previous.account(OWN).map(|a| a.account_id.clone()))
+            .filter(|id| !id.is_empty());
+        let partition = caller.as_ref().map_or_else(
+            || partition_of_region(self.base.region().map_or("", |r| r.as_ref())),
+            |c| c.partition.as_str(),
+        );
 
-        // account id (or "" while unknown) -> (target key, role ARN, name)
+        // account id -> (target key, role ARN, name)
         let mut wanted: BTreeMap<String, (String, Option<String>, String)> = BTreeMap::new();
-        if self.config.include_own {
-            wanted.insert(
-                own_id.clone().unwrap_or_default(),
-                (OWN.to_owned(), None, String::new()),
-            );
+        if self.config.include_own
+            && let Some(id) = &own_id
+        {
+            wanted.insert(id.clone(), (OWN.to_owned(), None, String::new()));
         }
         for arn in &self.config.assume_roles {
+            // Validated at start-up: every ARN names its account.
             let id = account_from_arn(arn).unwrap_or_default().to_owned();
             wanted.insert(id, (arn.clone(), Some(arn.clone()), String::new()));
         }
@@ -178,9 +216,12 @@ impl AwsAccounts {
             }
         }
 
-        let mut targets = Vec::with_capacity(wanted.len());
+        let mut targets = Vec::with_capacity(wanted.len() + 1);
+        if self.config.include_own && own_id.is_none() {
+            targets.push(self.unknown_own());
+        }
         for (id, (key, role, name)) in wanted {
-            if !id.is_empty() && !self.selected(&id) {
+            if !self.selected(&id) {
                 debug!(account = %id, "account filtered out");
                 continue;
             }
@@ -190,17 +231,47 @@ impl AwsAccounts {
             };
             targets.push(Arc::new(Target {
                 key,
-                account_id: (!id.is_empty()).then_some(id),
+                account_id: Some(id),
                 name,
-                source: Source::Aws {
-                    client,
-                    kinds: self.config.kinds,
-                    poll: self.poll.clone(),
-                    concurrency: self.config.concurrency,
-                },
+                source: self.source(client),
             }));
         }
         targets
+    }
+
+    /// The own account before its id is known: refreshed (its report names
+    /// it) when it is the only account and nothing filters, else held back.
+    fn unknown_own(&self) -> Arc<Target> {
+        let c = &self.config;
+        let depends_on_id = !c.include.is_empty()
+            || !c.exclude.is_empty()
+            || c.shard.is_some()
+            || c.organization_role.is_some()
+            || !c.assume_roles.is_empty();
+        let source = if depends_on_id {
+            Source::Unresolved(
+                "cannot tell which account the exporter runs in (sts:GetCallerIdentity failed), \
+                 so the account filters cannot be applied to it; retrying at the next refresh"
+                    .to_owned(),
+            )
+        } else {
+            self.source(self.client(OWN, None))
+        };
+        Arc::new(Target {
+            key: OWN.to_owned(),
+            account_id: None,
+            name: String::new(),
+            source,
+        })
+    }
+
+    fn source(&self, client: aws_sdk_iam::Client) -> Source {
+        Source::Aws {
+            client,
+            kinds: self.config.kinds,
+            poll: self.poll.clone(),
+            concurrency: self.config.concurrency,
+        }
     }
 
     fn selected(&self, id: &str) -> bool {

@@ -228,7 +228,9 @@ fn slot_index(format: Format) -> usize {
 async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
     let slot = &app.cache.slots[slot_index(format)];
     let mut cached = slot.lock().await;
-    let snapshot = app.store.load();
+    // The one load of this scrape: the cache check and the rendering both
+    // use this snapshot.
+    let snapshot = app.exposition.snapshot();
     let second = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -240,8 +242,10 @@ async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
         None => {
             // Encoding is CPU work proportional to the number of keys; keep it
             // off the threads that accept connections.
-            let encoder = Arc::clone(app);
-            match tokio::task::spawn_blocking(move || encoder.exposition.render(format)).await {
+            let (encoder, rendered) = (Arc::clone(app), Arc::clone(&snapshot));
+            match tokio::task::spawn_blocking(move || encoder.exposition.render(&rendered, format))
+                .await
+            {
                 Ok(Ok(text)) => {
                     let body = Bytes::from(text);
                     *cached = Some(Rendered {

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod model;
 pub mod refresh;
 pub mod report;
+pub mod snapshot;
 pub mod source;
 pub mod time;
 pub mod web_config;

@@ -51,6 +51,17 @@ pub struct LastUsed {
 
 pub const ROOT_USER: &str = "<root_account>";
 
+/// Whether a value from AWS means "nothing to report": empty, `N/A`,
+/// `no_information` or `not_supported`, in any case. Every source maps these
+/// to "no value" the same way.
+pub fn is_no_value(v: &str) -> bool {
+    let v = v.trim();
+    v.is_empty()
+        || ["N/A", "no_information", "not_supported"]
+            .iter()
+            .any(|n| v.eq_ignore_ascii_case(n))
+}
+
 impl User {
     pub fn active_keys(&self) -> usize {
         self.keys.iter().filter(|k| k.active).count()

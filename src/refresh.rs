@@ -1,103 +1,25 @@
-//! The refresh loop and the published snapshot.
+//! The refresh loop.
 //!
-//! Refreshes run on a timer, never on the scrape path. Each refresh builds a
-//! complete new [`Snapshot`] and publishes it with one swap; a scrape reads
-//! whichever snapshot is current. An account whose refresh fails keeps its last
-//! good data in the new snapshot, marked as failed.
+//! Refreshes run on a timer, never on the scrape path. A refresh first
+//! publishes the set of accounts it covers, then each account's new state as
+//! soon as that account is done, each in one swap of the [`Snapshot`]; a scrape
+//! reads whichever snapshot is current. An account whose refresh fails, for any
+//! reason including a bug, keeps its last good data, marked as failed.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
 use crate::accounts::Accounts;
+pub use crate::accounts::Target;
 use crate::aws::ApiMetrics;
 use crate::model::AccountData;
-use crate::source::{Source, SourceError};
+pub use crate::snapshot::{AccountState, Progress, Snapshot, Store};
+use crate::source::SourceError;
 
-/// Seconds since the Unix epoch; injected so tests can fix "now".
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-    })
-}
-
-/// One account to refresh.
-#[derive(Debug)]
-pub struct Target {
-    /// Identifies the target across refreshes (a path, a role ARN, an account id).
-    pub key: String,
-    /// Known before any data arrives (from configuration or discovery).
-    pub account_id: Option<String>,
-    /// Account name from AWS Organizations; empty when unknown.
-    pub name: String,
-    pub source: Source,
-}
-
-/// The state of one account as published.
-#[derive(Debug, Clone, Default)]
-pub struct AccountState {
-    pub key: String,
-    /// Empty only while a target's account is not yet known.
-    pub account_id: String,
-    pub name: String,
-    /// Last good data; kept when a later refresh fails.
-    pub data: Option<Arc<AccountData>>,
-    /// Outcome of the last attempt.
-    pub success: bool,
-    pub last_success: Option<i64>,
-    pub duration: Duration,
-}
-
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    pub accounts: Vec<AccountState>,
-    /// The exposition's rendering of this snapshot, made at its first scrape.
-    pub prerendered: std::sync::OnceLock<crate::metrics::Prerendered>,
-}
-
-impl Snapshot {
-    pub fn new(accounts: Vec<AccountState>) -> Self {
-        Self {
-            accounts,
-            prerendered: Default::default(),
-        }
-    }
-}
-
-/// Holds the current snapshot. Readers clone an `Arc` under a lock held for
-/// nanoseconds, so a scrape never waits for a refresh.
-#[derive(Debug, Default)]
-pub struct Store {
-    current: RwLock<Arc<Snapshot>>,
-    ready: AtomicBool,
-}
-
-impl Store {
-    pub fn load(&self) -> Arc<Snapshot> {
-        Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    pub fn publish(&self, snapshot: Snapshot) {
-        // A replica whose shard holds no account has nothing to wait for.
-        if snapshot.accounts.is_empty() || snapshot.accounts.iter().any(|a| a.data.is_some()) {
-            self.ready.store(true, Ordering::Release);
-        }
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
-    }
-
-    /// True once any account has been refreshed successfully, or a refresh
-    /// found no account to refresh.
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
-    }
-}
+pub use crate::time::{Clock, system_clock};
 
 /// How access key ids appear in label values (`--metrics.access-key-id`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -152,94 +74,139 @@ pub struct Refresher {
     pub key_ids: KeyIdMode,
 }
 
+/// How often a refresh that runs long says how far it has got.
+const PROGRESS_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// The outcome of one account's refresh attempt.
+struct Attempt {
+    index: usize,
+    result: Result<AccountData, SourceError>,
+    duration: Duration,
+}
+
 impl Refresher {
-    /// Runs one refresh of every target and publishes one new snapshot.
+    /// Runs one refresh of every target.
+    ///
+    /// The set of accounts is published first (accounts that left are
+    /// dropped, new ones appear as pending); then each account's new state is
+    /// published as soon as its own refresh ends, so a large organization's
+    /// first refresh serves accounts as they finish. An account is always
+    /// published whole: its data, outcome and times change in one swap.
     pub async fn refresh_once(&self) {
         let started = Instant::now();
         let previous = self.store.load();
-        let targets = self.accounts.targets().await;
+        let targets = self.accounts.targets(&previous).await;
         if targets.is_empty() {
             warn!("no account to refresh (check the account filters and the shard settings)");
         }
+        self.store.publish(Snapshot::new(
+            targets.iter().map(|t| pending(t, previous.account(&t.key))),
+        ));
+
+        let mut attempts = self.spawn_all(&targets);
+        let mut tally = Tally::new(targets.len());
+        let mut report = tokio::time::interval(PROGRESS_LOG_EVERY);
+        report.tick().await;
+        loop {
+            let attempt = tokio::select! {
+                joined = attempts.join_next() => match joined {
+                    None => break,
+                    Some(Ok(attempt)) => attempt,
+                    // Only a cancelled refresh (shutdown) gets here: each
+                    // attempt catches its own panics and deadline.
+                    Some(Err(e)) => {
+                        error!(cause = %e, "account refresh task ended without a result");
+                        continue;
+                    }
+                },
+                _ = report.tick() => {
+                    info!(pending = tally.pending(), done = tally.done, failed = tally.failed, elapsed = ?started.elapsed(), "refresh in progress");
+                    continue;
+                }
+            };
+            let index = attempt.index;
+            let before = self.store.load().accounts.get(index).cloned();
+            let state = self.finish(&targets[index], before.as_deref(), attempt, &mut tally);
+            self.store.update(index, state);
+        }
+        info!(
+            accounts_ok = tally.done,
+            accounts_failed = tally.failed,
+            accounts_pending = tally.pending(),
+            duration = ?started.elapsed(),
+            "refresh finished"
+        );
+    }
+
+    /// Starts every target's refresh, at most `parallelism` at once, starts
+    /// spaced by `stagger`.
+    fn spawn_all(&self, targets: &[Arc<Target>]) -> JoinSet<Attempt> {
         let limit = Arc::new(tokio::sync::Semaphore::new(self.parallelism.max(1)));
-        let mut tasks = JoinSet::new();
         let next_start = Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now()));
+        let mut tasks = JoinSet::new();
         for (index, target) in targets.iter().enumerate() {
-            let (target, api, limit, timeout) = (
+            let (target, api, limit, next_start) = (
                 Arc::clone(target),
                 self.api.clone(),
                 Arc::clone(&limit),
-                self.timeout,
+                Arc::clone(&next_start),
             );
-            let (next_start, stagger) = (Arc::clone(&next_start), self.stagger);
+            let (timeout, stagger) = (self.timeout, self.stagger);
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                // Starts are spaced by `stagger`; the lock is held while
-                // waiting, so starts queue up in order.
+                // The lock is held while waiting, so starts queue up in order.
                 {
                     let mut next = next_start.lock().await;
                     tokio::time::sleep_until(*next).await;
                     *next = tokio::time::Instant::now() + stagger;
                 }
                 let began = Instant::now();
-                let result = match tokio::time::timeout(timeout, target.source.collect(&api)).await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(SourceError::Timeout(timeout)),
-                };
-                (index, result, began.elapsed())
+                let result = attempt(target, api, timeout).await;
+                Attempt {
+                    index,
+                    result,
+                    duration: began.elapsed(),
+                }
             });
         }
-        let mut results = Vec::with_capacity(targets.len());
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok(done) => results.push(done),
-                Err(e) => error!(cause = %e, "account refresh task failed"),
-            }
-        }
-        results.sort_by_key(|(index, _, _)| *index);
+        tasks
+    }
 
-        let now = (self.clock)();
-        let mut accounts = Vec::with_capacity(results.len());
-        let (mut ok, mut failed) = (0usize, 0usize);
-        for (index, result, duration) in results {
-            let target = &targets[index];
-            let before = previous.accounts.iter().find(|a| a.key == target.key);
-            let mut state = AccountState {
-                key: target.key.clone(),
-                account_id: target
-                    .account_id
-                    .clone()
-                    .or_else(|| before.map(|b| b.account_id.clone()))
-                    .unwrap_or_default(),
-                name: target.name.clone(),
-                data: before.and_then(|b| b.data.clone()),
-                success: false,
-                last_success: before.and_then(|b| b.last_success),
-                duration,
-            };
-            match result {
-                Ok(mut data) => {
-                    ok += 1;
-                    self.key_ids.apply(&mut data);
-                    if data.account_id.is_empty() {
-                        data.account_id = state.account_id.clone();
-                    }
-                    debug!(account = %data.account_id, users = data.users.len(), ?duration, "account refreshed");
-                    state.account_id = data.account_id.clone();
-                    state.data = Some(Arc::new(data));
-                    state.success = true;
-                    state.last_success = Some(now);
+    /// The account's state after `attempt`: new data on success, the last
+    /// good data marked as failed otherwise.
+    fn finish(
+        &self,
+        target: &Target,
+        before: Option<&AccountState>,
+        attempt: Attempt,
+        tally: &mut Tally,
+    ) -> AccountState {
+        let mut state = before.cloned().unwrap_or_else(|| pending(target, None));
+        state.duration = attempt.duration;
+        state.attempts += 1;
+        match attempt.result {
+            Ok(mut data) => {
+                tally.done += 1;
+                self.key_ids.apply(&mut data);
+                if data.account_id.is_empty() {
+                    data.account_id = state.account_id.clone();
                 }
-                Err(cause) => {
-                    failed += 1;
-                    error!(account = %state.account_id, target = %target.key, %cause, "account refresh failed; keeping last good data");
-                }
+                debug!(account = %data.account_id, users = data.users.len(), duration = ?attempt.duration, "account refreshed");
+                state.account_id = data.account_id.clone();
+                state.data = Some(Arc::new(data));
+                state.success = true;
+                state.last_success = Some((self.clock)());
+                state.progress = Progress::Done;
             }
-            accounts.push(state);
+            Err(cause) => {
+                tally.failed += 1;
+                state.success = false;
+                state.failures += 1;
+                state.progress = Progress::Failed;
+                error!(account = %state.account_id, target = %target.key, %cause, "account refresh failed; keeping last good data");
+            }
         }
-        self.store.publish(Snapshot::new(accounts));
-        info!(accounts_ok = ok, accounts_failed = failed, duration = ?started.elapsed(), "refresh finished");
+        state
     }
 
     /// Refreshes now and then every `interval` until `shutdown` resolves. A
@@ -253,7 +220,13 @@ impl Refresher {
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = ticker.tick() => {
-                    if running.as_ref().is_some_and(|h| !h.is_finished()) {
+                    if let Some(done) = running.take_if(|h| h.is_finished())
+                        && let Err(e) = done.await
+                        && e.is_panic()
+                    {
+                        error!(cause = %panic_message(e.into_panic()), "refresh aborted by a bug (please report it); the next one runs on schedule");
+                    }
+                    if running.is_some() {
                         warn!(interval = ?interval, "previous refresh still running; skipping this one");
                         continue;
                     }
@@ -265,5 +238,74 @@ impl Refresher {
         if let Some(handle) = running {
             handle.abort();
         }
+    }
+}
+
+/// An account as it stands before its refresh in this round: its last state,
+/// or a new pending one.
+fn pending(target: &Target, before: Option<&Arc<AccountState>>) -> AccountState {
+    let mut state = match before {
+        Some(before) => AccountState::clone(before),
+        None => AccountState {
+            key: target.key.clone(),
+            ..AccountState::default()
+        },
+    };
+    // Configuration and discovery know better than the last round.
+    if let Some(id) = &target.account_id {
+        state.account_id = id.clone();
+    }
+    state.name = target.name.clone();
+    state.progress = Progress::Pending;
+    state
+}
+
+/// One account's refresh under its deadline, in a task of its own so that a
+/// panic anywhere in a source (a parser, the SDK) is that account's failure.
+async fn attempt(
+    target: Arc<Target>,
+    api: ApiMetrics,
+    timeout: Duration,
+) -> Result<AccountData, SourceError> {
+    let task = tokio::spawn(async move { target.source.collect(&api).await });
+    let abort = task.abort_handle();
+    match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) if e.is_panic() => Err(SourceError::Panicked(panic_message(e.into_panic()))),
+        Ok(Err(e)) => Err(SourceError::Panicked(e.to_string())),
+        Err(_) => {
+            abort.abort();
+            Err(SourceError::Timeout(timeout))
+        }
+    }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map_or_else(|| "unknown cause".to_owned(), |m| (*m).to_owned()),
+    }
+}
+
+/// Accounts finished so far in this refresh.
+struct Tally {
+    total: usize,
+    done: usize,
+    failed: usize,
+}
+
+impl Tally {
+    fn new(total: usize) -> Self {
+        Self {
+            total,
+            done: 0,
+            failed: 0,
+        }
+    }
+
+    fn pending(&self) -> usize {
+        self.total - self.done - self.failed
     }
 }

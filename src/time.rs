@@ -4,6 +4,19 @@
 //! conversions) instead of a date-time crate: the exporter only needs UTC,
 //! whole seconds and the proleptic Gregorian calendar.
 
+use std::sync::Arc;
+
+/// Seconds since the Unix epoch; injected so tests can fix "now".
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    })
+}
+
 /// Parses an ISO 8601 / RFC 3339 date-time with `Z` or a `±HH:MM` offset into
 /// Unix seconds; fractional seconds are dropped.
 ///

@@ -14,8 +14,8 @@ use std::time::Duration;
 use common::exporter::{python, run_tool};
 use iam_credentials_exporter::aws::ApiMetrics;
 use iam_credentials_exporter::metrics::format::Format;
-use iam_credentials_exporter::refresh::{AccountState, Snapshot, Store};
 use iam_credentials_exporter::report::parse_report;
+use iam_credentials_exporter::snapshot::{AccountState, Progress, Snapshot, Store};
 use pretty_assertions::assert_eq;
 
 /// 2026-11-29T00:00:00Z.
@@ -37,6 +37,9 @@ fn snapshot_of(report: &str) -> Snapshot {
         success: true,
         last_success: Some(NOW - 60),
         duration: Duration::from_millis(1_250),
+        attempts: 3,
+        failures: 1,
+        progress: Progress::Done,
     }])
 }
 
@@ -59,7 +62,7 @@ fn render(snapshot: Snapshot, format: Format) -> String {
         Duration::from_secs(300),
         &api,
     );
-    let text = exposition.render(format).unwrap();
+    let text = exposition.render(&exposition.snapshot(), format).unwrap();
     // The revision depends on the checkout; pin it for comparison.
     text.lines()
         .map(|l| {

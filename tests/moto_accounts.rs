@@ -402,3 +402,113 @@ fn masked_and_omitted_key_ids() {
     assert!(m.contains(r#"user="alice",slot="1",access_key_id="""#));
     assert!(!m.contains(&alice));
 }
+
+/// `refresh_success` series of one exposition: account id -> values.
+fn refresh_outcomes(m: &str) -> std::collections::BTreeMap<String, Vec<f64>> {
+    let mut out = std::collections::BTreeMap::<String, Vec<f64>>::new();
+    for line in m.lines() {
+        if let Some(rest) =
+            line.strip_prefix("aws_iam_exporter_account_refresh_success{account_id=\"")
+            && let Some((id, value)) = rest.split_once("\"} ")
+        {
+            out.entry(id.to_owned())
+                .or_default()
+                .push(value.parse().unwrap());
+        }
+    }
+    out
+}
+
+/// While STS is unreachable the exporter cannot tell which account it runs
+/// in. The filters and shards must still hold for every account, and the
+/// management account must never be refreshed twice (as itself and through
+/// a role); once STS answers, the shards' union is exactly the organization.
+#[test]
+fn sts_failing_then_recovering_keeps_the_account_set_exact() {
+    use common::gate::Gate;
+
+    let moto = MotoServer::start(&org_seed());
+    let upstream = moto.aws_env()[0].1.trim_start_matches("http://").to_owned();
+    let gate = Gate::closed(&upstream);
+    let mut env = moto.aws_env();
+    env.push(("AWS_ENDPOINT_URL_STS", gate.endpoint()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let shards: Vec<Exporter> = ["0", "1"]
+        .iter()
+        .map(|index| {
+            Exporter::start(
+                &[
+                    "--aws.organization.role-name",
+                    "OrganizationAccountAccessRole",
+                    "--shard.count",
+                    "2",
+                    "--shard.index",
+                    index,
+                    "--refresh.interval",
+                    "1s",
+                    "--aws.max-attempts",
+                    "1",
+                ],
+                &env,
+            )
+        })
+        .collect();
+
+    // STS down: the own account is held back, unnamed; every named account
+    // is in its own shard, once.
+    for shard in &shards {
+        shard.wait_log("cannot tell which account", Duration::from_secs(30));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    for (index, shard) in shards.iter().enumerate() {
+        let m = shard.metrics();
+        let outcomes = refresh_outcomes(&m);
+        assert_eq!(outcomes.get(""), Some(&vec![0.0]), "own account: {m}");
+        for (id, values) in &outcomes {
+            assert_eq!(values.len(), 1, "{id} exported twice: {m}");
+            if !id.is_empty() {
+                assert_eq!(
+                    iam_credentials_exporter::accounts::shard_of(id, 2) as usize,
+                    index,
+                    "{id} outside its shard"
+                );
+            }
+        }
+        assert!(
+            !m.contains("aws_iam_user_info{"),
+            "no data without STS: {m}"
+        );
+        assert!(!shard.is_ready_now(), "ready without data");
+    }
+
+    // STS back: exactly the organization, each account once, in its shard.
+    gate.open();
+    let all = BTreeSet::from([MGMT, PROD, DEV, SANDBOX].map(str::to_owned));
+    let mut union = BTreeSet::new();
+    for (index, shard) in shards.iter().enumerate() {
+        let mine: Vec<&str> = [MGMT, PROD, DEV, SANDBOX]
+            .into_iter()
+            .filter(|id| iam_credentials_exporter::accounts::shard_of(id, 2) as usize == index)
+            .collect();
+        let expected: BTreeSet<String> = mine.iter().map(|s| (*s).to_owned()).collect();
+        let settled = |m: &str| {
+            let outcomes = refresh_outcomes(m);
+            outcomes.keys().cloned().collect::<BTreeSet<_>>() == expected
+                && outcomes.values().all(|v| v == &vec![1.0])
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut m = shard.metrics();
+        while !settled(&m) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "shard {index} expected {expected:?}: {m}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+            m = shard.metrics();
+        }
+        let ids: BTreeSet<String> = refresh_outcomes(&m).into_keys().collect();
+        assert!(union.is_disjoint(&ids));
+        union.extend(ids);
+    }
+    assert_eq!(union, all);
+}

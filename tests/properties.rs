@@ -130,6 +130,7 @@ proptest! {
             data: Some(Arc::new(parsed.data)),
             success: true,
             last_success: Some(1_700_000_000),
+            attempts: 1,
             ..AccountState::default()
         };
         for format in [Format::Text, Format::OpenMetrics] {
@@ -172,6 +173,7 @@ proptest! {
                     ..AccountData::default()
                 })),
                 success: true,
+                attempts: 1,
                 ..AccountState::default()
             })
             .collect();
@@ -268,7 +270,9 @@ fn exposed(accounts: Vec<AccountState>, format: Format) -> Vec<(String, BTreeMap
         Duration::from_secs(300),
         &ApiMetrics::default(),
     );
-    let body = exposition.render(format).expect("encode");
+    let body = exposition
+        .render(&exposition.snapshot(), format)
+        .expect("encode");
     let parsed = reference_parser().lock().unwrap().parse(format, &body);
     let samples = match parsed {
         Ok(samples) => samples,

@@ -113,12 +113,30 @@ async fn report_not_present_or_expired_is_generated_again() {
         .output(report)
         .build();
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
-    let fetched = fetch_report(&client, &policy(), &ApiMetrics::default())
+    let api = ApiMetrics::default();
+    let fetched = fetch_report(&client, &policy(), &api)
         .await
         .expect("report");
     assert_eq!(fetched.generated, Some(GENERATED));
     assert_eq!(generate.num_calls(), 3);
     assert_eq!(get.num_calls(), 3);
+    assert_eq!(
+        counted_errors(&api),
+        "",
+        "normal polling states are not errors"
+    );
+}
+
+/// The `aws_iam_exporter_api_errors_total` samples of `api`.
+fn counted_errors(api: &ApiMetrics) -> String {
+    let mut registry = prometheus_client::registry::Registry::default();
+    api.register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("aws_iam_exporter_api_errors_total{"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test(start_paused = true)]
@@ -137,10 +155,16 @@ async fn report_in_progress_on_download_waits_and_retries() {
         .output(report)
         .build();
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
-    fetch_report(&client, &policy(), &ApiMetrics::default())
+    let api = ApiMetrics::default();
+    fetch_report(&client, &policy(), &api)
         .await
         .expect("report");
     assert_eq!(get.num_calls(), 2);
+    assert_eq!(
+        counted_errors(&api),
+        "",
+        "a report in progress is not an error"
+    );
 }
 
 #[tokio::test(start_paused = true)]

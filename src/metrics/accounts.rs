@@ -4,7 +4,10 @@
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
 
+use std::sync::Arc;
+
 use super::{Shared, gauge};
+use crate::snapshot::{Progress, Snapshot};
 
 const ACCOUNT_INFO: &str = "aws_iam_account_info";
 const REPORT_GENERATED: &str = "aws_iam_credential_report_generated_timestamp_seconds";
@@ -12,15 +15,21 @@ const REFRESH_SUCCESS: &str = "aws_iam_exporter_account_refresh_success";
 const LAST_SUCCESS: &str = "aws_iam_exporter_account_last_refresh_success_timestamp_seconds";
 const REFRESH_DURATION: &str = "aws_iam_exporter_account_refresh_duration_seconds";
 const ROWS_SKIPPED: &str = "aws_iam_exporter_report_rows_skipped";
+const REFRESH_FAILURES: &str = "aws_iam_exporter_account_refresh_failures";
+const ACCOUNTS: &str = "aws_iam_exporter_accounts";
 const BUILD_INFO: &str = "aws_iam_exporter_build_info";
 
+/// The account families of one snapshot.
 #[derive(Debug)]
-pub(super) struct AccountCollector(pub(super) Shared);
+pub(super) struct AccountCollector {
+    pub(super) snapshot: Arc<Snapshot>,
+    pub(super) shared: Shared,
+}
 
 impl Collector for AccountCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
-        let snapshot = self.0.store.load();
-        let accounts = || snapshot.accounts.iter();
+        let accounts = || self.snapshot.accounts.iter();
+        let attempted = || accounts().filter(|a| a.attempts > 0);
         let label = |id: &str| [("account_id", id.to_owned())];
 
         gauge(
@@ -41,7 +50,7 @@ impl Collector for AccountCollector {
             &mut encoder,
             REPORT_GENERATED,
             &self
-                .0
+                .shared
                 .help("Time AWS generated the credential report in use, in Unix seconds"),
             accounts()
                 .filter_map(|a| Some((label(&a.account_id), a.data.as_ref()?.report_generated?))),
@@ -50,7 +59,7 @@ impl Collector for AccountCollector {
             &mut encoder,
             REFRESH_SUCCESS,
             "1 if the last refresh of the account succeeded, 0 if it failed (its last good data is still served)",
-            accounts().map(|a| (label(&a.account_id), i64::from(a.success))),
+            attempted().map(|a| (label(&a.account_id), i64::from(a.success))),
         )?;
         gauge(
             &mut encoder,
@@ -65,7 +74,7 @@ impl Collector for AccountCollector {
                 None,
                 prometheus_client::metrics::MetricType::Gauge,
             )?;
-            for a in accounts() {
+            for a in attempted() {
                 family
                     .encode_family(&label(&a.account_id))?
                     .encode_gauge(&a.duration.as_secs_f64())?;
@@ -77,6 +86,31 @@ impl Collector for AccountCollector {
             "Credential report rows that could not be parsed and are missing from the current data",
             accounts()
                 .filter_map(|a| Some((label(&a.account_id), a.data.as_ref()?.rows_skipped as i64))),
+        )?;
+        {
+            let mut family = encoder.encode_descriptor(
+                REFRESH_FAILURES,
+                "Failed refreshes of the account since the exporter started (AWS errors, timeouts, unusable reports, unknown identity)",
+                None,
+                prometheus_client::metrics::MetricType::Counter,
+            )?;
+            for a in accounts() {
+                family
+                    .encode_family(&label(&a.account_id))?
+                    .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(
+                    &a.failures,
+                    None,
+                )?;
+            }
+        }
+        gauge(
+            &mut encoder,
+            ACCOUNTS,
+            "Accounts of the current refresh by state: pending (not yet refreshed in this round), done, failed",
+            Progress::ALL.map(|state| {
+                let count = accounts().filter(|a| a.progress == state).count();
+                ([("state", state.as_str())], count as i64)
+            }),
         )?;
         gauge(
             &mut encoder,

@@ -26,7 +26,6 @@ use crate::refresh::{Clock, Snapshot, Store};
 /// What every collector reads at scrape time.
 #[derive(Clone)]
 pub(crate) struct Shared {
-    store: Arc<Store>,
     clock: Clock,
     /// Appended to the HELP of cached series: how fresh the data is.
     cached: Arc<str>,
@@ -63,7 +62,9 @@ struct Ages {
 
 /// Everything served on the telemetry path.
 pub struct Exposition {
+    /// Process-wide series (API calls) and those of an embedding program.
     registry: Registry,
+    store: Arc<Store>,
     shared: Shared,
 }
 
@@ -76,7 +77,6 @@ impl std::fmt::Debug for Exposition {
 impl Exposition {
     pub fn new(store: Arc<Store>, clock: Clock, interval: Duration, api: &ApiMetrics) -> Self {
         let shared = Shared {
-            store,
             clock,
             cached: format!(
                 "Cached by the exporter, refreshed every {}s",
@@ -85,9 +85,17 @@ impl Exposition {
             .into(),
         };
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(accounts::AccountCollector(shared.clone())));
         api.register(&mut registry);
-        Self { registry, shared }
+        Self {
+            registry,
+            store,
+            shared,
+        }
+    }
+
+    /// The snapshot a scrape renders: load it once and pass it to [`Self::render`].
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.store.load()
     }
 
     /// For collectors of an embedding program, or of tests.
@@ -95,14 +103,25 @@ impl Exposition {
         &mut self.registry
     }
 
-    /// Renders the current snapshot in `format`.
-    pub fn render(&self, format: format::Format) -> Result<String, std::fmt::Error> {
-        let snapshot = self.shared.store.load();
+    /// Renders `snapshot`, and nothing else, in `format`: every per-account,
+    /// per-user and per-key series of one response comes from one snapshot.
+    pub fn render(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        format: format::Format,
+    ) -> Result<String, std::fmt::Error> {
         let now = (self.shared.clock)();
         let pre = snapshot
             .prerendered
-            .get_or_init(|| self.prerender(&snapshot));
-        let mut out = format::encode(&self.registry, format)?;
+            .get_or_init(|| self.prerender(snapshot));
+        // The account families read the snapshot they are given, so they go
+        // through a registry made for this scrape (a collector is cheap).
+        let mut scrape = Registry::default();
+        scrape.register_collector(Box::new(accounts::AccountCollector {
+            snapshot: Arc::clone(snapshot),
+            shared: self.shared.clone(),
+        }));
+        let mut out = format::encode(&[&scrape, &self.registry], format)?;
         let eof = out.ends_with("# EOF\n");
         if eof {
             out.truncate(out.len() - "# EOF\n".len());
@@ -175,16 +194,21 @@ pub mod format {
         }
     }
 
+    /// Encodes `registries` one after the other, as one exposition.
     pub fn encode(
-        registry: &prometheus_client::registry::Registry,
+        registries: &[&prometheus_client::registry::Registry],
         format: Format,
     ) -> Result<String, std::fmt::Error> {
+        use prometheus_client::encoding::{prometheus_text, text};
         let mut out = String::with_capacity(64 * 1024);
-        match format {
-            Format::Text => {
-                prometheus_client::encoding::prometheus_text::encode(&mut out, registry)?
+        for registry in registries {
+            match format {
+                Format::Text => prometheus_text::encode(&mut out, registry)?,
+                Format::OpenMetrics => text::encode_registry(&mut out, registry)?,
             }
-            Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut out, registry)?,
+        }
+        if format == Format::OpenMetrics {
+            text::encode_eof(&mut out)?;
         }
         Ok(out)
     }

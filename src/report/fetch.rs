@@ -54,6 +54,15 @@ impl Default for PollPolicy {
 }
 
 const GENERATE: &str = "iam:GenerateCredentialReport";
+
+/// Counts a failed GetCredentialReport and turns it into a [`CallError`].
+fn record(
+    api: &ApiMetrics,
+    err: &aws_sdk_iam::error::SdkError<GetCredentialReportError>,
+) -> CallError {
+    api.record_error("GetCredentialReport", err);
+    CallError::from_sdk(GET, err)
+}
 const GET: &str = "iam:GetCredentialReport";
 
 /// Generates (when needed), waits for and downloads the credential report.
@@ -98,8 +107,9 @@ pub async fn fetch_report(
                     generated: out.generated_time.map(|t| t.secs()),
                 });
             }
+            // Not ready, expired and not present are the states of a report
+            // being built, answered as errors; they are not failures.
             Err(err) => {
-                api.record_error("GetCredentialReport", &err);
                 match err.as_service_error() {
                     Some(
                         GetCredentialReportError::CredentialReportExpiredException(_)
@@ -116,7 +126,7 @@ pub async fn fetch_report(
                     Some(GetCredentialReportError::CredentialReportNotReadyException(_)) => {
                         debug!(attempt, "credential report still in progress");
                     }
-                    _ => match CallError::from_sdk(GET, &err) {
+                    _ => match record(api, &err) {
                         e if e.is_throttled() => {
                             warn!(attempt, cause = %e, "credential report download throttled, backing off");
                         }

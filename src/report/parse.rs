@@ -5,7 +5,7 @@
 //! counted and skipped; only a report with no usable header fails as a whole,
 //! so that one odd row never blanks an account.
 
-use crate::model::{AccessKey, AccountData, LastUsed, User, account_from_arn};
+use crate::model::{AccessKey, AccountData, LastUsed, User, account_from_arn, is_no_value};
 use crate::time::parse_rfc3339;
 
 /// Why a whole report could not be used.
@@ -287,14 +287,6 @@ fn field_error(column: &str, reason: &str) -> RowError {
         column: column.to_owned(),
         reason: reason.to_owned(),
     }
-}
-
-/// Values AWS writes where it has nothing to report.
-fn is_no_value(v: &str) -> bool {
-    v.is_empty()
-        || ["N/A", "no_information", "not_supported"]
-            .iter()
-            .any(|n| v.eq_ignore_ascii_case(n))
 }
 
 fn parse_bool(v: &str) -> Option<bool> {

@@ -140,7 +140,11 @@ async fn user_keys(
 }
 
 fn no_value_to_empty(s: String) -> String {
-    if s == "N/A" { String::new() } else { s }
+    if crate::model::is_no_value(&s) {
+        String::new()
+    } else {
+        s.trim().to_owned()
+    }
 }
 
 /// Adds what the API knows to users from the credential report.

@@ -24,6 +24,9 @@ pub enum Source {
         /// IAM calls in flight at once for this account (key-level API).
         concurrency: usize,
     },
+    /// An account that cannot be refreshed this round, and why; it keeps
+    /// its last good data and is reported as failed.
+    Unresolved(String),
 }
 
 /// Which IAM data an AWS account is read from (`--source`).
@@ -82,11 +85,16 @@ pub enum SourceError {
     TooLarge { path: PathBuf, size: u64, max: u64 },
     #[error("refresh timed out after {0:?}")]
     Timeout(std::time::Duration),
+    #[error("refresh aborted by a bug (please report it): {0}")]
+    Panicked(String),
+    #[error("{0}")]
+    Unresolved(String),
 }
 
 impl Source {
     pub async fn collect(&self, metrics: &ApiMetrics) -> Result<AccountData, SourceError> {
         match self {
+            Source::Unresolved(reason) => Err(SourceError::Unresolved(reason.clone())),
             Source::File { path, max_bytes } => {
                 let read_error = |source| SourceError::Read {
                     path: path.clone(),

@@ -69,6 +69,11 @@ impl Exporter {
         self.logs.lock().unwrap().clone()
     }
 
+    /// Whether `/-/ready` answers 200 now.
+    pub fn is_ready_now(&self) -> bool {
+        super::http::get(self.addr, "/-/ready").status == 200
+    }
+
     /// Waits until `/-/ready` answers 200.
     pub fn wait_ready(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;

@@ -4,6 +4,7 @@
 pub mod alerting;
 pub mod exporter;
 pub mod fixture;
+pub mod gate;
 pub mod http;
 pub mod moto;
 pub mod prometheus;
