@@ -389,6 +389,8 @@ def formatted(value, config: dict) -> str:
     if not isinstance(value, (int, float)):
         return str(value)
     unit = config.get("unit")
+    if unit == "s" and abs(value) < 60:
+        return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.1f} s"
     if unit in ("dtdurations", "s"):
         return duration(value)
     if unit == "reqps":

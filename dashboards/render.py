@@ -1,30 +1,30 @@
 #!/usr/bin/env python3
-"""Draw pictures of the dashboards from a live Prometheus (no Grafana needed).
+"""Draw pictures of the dashboards from what Grafana would be given.
 
-Each panel of each dashboard JSON file is drawn where its gridPos puts it,
-from the result of its own queries (variables set to "All"): stats as
-numbers, bar gauges as bars, time series as lines, tables as tables, with the
-panel's units, value mappings and thresholds applied. It is a rendering of
-the dashboards' queries, not a Grafana screenshot, and every picture says so.
+Each panel of each dashboard is drawn where its gridPos puts it, from the
+panel views of dashboards/grafana.py (the same frames, transformations,
+mappings and thresholds that tests/dashboards.rs asserts): stats as numbers,
+bar gauges as bars, time series as lines, tables as tables. It is a
+rendering of that model, not a Grafana screenshot, and every picture says so.
 
-The pictures in docs/images/ come from the end-to-end test's data:
+The pictures in docs/images/ come from the dashboard test's data:
 
     .venv/bin/pip install matplotlib
-    IAM_EXPORTER_E2E_RENDER=docs/images cargo test --test e2e
+    IAM_EXPORTER_DASHBOARD_RENDER=docs/images cargo test --test dashboards
 
-or by hand against any Prometheus that scrapes the exporter:
+or by hand against any Prometheus that scrapes the exporter and loads the
+recording rules:
 
-    .venv/bin/python dashboards/render.py --prometheus http://127.0.0.1:9090 --out docs/images
+    .venv/bin/python dashboards/render.py --prometheus http://127.0.0.1:9090 \
+        --out docs/images --var user-dashboard=123456789012/alice
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
+import sys
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import matplotlib
@@ -34,13 +34,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import grafana  # noqa: E402
+
 BOARDS = {
-    "iam-overview.json": "overview.png",
-    "iam-keys-users.json": "keys-users.png",
+    "iam-organization.json": "organization.png",
+    "iam-account.json": "account.png",
+    "iam-user.json": "user.png",
     "iam-exporter-health.json": "exporter-health.png",
 }
-VARIABLES = {"$account": ".*", "$user": ".*", "$__rate_interval": "1m", "$__interval": "15s"}
-RANGE_SECONDS = 120
 
 BG = "#111217"
 PANEL = "#181b1f"
@@ -56,83 +58,8 @@ UNIT_PX = 0.62  # inches per grid column
 ROW_PX = 0.42  # inches per grid row
 
 
-class Prometheus:
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
-
-    def get(self, path: str, **params) -> list:
-        q = urllib.parse.urlencode(params)
-        with urllib.request.urlopen(f"{self.url}{path}?{q}", timeout=30) as resp:
-            answer = json.load(resp)
-        if answer.get("status") != "success":
-            raise RuntimeError(f"{params}: {answer}")
-        return answer["data"]["result"]
-
-    def instant(self, expr: str) -> list:
-        return self.get("/api/v1/query", query=expr)
-
-    def range(self, expr: str, end: float) -> list:
-        end = float(int(end))
-        return self.get("/api/v1/query_range", query=expr, start=end - RANGE_SECONDS,
-                        end=end, step=2)
-
-
-def substitute(expr: str) -> str:
-    for k, v in VARIABLES.items():
-        expr = expr.replace(k, v)
-    return expr
-
-
 def color(name: str | None) -> str:
     return COLORS.get(name or "", name or TEXT)
-
-
-def duration(seconds: float) -> str:
-    s = int(abs(seconds))
-    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
-    if d:
-        return f"{d}d {h}h"
-    if h:
-        return f"{h}h {m}m"
-    if m:
-        return f"{m}m {s % 60}s"
-    return f"{s}s"
-
-
-def fmt(value: float, unit: str | None, mappings: list) -> tuple[str, str | None]:
-    """Display text and mapped color of a value."""
-    for m in mappings or []:
-        if m.get("type") == "value":
-            key = str(int(value)) if value == int(value) else str(value)
-            hit = m["options"].get(key)
-            if hit:
-                return hit["text"], hit.get("color")
-    if unit == "dtdurations":
-        return duration(value), None
-    if unit == "s":
-        return duration(value), None
-    if unit == "reqps":
-        return f"{value:.3g} req/s", None
-    if value == int(value):
-        return str(int(value)), None
-    return f"{value:.3g}", None
-
-
-def threshold_color(value: float, thresholds: dict | None) -> str | None:
-    if not thresholds:
-        return None
-    chosen = None
-    for step in thresholds.get("steps", []):
-        if step["value"] is None or value >= step["value"]:
-            chosen = step["color"]
-    return chosen
-
-
-def legend(fmt_: str, labels: dict) -> str:
-    if not fmt_ or fmt_ == "__auto":
-        return ", ".join(f"{k}={v}" for k, v in labels.items() if k != "__name__") or "value"
-    # Like Grafana, a label the series does not have renders as nothing.
-    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), fmt_).strip()
 
 
 def panel_box(fig, grid: dict, total_rows: int):
@@ -152,54 +79,39 @@ def frame(ax, title: str) -> None:
     ax.tick_params(colors=DIM, labelsize=7)
 
 
-def draw_stat(fig, box, panel, prom):
+def cell_color(name: str | None) -> str | None:
+    """A colour to paint, or None for Grafana's "transparent" and no colour."""
+    if not name or name == "transparent":
+        return None
+    return color(name)
+
+
+def draw_stat(fig, box, panel, view):
     ax = fig.add_axes(box)
     frame(ax, panel["title"])
     ax.set_xticks([])
     ax.set_yticks([])
-    defaults = panel["fieldConfig"]["defaults"]
-    target = panel["targets"][0]
-    series = prom.instant(substitute(target["expr"]))
-    if not series:
-        ax.text(0.5, 0.5, "No data", ha="center", va="center", color=DIM)
-        return
-    n = len(series)
-    for i, s in enumerate(series):
-        value = float(s["value"][1])
-        text, mapped = fmt(value, defaults.get("unit"), defaults.get("mappings"))
-        c = color(mapped or threshold_color(value, defaults.get("thresholds")))
-        x0 = i / n
-        ax.add_patch(Rectangle((x0 + 0.01, 0.04), 1 / n - 0.02, 0.92, color=c, alpha=0.85,
+    values = view["values"]
+    if not values:
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        paint = cell_color(steps[0]["color"]) if view.get("noValue") == "0" else None
+        ax.add_patch(Rectangle((0.01, 0.04), 0.98, 0.92, color=paint or PANEL, alpha=0.85,
                                transform=ax.transAxes))
-        size = 22 if n == 1 else 15
-        ax.text(x0 + 0.5 / n, 0.45, text, ha="center", va="center", color="white",
-                fontsize=size, fontweight="bold", transform=ax.transAxes)
-        if n > 1 or target.get("legendFormat", "__auto") != "__auto":
-            ax.text(x0 + 0.5 / n, 0.82, legend(target["legendFormat"], s["metric"]),
-                    ha="center", va="center", color="white", fontsize=7,
-                    transform=ax.transAxes)
-
-
-def draw_bargauge(fig, box, panel, prom):
-    ax = fig.add_axes(box)
-    frame(ax, panel["title"])
-    target = panel["targets"][0]
-    series = prom.instant(substitute(target["expr"]))
-    colors = {o["matcher"]["options"]: o["properties"][0]["value"]["fixedColor"]
-              for o in panel["fieldConfig"]["overrides"]}
-    order = list(colors)
-    rows = sorted(((legend(target["legendFormat"], s["metric"]), float(s["value"][1]))
-                   for s in series), key=lambda r: order.index(r[0]) if r[0] in order else 99)
-    names = [r[0] for r in rows][::-1]
-    values = [r[1] for r in rows][::-1]
-    ax.barh(range(len(names)), values, color=[color(colors.get(n, "green")) for n in names])
-    for i, (n, v) in enumerate(zip(names, values)):
-        ax.text(0, i + 0.42, f" {n}", va="bottom", color=TEXT, fontsize=8)
-        ax.text(v, i, f" {int(v)}", va="center", color=TEXT, fontsize=9)
-    ax.set_xlim(0, max(values + [1]) * 1.25)
-    ax.set_ylim(-0.6, len(names) - 0.1)
-    ax.set_yticks([])
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.text(0.5, 0.45, view.get("noValue", "No data"), ha="center", va="center",
+                color="white", fontsize=22, fontweight="bold", transform=ax.transAxes)
+        return
+    n = len(values)
+    for i, v in enumerate(values):
+        x0 = i / n
+        ax.add_patch(Rectangle((x0 + 0.01, 0.04), 1 / n - 0.02, 0.92,
+                               color=cell_color(v["color"]) or PANEL, alpha=0.85,
+                               transform=ax.transAxes))
+        ax.text(x0 + 0.5 / n, 0.45, v["text"], ha="center", va="center", color="white",
+                fontsize=22 if n == 1 and len(v["text"]) < 12 else 13, fontweight="bold",
+                transform=ax.transAxes)
+        if n > 1 and v["name"]:
+            ax.text(x0 + 0.5 / n, 0.82, v["name"], ha="center", va="center", color="white",
+                    fontsize=7, transform=ax.transAxes)
 
 
 def fixed_colors(panel) -> dict:
@@ -211,7 +123,24 @@ def fixed_colors(panel) -> dict:
     return out
 
 
-def draw_timeseries(fig, box, panel, prom):
+def draw_bargauge(fig, box, panel, view):
+    ax = fig.add_axes(box)
+    frame(ax, panel["title"])
+    fixed = fixed_colors(panel)
+    rows = [(v["name"], v["value"]) for v in view["values"]]
+    names = [r[0] for r in rows][::-1]
+    values = [r[1] for r in rows][::-1]
+    ax.barh(range(len(names)), values, color=[fixed.get(n, color("green")) for n in names])
+    for i, (n, v) in enumerate(zip(names, values)):
+        ax.text(0, i + 0.42, f" {n}", va="bottom", color=TEXT, fontsize=8)
+        ax.text(v, i, f" {int(v)}", va="center", color=TEXT, fontsize=9)
+    ax.set_xlim(0, max(values + [1]) * 1.25)
+    ax.set_ylim(-0.6, len(names) - 0.1)
+    ax.set_yticks([])
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+
+
+def draw_timeseries(fig, box, panel, view):
     # Room for the tick labels inside the panel.
     ax = fig.add_axes([box[0] + 0.025, box[1] + 0.012, box[2] - 0.03, box[3] - 0.014])
     frame(ax, panel["title"])
@@ -220,13 +149,9 @@ def draw_timeseries(fig, box, panel, prom):
     defaults = panel["fieldConfig"]["defaults"]
     unit = defaults.get("unit")
     stacked = defaults["custom"]["stacking"]["mode"] == "normal"
-    lines = []
-    now = time.time()
-    for target in panel["targets"]:
-        for s in prom.range(substitute(target["expr"]), now):
-            xs = [round(float(t) - now) for t, _ in s["values"]]
-            ys = [float(v) for _, v in s["values"]]
-            lines.append((legend(target.get("legendFormat", ""), s["metric"]), xs, ys))
+    now = time.time() * 1000
+    lines = [(s["name"] or "value", [round((t - now) / 1000) for t in s["times"]],
+              [float(v) for v in s["values"]]) for s in view["series"]]
     if not lines:
         ax.text(0.5, 0.5, "No data", ha="center", va="center", color=DIM,
                 transform=ax.transAxes)
@@ -247,13 +172,13 @@ def draw_timeseries(fig, box, panel, prom):
             base = top
     else:
         for i, (name, xs, ys) in enumerate(lines):
-            ax.plot(xs, [y / scale for y in ys], color=pick(i, name),
-                    linewidth=1.3, label=name)
+            ax.plot(xs, [y / scale for y in ys], color=pick(i, name), linewidth=1.3,
+                    label=name)
     steps = defaults.get("thresholds", {}).get("steps", [])
     if defaults["custom"]["thresholdsStyle"]["mode"] == "line" and len(steps) > 1:
         limit = steps[-1]["value"] / scale
         ax.axhline(limit, color=COLORS["red"], linestyle="--", linewidth=1)
-        ax.text(0.01, limit, f" threshold {fmt(steps[-1]['value'], 's', [])[0]}",
+        ax.text(0.01, limit, f" threshold {grafana.duration(steps[-1]['value'])}",
                 color=COLORS["red"], fontsize=7, va="bottom",
                 transform=ax.get_yaxis_transform())
     ax.set_ylim(bottom=0)
@@ -268,74 +193,37 @@ def draw_timeseries(fig, box, panel, prom):
         t.set_color(TEXT)
 
 
-def table_rows(panel, prom) -> tuple[list[str], list[list[tuple[str, str | None]]]]:
-    """Merged rows of a table panel as (columns, cells with colors)."""
-    organize = next(t for t in panel["transformations"] if t["id"] == "organize")["options"]
-    hidden = {k for k, v in organize["excludeByName"].items() if v}
-    rename = organize["renameByName"]
-    overrides = {o["matcher"]["options"]: {p["id"]: p["value"] for p in o["properties"]}
-                 for o in panel["fieldConfig"]["overrides"]}
-    multi = len(panel["targets"]) > 1
-    rows: dict[tuple, dict] = {}
-    label_cols: list[str] = []
-    value_cols: list[str] = []
-    for target in panel["targets"]:
-        value_col = f"Value #{target['refId']}" if multi else "Value"
-        if value_col not in value_cols:
-            value_cols.append(value_col)
-        for s in prom.instant(substitute(target["expr"])):
-            labels = {k: v for k, v in s["metric"].items() if k != "__name__"}
-            for k in labels:
-                if k not in label_cols:
-                    label_cols.append(k)
-            row = rows.setdefault(tuple(sorted(labels.items())), dict(labels))
-            row[value_col] = float(s["value"][1])
-    columns = [c for c in label_cols + value_cols if c not in hidden]
-    names = [rename.get(c, c) for c in columns]
-    sort = (panel["options"].get("sortBy") or [{}])[0].get("displayName")
-    out = []
-    for row in rows.values():
-        cells = []
-        for c, name in zip(columns, names):
-            v = row.get(c)
-            if isinstance(v, float):
-                o = overrides.get(name, {})
-                text, mapped = fmt(v, o.get("unit"), o.get("mappings"))
-                cells.append((text, mapped or threshold_color(v, o.get("thresholds"))))
-            else:
-                cells.append((v or "", None))
-        out.append((row, cells))
-    if sort and sort in names:
-        col = columns[names.index(sort)]
-        out.sort(key=lambda r: r[0].get(col, -1) if isinstance(r[0].get(col), float) else -1,
-                 reverse=True)
-    return names, [cells for _, cells in out]
-
-
-def draw_table(fig, box, panel, prom):
+def draw_table(fig, box, panel, view):
+    """The table's first frame, in the order of the panel's sortBy option."""
     ax = fig.add_axes(box)
     frame(ax, panel["title"])
     ax.set_xticks([])
     ax.set_yticks([])
-    names, rows = table_rows(panel, prom)
+    names = view["columns"]
+    rows = list(view["rows"])
+    sort = (panel["options"].get("sortBy") or [{}])[0]
+    if sort.get("displayName") in names:
+        col = sort["displayName"]
+        rows.sort(key=lambda r: (r[col]["value"] is not None, r[col]["value"] or 0),
+                  reverse=bool(sort.get("desc")))
     fits = max(1, int(panel["gridPos"]["h"] * ROW_PX / 0.19) - 2)
     shown = rows[:fits]
     if not shown:
         ax.text(0.5, 0.5, "No data", ha="center", va="center", color=DIM)
         return
-    table = ax.table(cellText=[[c[0] for c in r] for r in shown], colLabels=names,
+    table = ax.table(cellText=[[r[c]["text"] for c in names] for r in shown], colLabels=names,
                      loc="upper center", cellLoc="left", colLoc="left",
                      bbox=[0, 1 - (len(shown) + 1) / (fits + 1), 1, (len(shown) + 1) / (fits + 1)])
     table.auto_set_font_size(False)
-    table.set_fontsize(7)
+    table.set_fontsize(6.5)
     for (r, c), cell in table.get_celld().items():
         cell.set_edgecolor(BORDER)
         cell.set_facecolor(PANEL if r else "#22252b")
         cell.get_text().set_color(TEXT if r else DIM)
-        if r and shown[r - 1][c][1]:
-            mapped = color(shown[r - 1][c][1])
-            cell.set_facecolor(mapped if mapped != TEXT else PANEL)
-            if mapped != TEXT:
+        if r:
+            paint = cell_color(shown[r - 1][names[c]]["color"])
+            if paint:
+                cell.set_facecolor(paint)
                 cell.get_text().set_color("black")
     if len(rows) > len(shown):
         ax.text(0.99, 0.01, f"{len(rows) - len(shown)} more rows", ha="right", va="bottom",
@@ -351,23 +239,28 @@ DRAW = {"stat": draw_stat, "bargauge": draw_bargauge, "timeseries": draw_timeser
         "table": draw_table}
 
 
-def render(board_file: Path, out: Path, prom: Prometheus) -> None:
+def render(board_file: Path, out: Path, prom: grafana.Prometheus, variables: dict) -> None:
     board = json.loads(board_file.read_text())
     panels = board["panels"]
+    views = iter(grafana.draw(prom, board, variables))
     rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
     fig = plt.figure(figsize=(24 * UNIT_PX, rows * ROW_PX + 1.1), facecolor=BG)
+    chosen = ", ".join(f"{k} = {v if isinstance(v, str) else 'All'}"
+                       for k, v in variables.items()) or "All accounts"
     fig.text(0.005, 1 - 0.35 / fig.get_size_inches()[1], board["title"], color=TEXT,
              fontsize=15, fontweight="bold", va="center")
     fig.text(0.995, 1 - 0.35 / fig.get_size_inches()[1],
-             "Rendering of this dashboard's queries on the end-to-end test data "
-             "(dashboards/render.py; not a Grafana screenshot). Account = All, User = All.",
+             "What Grafana would be given on the dashboard test's data (dashboards/grafana.py; "
+             f"not a Grafana screenshot). {chosen}.",
              color=DIM, fontsize=8, ha="right", va="center")
-    for panel in panels:
+    for panel in grafana.panels_of(board):
         box = panel_box(fig, panel["gridPos"], rows)
         if panel["type"] == "row":
             draw_row(fig, box, panel)
         else:
-            DRAW[panel["type"]](fig, box, panel, prom)
+            view = next(views)
+            assert view["title"] == panel["title"]
+            DRAW[panel["type"]](fig, box, panel, view)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110, facecolor=BG)
     plt.close(fig)
@@ -378,10 +271,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prometheus", required=True, help="base URL of Prometheus")
     parser.add_argument("--out", required=True, type=Path, help="directory for the PNG files")
+    parser.add_argument("--var", action="append", default=[],
+                        help="user-dashboard=ACCOUNT/USER: the user the User dashboard shows")
     args = parser.parse_args()
-    prom = Prometheus(args.prometheus)
+    options = dict(v.split("=", 1) for v in args.var)
+    account, _, user = options.get("user-dashboard", "/").partition("/")
+    prom = grafana.Prometheus(args.prometheus)
     for board, picture in BOARDS.items():
-        render(HERE / board, args.out / picture, prom)
+        variables = {"account": account, "user": user} if board == "iam-user.json" else {}
+        render(HERE / board, args.out / picture, prom, variables)
 
 
 if __name__ == "__main__":
