@@ -2,6 +2,13 @@
 //! arbitrary bytes, and any user name or label value survives the trip from
 //! the CSV through the exposition and back through the Python reference
 //! parsers (`prometheus_client`), in both the text and OpenMetrics formats.
+//!
+//! Generated reports put arbitrary Unicode (not only ASCII) in every field:
+//! user names, ARNs, dates, booleans, regions, services and the columns the
+//! exporter does not read. Good rows must be kept with exactly the values
+//! written; a row with one bad field (not a date, not a boolean, not UTF-8,
+//! a blank name, another account) must be skipped and counted under the
+//! column at fault, and the account must keep its health series.
 
 mod common;
 
@@ -17,7 +24,8 @@ use iam_credentials_exporter::aws::ApiMetrics;
 use iam_credentials_exporter::metrics::{self, format::Format};
 use iam_credentials_exporter::model::{AccessKey, AccountData, LastUsed, User};
 use iam_credentials_exporter::refresh::{AccountState, Snapshot, Store};
-use iam_credentials_exporter::report::parse_report;
+use iam_credentials_exporter::report::parse::RowError;
+use iam_credentials_exporter::report::{ReportParseError, parse_report};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -262,6 +270,17 @@ fn csv_report(names: &[String]) -> String {
 /// Encodes `accounts` as the exporter would serve them and returns the
 /// samples the reference parser reads back: (sample name, labels).
 fn exposed(accounts: Vec<AccountState>, format: Format) -> Vec<(String, BTreeMap<String, String>)> {
+    exposed_values(accounts, format)
+        .into_iter()
+        .map(|(name, labels, _)| (name, labels))
+        .collect()
+}
+
+/// Like [`exposed`], with each sample's value.
+fn exposed_values(
+    accounts: Vec<AccountState>,
+    format: Format,
+) -> Vec<(String, BTreeMap<String, String>, f64)> {
     let store = Arc::new(Store::default());
     store.publish(Snapshot::new(accounts));
     let exposition = metrics::Exposition::new(
@@ -289,7 +308,11 @@ fn exposed(accounts: Vec<AccountState>, format: Format) -> Vec<(String, BTreeMap
                 .iter()
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
                 .collect();
-            (s[0].as_str().unwrap().to_owned(), labels)
+            (
+                s[0].as_str().unwrap().to_owned(),
+                labels,
+                s[2].as_f64().unwrap(),
+            )
         })
         .collect()
 }
@@ -314,7 +337,7 @@ while True:
     doc = src.read(int(size)).decode("utf-8")
     try:
         parse = openmetrics if fmt == b"openmetrics" else text
-        samples = [[s.name, s.labels] for f in parse(doc) for s in f.samples]
+        samples = [[s.name, s.labels, s.value] for f in parse(doc) for s in f.samples]
         out.write(json.dumps({"samples": samples}) + "\n")
     except Exception as e:
         out.write(json.dumps({"error": repr(e)}) + "\n")
@@ -359,6 +382,684 @@ impl ReferenceParser {
         match answer.get("error") {
             Some(e) => Err(e.to_string()),
             None => Ok(answer["samples"].take()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Generated reports: arbitrary Unicode in every field.
+//
+// A report is generated as rows of known content, each either good or with
+// exactly one bad field. The parser must keep every good row with exactly the
+// values written, skip and count every bad row (naming the bad column), and
+// the kept users must come out of both expositions as written.
+// ---------------------------------------------------------------------------
+
+/// Another account, for rows that do not belong in the report.
+const OTHER_ACCOUNT: &str = "210987654321";
+
+/// The columns of a credential report, in AWS's order.
+const COLUMNS: [&str; 22] = [
+    "user",
+    "arn",
+    "user_creation_time",
+    "password_enabled",
+    "password_last_used",
+    "password_last_changed",
+    "password_next_rotation",
+    "mfa_active",
+    "access_key_1_active",
+    "access_key_1_last_rotated",
+    "access_key_1_last_used_date",
+    "access_key_1_last_used_region",
+    "access_key_1_last_used_service",
+    "access_key_2_active",
+    "access_key_2_last_rotated",
+    "access_key_2_last_used_date",
+    "access_key_2_last_used_region",
+    "access_key_2_last_used_service",
+    "cert_1_active",
+    "cert_1_last_rotated",
+    "cert_2_active",
+    "cert_2_last_rotated",
+];
+
+fn column(name: &str) -> usize {
+    COLUMNS.iter().position(|c| *c == name).unwrap()
+}
+
+/// Whitespace that `str::trim` removes, ASCII and not.
+const SPACES: [char; 8] = [
+    ' ', '\t', '\u{a0}', '\u{85}', '\u{2028}', '\u{3000}', '\u{200a}', '\u{b}',
+];
+
+/// Up to two characters of Unicode whitespace.
+fn padding() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(SPACES.to_vec()), 0..3).prop_map(String::from_iter)
+}
+
+/// Any text: weighted toward non-ASCII, whitespace and the metacharacters of
+/// CSV and of both expositions, and sometimes empty.
+fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => name(),
+        1 => Just(String::new()),
+        1 => prop::collection::vec(prop::sample::select(SPACES.to_vec()), 1..4).prop_map(String::from_iter),
+    ]
+}
+
+/// How AWS (or someone) says "nothing here", as the parser must recognise it.
+fn placeholder() -> impl Strategy<Value = String> {
+    (
+        padding(),
+        prop::sample::select(vec![
+            "N/A",
+            "n/a",
+            "not_supported",
+            "Not_Supported",
+            "no_information",
+            "",
+        ]),
+        padding(),
+    )
+        .prop_map(|(a, p, b)| format!("{a}{p}{b}"))
+}
+
+/// True when `value` is, once trimmed, one of the report's "no value" words.
+fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    v.is_empty()
+        || ["n/a", "not_supported", "no_information"]
+            .iter()
+            .any(|p| v.to_ascii_lowercase() == *p)
+}
+
+/// A valid date-time: its text (any offset, fraction and case, padded with
+/// Unicode whitespace) and the Unix time it stands for.
+fn date() -> impl Strategy<Value = (String, i64)> {
+    (
+        0i64..4_102_444_800,
+        -1439i64..=1439,
+        prop::sample::select(vec!['T', 't', ' ']),
+        prop::sample::select(vec!["", ".0", ".123", ".999999999"]),
+        0..4u8,
+        padding(),
+        padding(),
+    )
+        .prop_map(|(secs, offset, sep, fraction, zone, before, after)| {
+            let utc = |t: i64| iam_credentials_exporter::time::format_rfc3339(t);
+            let (local, suffix) = match zone {
+                0 => (secs, String::from("Z")),
+                1 => (secs, String::from("z")),
+                2 => (secs, String::new()),
+                _ => {
+                    let (sign, abs) = if offset < 0 {
+                        ('-', -offset)
+                    } else {
+                        ('+', offset)
+                    };
+                    (
+                        secs + offset * 60,
+                        format!("{sign}{:02}:{:02}", abs / 60, abs % 60),
+                    )
+                }
+            };
+            let text = utc(local);
+            let text = format!(
+                "{before}{}{sep}{}{fraction}{suffix}{after}",
+                &text[..10],
+                &text[11..19]
+            );
+            (text, secs)
+        })
+}
+
+/// Text that is not a date-time: a valid one with a character replaced by
+/// non-ASCII, impossible values, or any text with a character no date has.
+fn bad_date() -> impl Strategy<Value = String> {
+    let not_ascii = any::<char>().prop_filter("non-ASCII, not whitespace", |c| {
+        !c.is_ascii() && !c.is_whitespace()
+    });
+    prop_oneof![
+        (date(), any::<prop::sample::Index>(), not_ascii).prop_map(|((text, _), at, c)| {
+            let mut chars: Vec<char> = text.trim().chars().collect();
+            let at = at.index(chars.len());
+            chars[at] = c;
+            String::from_iter(chars)
+        }),
+        prop::sample::select(vec![
+            "2025-13-01T00:00:00Z",
+            "2025-02-29T00:00:00+00:00",
+            "2025-04-31T00:00:00Z",
+            "2025-03-14T24:00:00Z",
+            "2025-03-14T09:60:00Z",
+            "2025-03-14T09:21:07+24:00",
+            "2025-03-14T09:21:07+0000",
+            "2025-03-14T09:21:07.Z",
+            "2025-03-14",
+            "２０２５-03-14T09:21:07Z",
+            "2025-03-14T09:21:0é+00:00",
+            "2025-03-14T09:21:07+٠٠:00",
+            "yesterday",
+        ])
+        .prop_map(str::to_owned),
+        any::<String>().prop_filter("has a character no date has", |s| {
+            let t = s.trim();
+            !is_placeholder(t)
+                && t.chars()
+                    .any(|c| !c.is_ascii_digit() && !"-:+.TtZz ".contains(c))
+        }),
+    ]
+}
+
+/// A valid boolean in any ASCII case, padded.
+fn boolean() -> impl Strategy<Value = (String, bool)> {
+    (any::<bool>(), any::<[bool; 5]>(), padding(), padding()).prop_map(|(value, upper, a, b)| {
+        let word: String = (if value { "true" } else { "false" })
+            .chars()
+            .zip(upper)
+            .map(|(c, up)| if up { c.to_ascii_uppercase() } else { c })
+            .collect();
+        (format!("{a}{word}{b}"), value)
+    })
+}
+
+/// Text that is not a boolean: look-alikes and any other text.
+fn bad_boolean() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "yes",
+            "1",
+            "0",
+            "truе",
+            "ｔｒｕｅ",
+            "fałse",
+            "TRUE!",
+            "t",
+            "tru e",
+        ])
+        .prop_map(str::to_owned),
+        any::<String>().prop_filter("not a boolean or a placeholder", |s| {
+            let t = s.trim().to_ascii_lowercase();
+            !is_placeholder(&t) && t != "true" && t != "false"
+        }),
+    ]
+}
+
+/// One access key slot as written.
+#[derive(Debug, Clone)]
+struct KeyCells {
+    active: (String, bool),
+    rotated: Option<(String, i64)>,
+    used: Option<(String, i64)>,
+    region: String,
+    service: String,
+    /// Placeholders written where a date is absent.
+    no_rotated: String,
+    no_used: String,
+}
+
+impl KeyCells {
+    /// The report holds a key in this slot unless it is inactive and was never rotated.
+    fn present(&self) -> bool {
+        self.active.1 || self.rotated.is_some()
+    }
+}
+
+fn key_cells() -> impl Strategy<Value = KeyCells> {
+    (
+        boolean(),
+        prop::option::of(date()),
+        prop::option::of(date()),
+        prop_oneof![any_text(), placeholder()],
+        prop_oneof![any_text(), placeholder()],
+        placeholder(),
+        placeholder(),
+    )
+        .prop_map(
+            |(active, rotated, used, region, service, no_rotated, no_used)| KeyCells {
+                active,
+                rotated,
+                used,
+                region,
+                service,
+                no_rotated,
+                no_used,
+            },
+        )
+}
+
+/// One good row as written, cell by cell.
+#[derive(Debug, Clone)]
+struct RowCells {
+    name: String,
+    /// The part of the ARN after `user/`: any path and name.
+    arn_tail: String,
+    created: (String, i64),
+    password_enabled: Option<(String, bool)>,
+    password_last_used: Option<(String, i64)>,
+    password_last_changed: Option<(String, i64)>,
+    mfa_active: Option<(String, bool)>,
+    keys: [KeyCells; 2],
+    /// Columns the exporter does not read: anything goes in them.
+    unread: [String; 5],
+    /// Placeholders written where a value is absent.
+    none: [String; 5],
+}
+
+fn row_cells() -> impl Strategy<Value = RowCells> {
+    (
+        (name(), any_text(), date()),
+        (
+            prop::option::of(boolean()),
+            prop::option::of(date()),
+            prop::option::of(date()),
+            prop::option::of(boolean()),
+        ),
+        [key_cells(), key_cells()],
+        prop::array::uniform5(any_text()),
+        prop::array::uniform5(placeholder()),
+    )
+        .prop_map(
+            |((name, arn_tail, created), (enabled, used, changed, mfa), keys, unread, none)| {
+                RowCells {
+                    name,
+                    arn_tail,
+                    created,
+                    password_enabled: enabled,
+                    password_last_used: used,
+                    password_last_changed: changed,
+                    mfa_active: mfa,
+                    keys,
+                    unread,
+                    none,
+                }
+            },
+        )
+}
+
+impl RowCells {
+    fn arn(&self, account: &str) -> String {
+        format!("arn:aws:iam::{account}:user/{}", self.arn_tail)
+    }
+
+    /// The row's cells as bytes, in [`COLUMNS`] order.
+    fn cells(&self) -> Vec<Vec<u8>> {
+        fn opt<T>(v: &Option<(String, T)>, none: &str) -> String {
+            v.as_ref()
+                .map_or_else(|| none.to_owned(), |(t, _)| t.clone())
+        }
+        let mut cells = vec![
+            self.name.clone(),
+            self.arn(ACCOUNT),
+            self.created.0.clone(),
+            opt(&self.password_enabled, &self.none[0]),
+            opt(&self.password_last_used, &self.none[1]),
+            opt(&self.password_last_changed, &self.none[2]),
+            self.unread[0].clone(),
+            opt(&self.mfa_active, &self.none[3]),
+        ];
+        for key in &self.keys {
+            cells.extend([
+                key.active.0.clone(),
+                opt(&key.rotated, &key.no_rotated),
+                opt(&key.used, &key.no_used),
+                key.region.clone(),
+                key.service.clone(),
+            ]);
+        }
+        cells.extend(self.unread[1..].iter().cloned());
+        cells.into_iter().map(String::into_bytes).collect()
+    }
+
+    /// The user the parser must make of this row.
+    fn user(&self) -> User {
+        let keys = self
+            .keys
+            .iter()
+            .zip(1u8..)
+            .filter(|(k, _)| k.present())
+            .map(|(k, slot)| AccessKey {
+                slot,
+                id: String::new(),
+                active: k.active.1,
+                created: k.rotated.as_ref().map(|(_, t)| *t),
+                last_used: k.used.as_ref().map(|(_, at)| LastUsed {
+                    at: *at,
+                    region: value_of(&k.region),
+                    service: value_of(&k.service),
+                }),
+            })
+            .collect();
+        User {
+            name: self.name.trim().to_owned(),
+            arn: self.arn(ACCOUNT).trim().to_owned(),
+            created: Some(self.created.1),
+            password_enabled: self.password_enabled.as_ref().map(|(_, v)| *v),
+            password_last_used: self.password_last_used.as_ref().map(|(_, t)| *t),
+            password_last_changed: self.password_last_changed.as_ref().map(|(_, t)| *t),
+            mfa_active: self.mfa_active.as_ref().map(|(_, v)| *v),
+            keys,
+        }
+    }
+
+    /// The columns the parser reads for this row, where a bad value must
+    /// skip the row. Dates of last use, regions and services are only read
+    /// for a key that is there, and regions and services only when it was used.
+    fn read_columns(&self) -> Vec<&'static str> {
+        let mut read = vec![
+            "user",
+            "arn",
+            "user_creation_time",
+            "password_enabled",
+            "password_last_used",
+            "password_last_changed",
+            "mfa_active",
+        ];
+        let slots: [[&'static str; 5]; 2] = [
+            [
+                "access_key_1_active",
+                "access_key_1_last_rotated",
+                "access_key_1_last_used_date",
+                "access_key_1_last_used_region",
+                "access_key_1_last_used_service",
+            ],
+            [
+                "access_key_2_active",
+                "access_key_2_last_rotated",
+                "access_key_2_last_used_date",
+                "access_key_2_last_used_region",
+                "access_key_2_last_used_service",
+            ],
+        ];
+        for (key, names) in self.keys.iter().zip(slots) {
+            read.extend(&names[..2]);
+            if key.present() {
+                read.push(names[2]);
+                if key.used.is_some() {
+                    read.extend(&names[3..]);
+                }
+            }
+        }
+        read
+    }
+}
+
+/// What the parser keeps of a free-text cell.
+fn value_of(cell: &str) -> String {
+    if is_placeholder(cell) {
+        String::new()
+    } else {
+        cell.trim().to_owned()
+    }
+}
+
+/// The one thing wrong with a bad row.
+#[derive(Debug, Clone)]
+enum Fault {
+    /// A date column that is not a date.
+    Date(prop::sample::Index, String),
+    /// A boolean column that is not a boolean.
+    Boolean(prop::sample::Index, String),
+    /// Any column the parser reads, with bytes that are not UTF-8.
+    NotUtf8(prop::sample::Index, Vec<u8>, prop::sample::Index),
+    /// A user name that is only whitespace.
+    NoName(String),
+    /// A user of another account.
+    ForeignAccount,
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![
+        (any::<prop::sample::Index>(), bad_date()).prop_map(|(i, v)| Fault::Date(i, v)),
+        (any::<prop::sample::Index>(), bad_boolean()).prop_map(|(i, v)| Fault::Boolean(i, v)),
+        (
+            any::<prop::sample::Index>(),
+            prop::collection::vec(any::<u8>(), 0..8),
+            any::<prop::sample::Index>()
+        )
+            .prop_map(|(i, b, at)| Fault::NotUtf8(i, b, at)),
+        padding().prop_map(Fault::NoName),
+        Just(Fault::ForeignAccount),
+    ]
+}
+
+/// Why the parser must skip a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Skip {
+    Column(String),
+    ForeignAccount,
+}
+
+impl Fault {
+    /// Writes the fault into `cells` and says which skip it must cause.
+    fn apply(&self, row: &RowCells, cells: &mut [Vec<u8>]) -> Skip {
+        let read = row.read_columns();
+        let pick = |names: &[&'static str], i: &prop::sample::Index| {
+            let names: Vec<_> = names.iter().filter(|n| read.contains(n)).copied().collect();
+            names[i.index(names.len())]
+        };
+        match self {
+            Fault::Date(i, value) => {
+                let name = pick(
+                    &[
+                        "user_creation_time",
+                        "password_last_used",
+                        "password_last_changed",
+                        "access_key_1_last_rotated",
+                        "access_key_1_last_used_date",
+                        "access_key_2_last_rotated",
+                        "access_key_2_last_used_date",
+                    ],
+                    i,
+                );
+                cells[column(name)] = value.clone().into_bytes();
+                Skip::Column(name.into())
+            }
+            Fault::Boolean(i, value) => {
+                let name = pick(
+                    &[
+                        "password_enabled",
+                        "mfa_active",
+                        "access_key_1_active",
+                        "access_key_2_active",
+                    ],
+                    i,
+                );
+                cells[column(name)] = value.clone().into_bytes();
+                Skip::Column(name.into())
+            }
+            Fault::NotUtf8(i, bytes, at) => {
+                let name = read[i.index(read.len())];
+                let cell = &mut cells[column(name)];
+                // A lone continuation byte, or a lead byte cut short, is never UTF-8.
+                let mut bad = bytes.clone();
+                bad.insert(at.index(bad.len() + 1), 0x80);
+                bad.push(0xE2);
+                let at = cell.len() / 2;
+                cell.splice(at..at, bad);
+                Skip::Column(name.into())
+            }
+            Fault::NoName(space) => {
+                cells[column("user")] = space.clone().into_bytes();
+                Skip::Column("user".into())
+            }
+            Fault::ForeignAccount => {
+                cells[column("arn")] = row.arn(OTHER_ACCOUNT).into_bytes();
+                Skip::ForeignAccount
+            }
+        }
+    }
+}
+
+/// A generated report: rows, each good or with one fault.
+#[derive(Debug, Clone)]
+struct GeneratedReport {
+    rows: Vec<(RowCells, Option<Fault>)>,
+    quote_always: bool,
+    crlf: bool,
+    final_newline: bool,
+    bom: bool,
+}
+
+fn generated_report() -> impl Strategy<Value = GeneratedReport> {
+    (
+        prop::collection::vec((row_cells(), prop::option::weighted(0.35, fault())), 0..10),
+        any::<[bool; 4]>(),
+    )
+        .prop_map(|(mut rows, [quote_always, crlf, final_newline, bom])| {
+            // IAM user names are unique, and never blank.
+            let mut seen = BTreeSet::new();
+            for (i, (row, _)) in rows.iter_mut().enumerate() {
+                if row.name.trim().is_empty() {
+                    row.name.push_str(&format!("u{i}"));
+                }
+                if !seen.insert(row.name.trim().to_owned()) {
+                    row.name = format!("{}#{i}", row.name);
+                    seen.insert(row.name.trim().to_owned());
+                }
+            }
+            // The report's account is that of its first good row: another
+            // account's row before it would make every later row foreign.
+            let first_good = rows.iter().position(|(_, f)| f.is_none());
+            for (i, (_, fault)) in rows.iter_mut().enumerate() {
+                if matches!(fault, Some(Fault::ForeignAccount)) && first_good.is_none_or(|g| i < g)
+                {
+                    *fault = Some(Fault::NoName(String::new()));
+                }
+            }
+            GeneratedReport {
+                rows,
+                quote_always,
+                crlf,
+                final_newline,
+                bom,
+            }
+        })
+}
+
+impl GeneratedReport {
+    /// The CSV bytes, and per row the skip it must cause (`None`: kept).
+    fn write(&self) -> (Vec<u8>, Vec<Option<Skip>>) {
+        let mut writer = csv::WriterBuilder::new()
+            .quote_style(if self.quote_always {
+                csv::QuoteStyle::Always
+            } else {
+                csv::QuoteStyle::Necessary
+            })
+            .terminator(if self.crlf {
+                csv::Terminator::CRLF
+            } else {
+                csv::Terminator::Any(b'\n')
+            })
+            .from_writer(Vec::new());
+        writer.write_record(COLUMNS).unwrap();
+        let mut skips = Vec::new();
+        for (row, fault) in &self.rows {
+            let mut cells = row.cells();
+            skips.push(fault.as_ref().map(|f| f.apply(row, &mut cells)));
+            writer.write_record(&cells).unwrap();
+        }
+        let mut bytes = writer.into_inner().unwrap();
+        if !self.final_newline {
+            while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+                bytes.pop();
+            }
+        }
+        if self.bom {
+            bytes.splice(0..0, *b"\xEF\xBB\xBF");
+        }
+        (bytes, skips)
+    }
+}
+
+proptest! {
+    // Each case parses one report and has both expositions read back by the
+    // reference parsers; 96 cases take a few seconds in a debug build.
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Every good row is kept with exactly the values written, every bad row
+    /// is skipped and counted under the column at fault, and the kept users,
+    /// their ARNs, regions and services and the account's health come out of
+    /// both expositions as written.
+    #[test]
+    fn generated_reports_keep_good_rows_and_count_bad_ones(report in generated_report()) {
+        let (bytes, skips) = report.write();
+        let expected: Vec<User> = report
+            .rows
+            .iter()
+            .zip(&skips)
+            .filter(|(_, skip)| skip.is_none())
+            .map(|((row, _), _)| row.user())
+            .collect();
+        let want_skips: Vec<Skip> = skips.iter().flatten().cloned().collect();
+
+        let parsed = match parse_report(&bytes) {
+            Ok(parsed) => parsed,
+            Err(ReportParseError::NoUsableRows(n)) => {
+                prop_assert!(expected.is_empty(), "rejected a report with good rows");
+                prop_assert_eq!(n, want_skips.len());
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("report rejected: {e}"))),
+        };
+        prop_assert_eq!(&parsed.data.users, &expected);
+        prop_assert_eq!(parsed.data.rows_skipped, want_skips.len() as u64);
+        let got_skips: Vec<Skip> = parsed
+            .skipped
+            .iter()
+            .map(|(_, e)| match e {
+                RowError::Field { column, .. } => Skip::Column(column.clone()),
+                RowError::ForeignAccount { .. } => Skip::ForeignAccount,
+                other => Skip::Column(format!("unexpected: {other}")),
+            })
+            .collect();
+        prop_assert_eq!(&got_skips, &want_skips);
+        let account = if expected.is_empty() { "" } else { ACCOUNT };
+        prop_assert_eq!(parsed.data.account_id.as_str(), account);
+
+        let state = AccountState {
+            key: ACCOUNT.into(),
+            account_id: ACCOUNT.into(),
+            data: Some(Arc::new(parsed.data)),
+            success: true,
+            last_success: Some(1_700_000_000),
+            attempts: 1,
+            ..AccountState::default()
+        };
+        let want_users: BTreeSet<(String, String)> =
+            expected.iter().map(|u| (u.name.clone(), u.arn.clone())).collect();
+        let want_used: BTreeSet<(String, String, String, String)> = expected
+            .iter()
+            .flat_map(|u| {
+                u.keys.iter().filter_map(|k| {
+                    let used = k.last_used.as_ref()?;
+                    Some((u.name.clone(), k.slot.to_string(), used.region.clone(), used.service.clone()))
+                })
+            })
+            .collect();
+        for format in [Format::Text, Format::OpenMetrics] {
+            let samples = exposed_values(vec![state.clone()], format);
+            let of = |name: &'static str| samples.iter().filter(move |(n, _, _)| n == name);
+            let users: BTreeSet<(String, String)> = of("aws_iam_user_info")
+                .map(|(_, l, _)| (l["user"].clone(), l["arn"].clone()))
+                .collect();
+            prop_assert_eq!(&users, &want_users, "{:?}", format);
+            let used: BTreeSet<(String, String, String, String)> = of("aws_iam_access_key_last_used_info")
+                .map(|(_, l, _)| (
+                    l["user"].clone(),
+                    l["slot"].clone(),
+                    l["last_used_region"].clone(),
+                    l["last_used_service"].clone(),
+                ))
+                .collect();
+            prop_assert_eq!(&used, &want_used, "{:?}", format);
+            let health: Vec<(String, f64)> = of("aws_iam_exporter_account_refresh_success")
+                .map(|(_, l, v)| (l["account_id"].clone(), *v))
+                .collect();
+            prop_assert_eq!(&health, &vec![(ACCOUNT.to_owned(), 1.0)], "{:?}", format);
+            let skipped: Vec<f64> = of("aws_iam_exporter_report_rows_skipped").map(|(_, _, v)| *v).collect();
+            prop_assert_eq!(&skipped, &vec![want_skips.len() as f64], "{:?}", format);
         }
     }
 }
