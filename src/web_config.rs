@@ -564,8 +564,17 @@ impl BasicAuth {
             .map_err(|_| String::from("cannot generate a random key"))?;
         let mut tagged = Vec::with_capacity(users.len());
         for (user, hash) in users {
-            hash.parse::<bcrypt::HashParts>()
+            let parts = hash
+                .parse::<bcrypt::HashParts>()
                 .map_err(|e| format!("basic_auth_users.{user}: not a bcrypt hash ({e})"))?;
+            // bcrypt (here and in Go) refuses any other cost when verifying:
+            // such a hash would lock every request out.
+            let cost = parts.get_cost();
+            if !(4..=31).contains(&cost) {
+                return Err(format!(
+                    "basic_auth_users.{user}: bcrypt cost {cost} is outside 4 to 31, so no password can match"
+                ));
+            }
             tagged.push((tag(&key, b"user", &[user.as_bytes()]), hash));
         }
         Ok(BasicAuth {
@@ -732,6 +741,21 @@ mod tests {
         let auth_ = BasicAuth::new(map).unwrap();
         assert!(auth_.check(Some(&auth("u", &long))).await);
         assert!(!auth_.check(Some(&auth("u", &format!("{long}b")))).await);
+    }
+
+    #[test]
+    fn bcrypt_hashes_with_a_cost_bcrypt_refuses_are_rejected() {
+        let hash = bcrypt::hash("pw", 4).unwrap();
+        for cost in ["03", "32", "99"] {
+            let bad = format!("{}{cost}{}", &hash[..4], &hash[6..]);
+            let err = WebConfig::parse(&format!("basic_auth_users:\n  u: {bad}\n"), Path::new("."))
+                .unwrap_err();
+            assert!(err.contains("outside 4 to 31"), "{cost}: {err}");
+            // bcrypt itself would refuse this hash at every request.
+            assert!(bcrypt::verify("pw", &bad).is_err(), "{cost}");
+        }
+        let ok = WebConfig::parse(&format!("basic_auth_users:\n  u: {hash}\n"), Path::new("."));
+        assert!(ok.unwrap().basic_auth.is_some());
     }
 
     #[test]

@@ -764,6 +764,10 @@ fn bad_web_config_files_exit_2_with_one_line_naming_the_problem() {
             "basic_auth_users.prometheus: not a bcrypt hash (Invalid hash: the hash format is malformed; expected 60 ASCII bytes)",
         ),
         (
+            "bad_bcrypt_cost.yml",
+            "basic_auth_users.prometheus: bcrypt cost 32 is outside 4 to 31, so no password can match",
+        ),
+        (
             "min_version_tls11.yml",
             "tls_server_config.min_version TLS11 is not supported (TLS12 and TLS13 are)",
         ),
