@@ -45,9 +45,6 @@ ARG REVISION=unknown
 ARG CREATED
 LABEL org.opencontainers.image.title="iam-credentials-exporter" \
       org.opencontainers.image.description="Prometheus exporter for AWS IAM credential hygiene: access key age and last use, MFA and password state" \
-      org.opencontainers.image.url="https://github.com/iam-credentials-exporter/iam-credentials-exporter" \
-      org.opencontainers.image.source="https://github.com/iam-credentials-exporter/iam-credentials-exporter" \
-      org.opencontainers.image.documentation="https://github.com/iam-credentials-exporter/iam-credentials-exporter#readme" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \

@@ -3,6 +3,7 @@
 #
 #   * Debian packages: prometheus (promtool), prometheus-alertmanager (amtool),
 #     wrk (load generator), jsonnet (renders the monitoring mixin in mixin/),
+#     binutils (readelf: the binary's glibc needs against the image's),
 #     and python3 + python3-venv when they are missing;
 #   * a Python virtual environment at <repo>/.venv with the pinned packages of
 #     tests/harness/requirements.txt (moto, boto3, prometheus_client, ...).
@@ -37,7 +38,7 @@ deb_installed() {
 }
 
 install_debs() {
-    local wanted=(prometheus prometheus-alertmanager wrk jsonnet)
+    local wanted=(prometheus prometheus-alertmanager wrk jsonnet binutils)
     # The venv needs python3 with ensurepip; on Debian that is python3-venv.
     if ! command -v "${python_bin}" >/dev/null 2>&1 ||
         ! "${python_bin}" -c 'import venv, ensurepip' >/dev/null 2>&1; then
