@@ -6,12 +6,17 @@
     python3 bench/sizing.py            # BENCH_SIZING_USERS=1000,5000 for fewer sizes
 
 For each size, a synthetic report (two access keys per user, iam-exporter-bench
-report) is served from a file with --refresh.interval 2s, so that the file is
-re-read and a new snapshot built every 2 seconds while the previous one is
-still served; 4 scrapers ask for text and OpenMetrics in turn, each scrape in
-a new second (so the exporter renders every one), for SIZING_SECONDS. VmHWM
-(the peak resident set, what an OOM kill is decided on) and VmRSS at the end
-are printed as a Markdown table row per size. Standard library only.
+report) is served from a file with --refresh.interval SIZING_REFRESH, so that
+the file is re-read and a new snapshot built while the previous one is still
+served; SIZING_SCRAPERS scrapers ask for text and OpenMetrics in turn, each
+scrape in a new second (so the exporter renders every one) and SIZING_PAUSE
+seconds after the previous one, for SIZING_SECONDS. VmHWM (the peak resident
+set, what an OOM kill is decided on) and VmRSS at the end are printed as a
+Markdown table row per size. Standard library only.
+
+    typical: SIZING_REFRESH=15s SIZING_SCRAPERS=2 SIZING_PAUSE=5 (an HA pair
+             of Prometheus servers; refreshes far more often than the 5m default)
+    stress:  SIZING_REFRESH=2s SIZING_SCRAPERS=4 SIZING_PAUSE=0
 """
 
 import os
@@ -27,8 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPORTER = Path(os.environ.get("BENCH_EXPORTER", ROOT / "target/release/iam-credentials-exporter"))
 TOOL = Path(os.environ.get("BENCH_TOOL", ROOT / "target/bench/release/iam-exporter-bench"))
 USERS = [int(u) for u in os.environ.get("BENCH_SIZING_USERS", "1000,5000,10000,20000,50000").split(",")]
-SECONDS = float(os.environ.get("SIZING_SECONDS", "30"))
-SCRAPERS = 4
+SECONDS = float(os.environ.get("SIZING_SECONDS", "45"))
+SCRAPERS = int(os.environ.get("SIZING_SCRAPERS", "2"))
+REFRESH = os.environ.get("SIZING_REFRESH", "15s")
+PAUSE = float(os.environ.get("SIZING_PAUSE", "5"))
 
 
 def status_kib(pid, field):
@@ -51,7 +58,7 @@ def scraper(addr, stop, counts):
         counts.append(1)
         i += 1
         # The next scrape in a new second: no shared rendering.
-        time.sleep(1.0 - time.time() % 1.0 + 0.01)
+        time.sleep(PAUSE + 1.0 - time.time() % 1.0 + 0.01)
 
 
 def measure(users, tmp):
@@ -59,7 +66,7 @@ def measure(users, tmp):
     subprocess.run([str(TOOL), "report", str(users), "2", str(report)], check=True)
     proc = subprocess.Popen(
         [str(EXPORTER), "--web.listen-address", "127.0.0.1:0", "--credential-report.file",
-         str(report), "--refresh.interval", "2s"],
+         str(report), "--refresh.interval", REFRESH],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     addr = None
     for line in proc.stderr:

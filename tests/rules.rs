@@ -201,6 +201,94 @@ fn per_account_summaries_fire_once_per_account_and_kind() {
     assert!(names.contains("AwsIamAccountKeysNotRotated"), "{names:?}");
 }
 
+#[test]
+fn one_selector_in_the_config_selects_every_series_of_every_rule() {
+    // A PodMonitor's job is "<namespace>/<name>": changing the selector once
+    // must leave no rule on the default job.
+    let dir = rendered_variant(
+        "podmonitor",
+        r#"{ selector: 'job="monitoring/iam-credentials-exporter"' }"#,
+    );
+    for file in ["iam-credentials.rules.yml", "iam-credentials.recording.yml"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(
+            !text.contains(r#"job="iam-credentials-exporter""#),
+            "{file} still selects the default job"
+        );
+        for rule in parse_rules(&text) {
+            let expr = rule.field("expr");
+            let selectors = expr.matches('{').count();
+            let ours = expr
+                .matches(r#"{job="monitoring/iam-credentials-exporter""#)
+                .count();
+            assert_eq!(
+                selectors, ours,
+                "{}: a series selector without the configured selector:\n{expr}",
+                rule.name
+            );
+        }
+    }
+    let out = run(
+        promtool()
+            .arg("check")
+            .arg("rules")
+            .arg(dir.join("iam-credentials.rules.yml")),
+        "promtool check rules",
+    );
+    assert_success(&out, "promtool check rules on the PodMonitor variant");
+}
+
+#[test]
+fn kubernetes_manifests_use_the_measured_sizing_and_a_kustomize_image() {
+    let readme = read("README.md");
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with('|') && l.contains("(manifest default)"))
+        .expect("a README sizing row marked (manifest default)");
+    let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+    let request = cells[4];
+    let limit = cells[5].trim_end_matches("(manifest default)").trim();
+    let deployment = read("deploy/kubernetes/deployment.yaml");
+    let resources = deployment
+        .split("resources:")
+        .nth(1)
+        .expect("resources in deployment.yaml");
+    let after = |section: &str| {
+        resources
+            .split(section)
+            .nth(1)
+            .and_then(|s| s.lines().find_map(|l| l.trim().strip_prefix("memory:")))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no memory under {section}"))
+    };
+    assert_eq!(
+        after("requests:"),
+        request,
+        "memory request of deployment.yaml"
+    );
+    assert_eq!(after("limits:"), limit, "memory limit of deployment.yaml");
+
+    // The image is a name kustomize sets, not a registry path nothing builds.
+    let image = deployment
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("image:"))
+        .map(str::trim)
+        .expect("an image in deployment.yaml");
+    let kustomization = read("deploy/kubernetes/kustomization.yaml");
+    let images = kustomization
+        .split("\nimages:\n")
+        .nth(1)
+        .expect("an images: list in kustomization.yaml");
+    assert!(
+        images.contains(&format!("- name: {image}\n")),
+        "kustomization.yaml images: does not set {image}"
+    );
+    assert!(
+        !image.contains('/') && !image.contains(':'),
+        "deployment.yaml names a registry image: {image}"
+    );
+}
+
 /// The rule files rendered with a config override, in their own directory.
 fn rendered_variant(name: &str, config: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mixin-{name}"));
