@@ -353,34 +353,46 @@ def per_user(metric: str, *matchers: str) -> str:
     return f"max by ({USER}) ({metric}{sel(*matchers)})"
 
 
-def key_action(*m: str) -> str:
-    """Per active key of an IAM user: 3 rotate (older than ROTATION), 2
-    deactivate (idle UNUSED or more), 1 rotate soon (older than ROTATION -
-    WARNING); 0 nothing to do, inactive keys 0."""
-    age = per_key("aws_iam_access_key_age_seconds", *m)
-    idle = per_key("aws_iam_access_key_idle_seconds", *m)
-    active = per_key("aws_iam_access_key_active", *m)
-    a = f"({age} > bool {ROTATION})"
-    i = f"({idle} >= bool {UNUSED})"
-    d = f"({age} > bool {ROTATION - WARNING})"
-    return f"(3 * {a} + 2 * {i} * (1 - {a}) + {d} * (1 - {a}) * (1 - {i})) * {active}"
+# Ranks: action * RANK + age (keys) or idle time (users), so that one topk
+# picks the most urgent rows, floor(rank / RANK) is the action and
+# rank % RANK the age or idle time. RANK exceeds any age in seconds (317
+# years) and the sum stays exact in a double. Each action is a filter
+# (`and on`) followed by one aggregation of the few rows it keeps, and the
+# actions are joined by `or`, which keeps the first: that reads each input
+# series a few times, where arithmetic on 0/1 vectors of every key would
+# match every key's vectors a dozen times (see BENCHMARKS.md, Dashboards).
+RANK = 10_000_000_000
 
 
-def user_action(*m: str) -> str:
-    """Per IAM user: 3 console password without MFA, 2 password unused for
-    PASSWORD_UNUSED (never used: since set, else since creation), 1 inactive
-    for INACTIVE; 0 nothing to do. Sources without password data (the API)
-    count as no password."""
-    zero = f"0 * {per_user('aws_iam_user_info', *m)}"
-    password = per_user("aws_iam_user_password_enabled", *m)
-    mfa = per_user("aws_iam_user_mfa_active", *m)
-    since = (f"max by ({USER}) (aws_iam_user_password_last_used_timestamp_seconds{sel(*m)} "
+def key_rank(*m: str) -> str:
+    """Active keys of IAM users that break a rule: action 3 rotate (older than
+    ROTATION), 2 deactivate (idle UNUSED or more, never used: since
+    creation), 1 rotate soon (older than ROTATION - WARNING)."""
+    age = f"aws_iam_access_key_age_seconds{sel(*m)}"
+    idle = f"aws_iam_access_key_idle_seconds{sel(*m)}"
+    on = f"and on ({KEY})"
+    active = f"{on} aws_iam_access_key_active{sel(*m)} == 1"
+    rotate = f"max by ({KEY}) ({age} > {ROTATION} {active}) + {3 * RANK}"
+    unused = f"max by ({KEY}) ({age} {on} {idle} >= {UNUSED} {active}) + {2 * RANK}"
+    due = f"max by ({KEY}) ({age} > {ROTATION - WARNING} {active}) + {RANK}"
+    return f"({rotate} or {unused} or {due})"
+
+
+def user_rank(*m: str) -> str:
+    """IAM users that break a rule: action 3 console password without MFA, 2
+    password unused for PASSWORD_UNUSED (never used: since it was set, else
+    since creation), 1 inactive for INACTIVE."""
+    idle = f"aws_iam_user_idle_seconds{sel(*m)}"
+    on = f"and on ({USER})"
+    password = f"{on} aws_iam_user_password_enabled{sel(*m)} == 1"
+    no_mfa = f"{on} aws_iam_user_mfa_active{sel(*m)} == 0"
+    since = (f"time() - (aws_iam_user_password_last_used_timestamp_seconds{sel(*m)} "
              f"or aws_iam_user_password_last_changed_timestamp_seconds{sel(*m)} "
              f"or aws_iam_user_created_timestamp_seconds{sel(*m)})")
-    c = f"((({password} == bool 1) * ({mfa} == bool 0)) or {zero})"
-    p = f"((({password} == bool 1) * (time() - {since} >= bool {PASSWORD_UNUSED})) or {zero})"
-    n = f"({per_user('aws_iam_user_idle_seconds', *m)} >= bool {INACTIVE})"
-    return f"(3 * {c} + 2 * {p} * (1 - {c}) + {n} * (1 - {c}) * (1 - {p}))"
+    console = f"max by ({USER}) ({idle} {password} {no_mfa}) + {3 * RANK}"
+    unused = f"max by ({USER}) ({idle} {on} ({since} >= {PASSWORD_UNUSED}) {password}) + {2 * RANK}"
+    inactive = f"max by ({USER}) ({idle} >= {INACTIVE}) + {RANK}"
+    return f"({console} or {unused} or {inactive})"
 
 
 def mfa_state(*m: str) -> str:
@@ -473,9 +485,10 @@ def organization() -> dict:
     rule = lambda name: f"max by ({acc}) ({name})"  # noqa: E731
     root = (f"2 * clamp_max({rule('account_id:aws_iam_root_access_keys_active:count')}, 1)"
             f" + {rule('account_id:aws_iam_root_without_mfa:max')}")
-    due = (f"count by ({acc}) ({per_key('aws_iam_access_key_age_seconds', f'user!={json.dumps(ROOT_USER)}')}"
-           f" > {ROTATION - WARNING} <= {ROTATION} and "
-           f"{per_key('aws_iam_access_key_active', f'user!={json.dumps(ROOT_USER)}')} == 1)"
+    not_root = f"user!={json.dumps(ROOT_USER)}"
+    due = (f"count by ({acc}) (max by ({KEY}) ("
+           f"aws_iam_access_key_age_seconds{sel(not_root)} > {ROTATION - WARNING} <= {ROTATION}"
+           f" and on ({KEY}) aws_iam_access_key_active{sel(not_root)} == 1))"
            f" or 0 * {rule('account_id:aws_iam_users:count')}")
     columns = [("account_name", "Name"), ("account_id", "Account"), ("Value #C", "Users"),
                ("Value #D", "Console users without MFA"), ("Value #E", "Keys to rotate"),
@@ -556,8 +569,8 @@ def account() -> dict:
     def count_rule(title, rule, description, steps=ZERO_GOOD):
         return lay.place(stat(title, f"sum({rule}{{{acc}}})", description, steps=steps), 4, 4)
 
-    keys = key_action(acc, not_root)
-    users = user_action(acc, not_root)
+    keys = key_rank(acc, not_root)
+    users = user_rank(acc, not_root)
     p.append(count_rule("Keys to rotate", "account_id:aws_iam_access_keys_not_rotated:count",
                         f"Active keys older than {days(ROTATION)} (AwsIamAccessKeyNotRotated)."))
     p.append(count_rule("Unused keys", "account_id:aws_iam_access_keys_unused:count",
@@ -565,7 +578,7 @@ def account() -> dict:
                         f"counted from creation (AwsIamAccessKeyUnused)."))
     p.append(lay.place(stat(
         f"Keys reaching {days(ROTATION)} within {days(WARNING)}",
-        f"count({keys} == 1)",
+        f"count({keys} < {2 * RANK})",
         f"Active keys that will be older than {days(ROTATION)} within {days(WARNING)}: "
         "rotate them now.", steps=((None, "green"), (1, "yellow"))), 4, 4))
     p.append(count_rule("Console users without MFA",
@@ -573,7 +586,7 @@ def account() -> dict:
                         "Users with a console password and no MFA device "
                         "(AwsIamConsoleUserWithoutMFA)."))
     p.append(lay.place(stat(
-        "Unused passwords", f"count(({users}) == 2)",
+        "Unused passwords", f"count({users} >= {2 * RANK} < {3 * RANK})",
         f"Console passwords unused for {days(PASSWORD_UNUSED)} or more, on users with MFA "
         "(AwsIamPasswordUnused); users without MFA are counted above.",
         steps=((None, "green"), (1, "orange"))), 4, 4))
@@ -585,8 +598,7 @@ def account() -> dict:
         "(AwsIamRootAccessKeyActive) or no MFA (AwsIamRootWithoutMFA).",
         mappings=ROOT_STATES), 4, 4))
 
-    chosen = top(f"({keys} > 0) * 1e10 + "
-                 f"{per_key('aws_iam_access_key_age_seconds', acc, not_root)}")
+    chosen = top(keys)
     p.append(lay.row("Access keys to act on"))
     p.append(lay.place(table(
         "Access keys to act on",
@@ -599,8 +611,8 @@ def account() -> dict:
         f"reaching {days(ROTATION)} within {days(WARNING)}. At most {TABLE_ROWS} rows. "
         "Click a user to see all of their keys.",
         instant_tables(
-            f"floor({chosen} / 1e10)",
-            f"{per_key('aws_iam_access_key_age_seconds', acc, not_root)} and {chosen}",
+            f"floor({chosen} / {RANK})",
+            f"{chosen} % {RANK}",
             f"{per_key('aws_iam_access_key_idle_seconds', acc, not_root)} and {chosen}",
             f"max by ({KEY}, last_used_service, last_used_region) "
             f"(aws_iam_access_key_last_used_info{sel(acc, not_root)}) and on ({KEY}) {chosen}",
@@ -617,12 +629,12 @@ def account() -> dict:
 
     def user_queries(rows: str) -> list[dict]:
         return instant_tables(
-            f"floor({rows} / 1e10)",
+            f"floor({rows} / {RANK})",
             f"{mfa_state(acc, not_root)} and {rows}",
             f"{per_user('aws_iam_user_password_enabled', acc, not_root)} and {rows}",
             f"time() - {per_user('aws_iam_user_password_last_used_timestamp_seconds', acc, not_root)}"
             f" and {rows}",
-            f"{per_user('aws_iam_user_idle_seconds', acc, not_root)} and {rows}",
+            f"{rows} % {RANK}",
             f"{per_user('aws_iam_user_active_access_keys', acc, not_root)} and {rows}",
         )
 
@@ -641,18 +653,17 @@ def account() -> dict:
         f"a password unused for {days(PASSWORD_UNUSED)} (never used: since it was set), no "
         f"activity for {days(INACTIVE)}. At most {TABLE_ROWS} rows. Password last used is "
         "empty when there is no password or it was never used.",
-        user_queries(top(f"({users} > 0) * 1e10 + "
-                         f"{per_user('aws_iam_user_idle_seconds', acc, not_root)}")),
+        user_queries(top(users)),
         user_overrides, sort=("Action", True)), 24, 10))
 
     p.append(lay.row("Every user"))
     p.append(lay.place(table(
         "Users", user_columns,
-        f"Every IAM user of the selected accounts, longest idle first (at most "
+        f"Every IAM user of the selected accounts, those to act on first, then the longest "
+        f"idle (at most "
         f"{TABLE_ROWS}; filter a column or select fewer accounts to see others). The "
         "root user is on the Organization dashboard.",
-        user_queries(top(f"{users} * 1e10 + "
-                         f"{per_user('aws_iam_user_idle_seconds', acc, not_root)}")),
+        user_queries(top(f"{users} or {per_user('aws_iam_user_idle_seconds', acc, not_root)}")),
         user_overrides, sort=("Idle", True)), 24, 10))
 
     p.append(lay.row("Access keys by age"))
@@ -718,7 +729,7 @@ def user() -> dict:
          column("Created", unit="dtdurations")]), 24, 4))
 
     active = per_key("aws_iam_access_key_active", *one)
-    state = f"(({key_action(*one)}) and {active} == 1) or ({active} - 1)"
+    state = f"floor({key_rank(*one)} / {RANK}) or ({active} - 1)"
     p.append(lay.place(table(
         "Access keys",
         [("slot", "Slot"), ("access_key_id", "Access key"), ("Value #A", "State"),
