@@ -491,8 +491,22 @@ def panels_of(board: dict) -> list[dict]:
     return out
 
 
+def variable_options(prom: Prometheus, var: dict, values: dict, at: float) -> list[str]:
+    """The options of a `label_values(selector, label)` query variable, as
+    the data source asks for them (label values of the series that match the
+    selector, around the dashboard's time), sorted as `sort: 1` does."""
+    m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", var["query"]["query"].strip())
+    if not m:
+        raise NotImplementedError(f"variable query {var['query']['query']}")
+    selector = interpolate(m.group(1), values)
+    options = prom.get(f"/api/v1/label/{m.group(2)}/values", **{
+        "match[]": selector, "start": f"{at - 3600:.3f}", "end": f"{at:.3f}"})
+    return sorted(options) if var.get("sort") == 1 else options
+
+
 def draw(prom: Prometheus, board: dict, variables: dict, at: float | None = None) -> list[dict]:
-    """Every panel of a dashboard as Grafana would draw it."""
+    """Every panel of a dashboard as Grafana would draw it, preceded by a
+    view of each query variable with its options."""
     at = at if at is not None else time.time()
     values = {"datasource": DATASOURCE_UID}
     for var in board.get("templating", {}).get("list", []):
@@ -502,6 +516,10 @@ def draw(prom: Prometheus, board: dict, variables: dict, at: float | None = None
             if values[var["name"]] is None:
                 raise KeyError(f"variable {var['name']} needs a value")
     out = []
+    for var in board.get("templating", {}).get("list", []):
+        if var["type"] == "query":
+            out.append({"title": f"${var['name']}", "type": "variable",
+                        "options": variable_options(prom, var, values, at)})
     for panel in panels_of(board):
         if panel["type"] == "row":
             continue

@@ -242,7 +242,7 @@ DRAW = {"stat": draw_stat, "bargauge": draw_bargauge, "timeseries": draw_timeser
 def render(board_file: Path, out: Path, prom: grafana.Prometheus, variables: dict) -> None:
     board = json.loads(board_file.read_text())
     panels = board["panels"]
-    views = iter(grafana.draw(prom, board, variables))
+    views = iter(v for v in grafana.draw(prom, board, variables) if v["type"] != "variable")
     rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
     fig = plt.figure(figsize=(24 * UNIT_PX, rows * ROW_PX + 1.1), facecolor=BG)
     chosen = ", ".join(f"{k} = {v if isinstance(v, str) else 'All'}"

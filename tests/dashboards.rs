@@ -212,6 +212,23 @@ fn dashboards_draw_one_row_per_account_user_and_key() {
         panels.assert_data_except(&["Exporters down", "API errors by operation and code"]);
     }
     check_organization(&organization);
+    // The account lists: accounts with users for the detail dashboards, every
+    // account the exporters know (the unreachable one too) for health.
+    let with_users: BTreeSet<String> = users().keys().map(|a| a.to_string()).collect();
+    assert_eq!(account.options("account"), with_users);
+    assert_eq!(user.options("account"), with_users);
+    assert_eq!(
+        user.options("user"),
+        users()[MGMT].iter().map(|u| u.to_string()).collect(),
+        "the users of the chosen account"
+    );
+    assert_eq!(
+        health.options("account"),
+        [MGMT, SANDBOX, FIXTURE, UNREACHABLE]
+            .map(str::to_owned)
+            .into(),
+        "an account that never refreshed can be chosen"
+    );
     check_account_all(&account);
     check_account_one(&draw(&url, "iam-account.json", &[("account", FIXTURE)]));
     check_user(&user);
@@ -725,7 +742,7 @@ impl Panels {
     fn assert_data_except(&self, may_be_empty: &[&str]) {
         for panel in &self.panels {
             let title = panel["title"].as_str().unwrap();
-            let empty = ["rows", "values", "series"]
+            let empty = ["rows", "values", "series", "options"]
                 .iter()
                 .all(|k| panel[k].as_array().is_none_or(|a| a.is_empty()));
             assert!(
@@ -734,6 +751,16 @@ impl Panels {
                 self.dashboard
             );
         }
+    }
+
+    /// The options of a query variable.
+    fn options(&self, variable: &str) -> BTreeSet<String> {
+        self.get(&format!("${variable}"))["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
     }
 
     fn texts(&self, title: &str) -> Vec<String> {
