@@ -296,12 +296,23 @@ fn replicas_restarts_and_a_slow_first_refresh_resolve_nothing() {
             .map(|n| finding(&n.labels))
             .collect()
     };
-    wait_until("every finding to fire and be notified", deadline, || {
+    let fire_deadline = deadline - Duration::from_secs(150);
+    loop {
         let firing = firing_by_finding(&prometheus);
-        firing.len() == expected.len()
+        if firing.len() == expected.len()
             && firing.values().all(|(state, _)| state == "firing")
             && notified_set(&webhook) == expected_notified()
-    });
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < fire_deadline,
+            "findings did not all fire and reach the webhook\nPrometheus: {firing:#?}\n\
+             notified: {:#?}",
+            notified_set(&webhook)
+        );
+        thread::sleep(Duration::from_millis(250));
+    }
     // A few more evaluations and notifications: nothing else shows up.
     thread::sleep(Duration::from_secs(5));
     let before = firing_by_finding(&prometheus);
