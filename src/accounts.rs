@@ -118,6 +118,9 @@ pub struct AwsAccounts {
     api: ApiMetrics,
     config: AccountsConfig,
     poll: PollPolicy,
+    /// One STS client for every AssumeRole: it carries the exporter's own
+    /// credentials, the same for every account.
+    sts: aws_sdk_sts::Client,
     caller: OnceCell<Caller>,
     /// IAM clients by role ARN, so assumed credentials are cached across refreshes.
     clients: Mutex<HashMap<String, aws_sdk_iam::Client>>,
@@ -131,6 +134,7 @@ const OWN: &str = "self";
 impl AwsAccounts {
     pub fn new(base: SdkConfig, api: ApiMetrics, config: AccountsConfig) -> Self {
         Self {
+            sts: aws::sts_client(&base, &api),
             base,
             api,
             config,
@@ -145,8 +149,7 @@ impl AwsAccounts {
         let result = self
             .caller
             .get_or_try_init(|| async {
-                let sts = aws::sts_client(&self.base, &self.api);
-                let out = sts.get_caller_identity().send().await.map_err(|e| {
+                let out = self.sts.get_caller_identity().send().await.map_err(|e| {
                     self.api.record_error("GetCallerIdentity", &e);
                     aws_sdk_iam::error::DisplayErrorContext(e).to_string()
                 })?;
@@ -216,6 +219,11 @@ impl AwsAccounts {
             }
         }
 
+        // Clients (and the credentials they cache) of accounts that left.
+        self.clients
+            .lock()
+            .unwrap()
+            .retain(|key, _| key == OWN || wanted.values().any(|(k, _, _)| k == key));
         let mut targets = Vec::with_capacity(wanted.len() + 1);
         if self.config.include_own && own_id.is_none() {
             targets.push(self.unknown_own());
@@ -289,7 +297,7 @@ impl AwsAccounts {
             None => self.base.clone(),
             Some(arn) => {
                 let provider = AssumeRole {
-                    sts: aws::sts_client(&self.base, &self.api),
+                    sts: self.sts.clone(),
                     api: self.api.clone(),
                     role_arn: arn.to_owned(),
                     session_name: self.config.session_name.clone(),

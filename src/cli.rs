@@ -148,9 +148,16 @@ pub struct Args {
     )]
     pub exclude_accounts: Vec<String>,
 
-    /// Accounts refreshed at the same time.
-    #[arg(long = "aws.max-accounts-parallel", env = "IAM_EXPORTER_AWS_MAX_ACCOUNTS_PARALLEL", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    /// Accounts calling AWS at the same time. An account waiting for AWS to
+    /// build its credential report does not count, so report generation
+    /// overlaps across the whole organization.
+    #[arg(long = "aws.max-accounts-parallel", env = "IAM_EXPORTER_AWS_MAX_ACCOUNTS_PARALLEL", value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub max_accounts_parallel: u32,
+
+    /// Minimum gap between the starts of two accounts' refreshes, which
+    /// bounds the rate of AssumeRole calls (100 per second at 10ms).
+    #[arg(long = "aws.account-start-interval", env = "IAM_EXPORTER_AWS_ACCOUNT_START_INTERVAL", value_name = "DURATION", default_value = "10ms", value_parser = parse_duration)]
+    pub account_start_interval: Duration,
 
     /// IAM API calls in flight at once per account (key-level `api` source).
     #[arg(long = "aws.max-concurrency", env = "IAM_EXPORTER_AWS_MAX_CONCURRENCY", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -220,6 +227,7 @@ pub struct Config {
     pub accounts: AccountsConfig,
     pub key_ids: KeyIdMode,
     pub max_accounts_parallel: usize,
+    pub account_start_interval: Duration,
     pub log_level: LogLevel,
     pub log_format: LogFormat,
 }
@@ -344,6 +352,7 @@ impl TryFrom<Args> for Config {
             },
             key_ids: args.key_ids,
             max_accounts_parallel: args.max_accounts_parallel as usize,
+            account_start_interval: args.account_start_interval,
             log_level: args.log_level,
             log_format: args.log_format,
         })

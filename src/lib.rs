@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod model;
 pub mod refresh;
 pub mod report;
+pub mod slot;
 pub mod snapshot;
 pub mod source;
 pub mod time;
@@ -82,7 +83,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         clock,
         timeout: config.refresh_timeout,
         parallelism: config.max_accounts_parallel,
-        stagger: std::time::Duration::from_millis(50),
+        stagger: config.account_start_interval,
         key_ids: config.key_ids,
     });
 

@@ -16,6 +16,7 @@ use crate::accounts::Accounts;
 pub use crate::accounts::Target;
 use crate::aws::ApiMetrics;
 use crate::model::AccountData;
+use crate::slot::Slot;
 pub use crate::snapshot::{AccountState, Progress, Snapshot, Store};
 use crate::source::SourceError;
 
@@ -153,7 +154,7 @@ impl Refresher {
             );
             let (timeout, stagger) = (self.timeout, self.stagger);
             tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
+                let slot = Slot::acquire(limit).await;
                 // The lock is held while waiting, so starts queue up in order.
                 {
                     let mut next = next_start.lock().await;
@@ -161,7 +162,7 @@ impl Refresher {
                     *next = tokio::time::Instant::now() + stagger;
                 }
                 let began = Instant::now();
-                let result = attempt(target, api, timeout).await;
+                let result = attempt(target, api, slot, timeout).await;
                 Attempt {
                     index,
                     result,
@@ -265,9 +266,10 @@ fn pending(target: &Target, before: Option<&Arc<AccountState>>) -> AccountState 
 async fn attempt(
     target: Arc<Target>,
     api: ApiMetrics,
+    slot: Slot,
     timeout: Duration,
 ) -> Result<AccountData, SourceError> {
-    let task = tokio::spawn(async move { target.source.collect(&api).await });
+    let task = tokio::spawn(async move { target.source.collect(&api, &slot).await });
     let abort = task.abort_handle();
     match tokio::time::timeout(timeout, task).await {
         Ok(Ok(result)) => result,

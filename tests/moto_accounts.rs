@@ -512,3 +512,65 @@ fn sts_failing_then_recovering_keeps_the_account_set_exact() {
     }
     assert_eq!(union, all);
 }
+
+/// `aws_iam_exporter_api_requests_total` of one operation.
+fn requests(m: &str, operation: &str) -> f64 {
+    value(
+        m,
+        &format!(r#"aws_iam_exporter_api_requests_total{{operation="{operation}"}}"#),
+    )
+    .unwrap_or(0.0)
+}
+
+/// More accounts than the SDK's shared credential cache holds (64): every
+/// account assumes its role once, and later refreshes cost exactly one
+/// GenerateCredentialReport and one GetCredentialReport per account.
+#[test]
+fn assumed_credentials_are_reused_across_refreshes_in_a_large_organization() {
+    const MEMBERS: usize = 80;
+    let mut accounts = vec![json!({"label": "mgmt", "name": "Management"})];
+    for i in 0..MEMBERS {
+        accounts.push(json!({
+            "label": format!("m{i}"), "id": format!("{:012}", 300_000_000_000u64 + i as u64),
+            "name": format!("Member {i}"),
+            "users": [{"name": "bot", "created": "2025-01-01T00:00:00Z",
+                       "keys": [{"created": "2025-01-02T00:00:00Z"}]}]
+        }));
+    }
+    let moto =
+        MotoServer::start(&json!({"organization": {"feature_set": "ALL"}, "accounts": accounts}));
+    let exporter = start(
+        &moto,
+        &[
+            "--aws.organization.role-name",
+            "OrganizationAccountAccessRole",
+            "--refresh.interval",
+            "2s",
+        ],
+    );
+    let refreshes = |n: usize| {
+        exporter.wait_log_count("refresh finished", n, Duration::from_secs(90));
+        exporter.metrics()
+    };
+    let first = refreshes(1);
+    let third = refreshes(3);
+    let accounts = (MEMBERS + 1) as f64;
+    assert_eq!(requests(&first, "AssumeRole"), MEMBERS as f64);
+    assert_eq!(
+        requests(&third, "AssumeRole"),
+        MEMBERS as f64,
+        "credentials assumed again"
+    );
+    // Two later refreshes, reports already built: two calls per account.
+    for op in ["GenerateCredentialReport", "GetCredentialReport"] {
+        assert_eq!(
+            requests(&third, op) - requests(&first, op),
+            2.0 * accounts,
+            "{op}"
+        );
+    }
+    assert_eq!(
+        value(&third, r#"aws_iam_exporter_accounts{state="done"}"#),
+        Some(accounts)
+    );
+}

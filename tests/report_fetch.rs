@@ -19,9 +19,10 @@ use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError};
-use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
+use iam_credentials_exporter::refresh::{KeyIdMode, Progress, Refresher, Store, Target};
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::report::{ReportError, fetch_report};
+use iam_credentials_exporter::slot::Slot;
 use iam_credentials_exporter::source::{Source, SourceKinds};
 
 const REPORT: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated
@@ -67,9 +68,14 @@ async fn polls_generate_until_complete_then_downloads() {
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
 
     let started = tokio::time::Instant::now();
-    let fetched = fetch_report(&client, &policy(), &ApiMetrics::default())
-        .await
-        .expect("report");
+    let fetched = fetch_report(
+        &client,
+        &policy(),
+        &ApiMetrics::default(),
+        &Slot::unlimited(),
+    )
+    .await
+    .expect("report");
     assert_eq!(fetched.content, REPORT.as_bytes());
     assert_eq!(fetched.generated, Some(GENERATED));
     assert_eq!(generate.num_calls(), 3);
@@ -84,9 +90,14 @@ async fn steady_state_costs_two_calls() {
         mock!(Client::generate_credential_report).then_output(|| state(ReportStateType::Complete));
     let get = mock!(Client::get_credential_report).then_output(report);
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
-    fetch_report(&client, &policy(), &ApiMetrics::default())
-        .await
-        .expect("report");
+    fetch_report(
+        &client,
+        &policy(),
+        &ApiMetrics::default(),
+        &Slot::unlimited(),
+    )
+    .await
+    .expect("report");
     assert_eq!(generate.num_calls() + get.num_calls(), 2);
 }
 
@@ -114,7 +125,7 @@ async fn report_not_present_or_expired_is_generated_again() {
         .build();
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
     let api = ApiMetrics::default();
-    let fetched = fetch_report(&client, &policy(), &api)
+    let fetched = fetch_report(&client, &policy(), &api, &Slot::unlimited())
         .await
         .expect("report");
     assert_eq!(fetched.generated, Some(GENERATED));
@@ -156,7 +167,7 @@ async fn report_in_progress_on_download_waits_and_retries() {
         .build();
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
     let api = ApiMetrics::default();
-    fetch_report(&client, &policy(), &api)
+    fetch_report(&client, &policy(), &api, &Slot::unlimited())
         .await
         .expect("report");
     assert_eq!(get.num_calls(), 2);
@@ -181,7 +192,7 @@ async fn throttling_backs_off_then_succeeds() {
         .retry_config(RetryConfig::standard().with_max_attempts(1)));
     let api = ApiMetrics::default();
     let started = tokio::time::Instant::now();
-    fetch_report(&client, &policy(), &api)
+    fetch_report(&client, &policy(), &api, &Slot::unlimited())
         .await
         .expect("report");
     assert_eq!(generate.num_calls(), 4);
@@ -211,9 +222,14 @@ async fn endless_throttling_gives_up_after_bounded_attempts() {
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate], |c| c
         .retry_config(RetryConfig::standard().with_max_attempts(2)));
     let started = tokio::time::Instant::now();
-    let err = fetch_report(&client, &policy(), &ApiMetrics::default())
-        .await
-        .expect_err("must give up");
+    let err = fetch_report(
+        &client,
+        &policy(),
+        &ApiMetrics::default(),
+        &Slot::unlimited(),
+    )
+    .await
+    .expect_err("must give up");
     assert!(
         matches!(err, ReportError::NotReady { attempts: 6 }),
         "{err}"
@@ -230,9 +246,14 @@ async fn access_denied_names_the_missing_permission() {
         .http_response(denied)
         .build();
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate]);
-    let err = fetch_report(&client, &policy(), &ApiMetrics::default())
-        .await
-        .expect_err("denied");
+    let err = fetch_report(
+        &client,
+        &policy(),
+        &ApiMetrics::default(),
+        &Slot::unlimited(),
+    )
+    .await
+    .expect_err("denied");
     assert!(
         matches!(err, ReportError::Call(CallError::AccessDenied { .. })),
         "{err:?}"
@@ -293,6 +314,90 @@ async fn access_denied_keeps_the_previous_snapshot() {
     assert_eq!(data.users.len(), 1);
     assert_eq!(data.users[0].name, "alice");
     assert!(store.is_ready(), "stays ready on failure");
+}
+
+fn account(key: &str, client: Client, poll: PollPolicy) -> Arc<Target> {
+    Arc::new(Target {
+        key: key.into(),
+        account_id: Some(key.into()),
+        name: String::new(),
+        source: Source::Aws {
+            client,
+            kinds: SourceKinds::REPORT,
+            poll,
+            concurrency: 1,
+        },
+    })
+}
+
+/// With room for one account at a time, an account whose report takes long
+/// to build gives its slot away while it waits: the other account is
+/// refreshed and published meanwhile, and the progress gauge's states say
+/// which is which.
+#[tokio::test(start_paused = true)]
+async fn accounts_waiting_for_their_report_let_others_finish_and_publish() {
+    let slow_generate = mock!(Client::generate_credential_report)
+        .sequence()
+        .output(|| state(ReportStateType::Started))
+        .output(|| state(ReportStateType::Inprogress))
+        .times(4)
+        .output(|| state(ReportStateType::Complete))
+        .build();
+    let slow_get = mock!(Client::get_credential_report).then_output(report);
+    let slow = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&slow_generate, &slow_get]);
+    let quick_generate =
+        mock!(Client::generate_credential_report).then_output(|| state(ReportStateType::Complete));
+    let quick_get = mock!(Client::get_credential_report).then_output(report);
+    let quick = mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&quick_generate, &quick_get]
+    );
+
+    let store = Arc::new(Store::default());
+    let refresher = Arc::new(Refresher {
+        accounts: Accounts::Static(vec![
+            account("slow", slow, PollPolicy::default()),
+            account("quick", quick, PollPolicy::default()),
+        ]),
+        store: Arc::clone(&store),
+        api: ApiMetrics::default(),
+        clock: Arc::new(|| 1_800_000_000),
+        timeout: Duration::from_secs(120),
+        parallelism: 1,
+        stagger: Duration::ZERO,
+        key_ids: KeyIdMode::Full,
+    });
+    let started = tokio::time::Instant::now();
+    let running = tokio::spawn({
+        let refresher = Arc::clone(&refresher);
+        async move { refresher.refresh_once().await }
+    });
+
+    // The slow account's report is still being built after a second...
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let during = store.load();
+    let progress: Vec<(&str, Progress, bool)> = during
+        .accounts
+        .iter()
+        .map(|a| (a.key.as_str(), a.progress, a.data.is_some()))
+        .collect();
+    assert_eq!(
+        progress,
+        [
+            ("slow", Progress::Pending, false),
+            ("quick", Progress::Done, true)
+        ],
+        "the quick account is served while the slow one waits"
+    );
+    assert!(store.is_ready());
+
+    running.await.unwrap();
+    let after = store.load();
+    assert!(after.accounts.iter().all(|a| a.progress == Progress::Done));
+    assert_eq!(slow_generate.num_calls(), 6);
+    // Waits of 0.25, 0.5, 1, 2 and 4 s between the six generate calls.
+    assert_eq!(started.elapsed(), Duration::from_millis(7_750));
 }
 
 fn throttled() -> aws_smithy_runtime_api::http::Response {

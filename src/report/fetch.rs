@@ -13,6 +13,7 @@ use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use tracing::{debug, warn};
 
 use crate::aws::{ApiMetrics, CallError, error_code};
+use crate::slot::Slot;
 
 /// A credential report as AWS returned it.
 #[derive(Debug, Clone)]
@@ -44,11 +45,16 @@ pub struct PollPolicy {
 }
 
 impl Default for PollPolicy {
+    /// A report AWS already has is fetched at once (two calls). One being
+    /// built is polled after a quarter of a second, then at doubling
+    /// intervals up to 10 s: a small account's report is ready within a
+    /// second or two, a large one's within minutes, and the account's
+    /// deadline (`--refresh.timeout`) ends the wait before the attempts do.
     fn default() -> Self {
         Self {
-            max_attempts: 20,
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(15),
+            max_attempts: 40,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
         }
     }
 }
@@ -66,15 +72,19 @@ fn record(
 const GET: &str = "iam:GetCredentialReport";
 
 /// Generates (when needed), waits for and downloads the credential report.
+///
+/// Between polls the account gives up its `slot`, so other accounts' calls
+/// go on while AWS builds this one's report.
 pub async fn fetch_report(
     client: &Client,
     policy: &PollPolicy,
     api: &ApiMetrics,
+    slot: &Slot,
 ) -> Result<FetchedReport, ReportError> {
     let mut backoff = policy.initial_backoff;
     for attempt in 1..=policy.max_attempts {
         if attempt > 1 {
-            tokio::time::sleep(backoff).await;
+            slot.idle(backoff).await;
             backoff = (backoff * 2).min(policy.max_backoff);
         }
         match client.generate_credential_report().send().await {

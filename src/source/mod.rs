@@ -11,6 +11,7 @@ use crate::aws::ApiMetrics;
 use crate::model::{AccountData, account_from_arn};
 use crate::report::fetch::PollPolicy;
 use crate::report::{ReportError, ReportParseError, fetch_report, parse_report};
+use crate::slot::Slot;
 
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -92,7 +93,12 @@ pub enum SourceError {
 }
 
 impl Source {
-    pub async fn collect(&self, metrics: &ApiMetrics) -> Result<AccountData, SourceError> {
+    /// Reads the account; `slot` is its share of the refresh's parallelism.
+    pub async fn collect(
+        &self,
+        metrics: &ApiMetrics,
+        slot: &Slot,
+    ) -> Result<AccountData, SourceError> {
         match self {
             Source::Unresolved(reason) => Err(SourceError::Unresolved(reason.clone())),
             Source::File { path, max_bytes } => {
@@ -129,7 +135,7 @@ impl Source {
                 let report = async {
                     match kinds.report {
                         true => {
-                            let report = fetch_report(client, poll, metrics).await?;
+                            let report = fetch_report(client, poll, metrics, slot).await?;
                             parse(&report.content, report.generated).map(Some)
                         }
                         false => Ok(None),

@@ -86,6 +86,21 @@ impl Exporter {
         panic!("exporter not ready after {timeout:?}: {:#?}", self.logs());
     }
 
+    /// Waits until `count` log lines contain `needle`.
+    pub fn wait_log_count(&self, needle: &str, count: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.logs().iter().filter(|l| l.contains(needle)).count() >= count {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "fewer than {count} log lines with {needle:?} after {timeout:?}: {:#?}",
+            self.logs()
+        );
+    }
+
     /// Waits for a log line containing `needle`.
     pub fn wait_log(&self, needle: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;

@@ -469,6 +469,7 @@ class Seeder:
         self.config = Config(retries={"max_attempts": 2, "mode": "standard"})
         self.endpoint = endpoint
         self.seed = seed
+        self._session: Any = None
         self.partition = seed["partition"]
         self.region = PARTITION_REGION[self.partition]
         # label -> output record; (label, user, slot) -> key id
@@ -484,7 +485,12 @@ class Seeder:
             "aws_access_key_id": ADMIN_KEY_ID,
             "aws_secret_access_key": ADMIN_SECRET,
         }
-        return self.boto3.session.Session().client(
+        # One session for every client: a session loads each service model
+        # once, and a new session per client made seeding an organization of
+        # hundreds of accounts take minutes. Credentials are per client.
+        if self._session is None:
+            self._session = self.boto3.session.Session()
+        return self._session.client(
             service,
             region_name=region or self.region,
             endpoint_url=self.endpoint,
