@@ -260,13 +260,16 @@ def table(title: str, columns: list[tuple[str, str]], description: str,
     hidden.
     """
     names = [name for name, _ in columns]
+    values = ["Value"] if len(targets) == 1 else [f"Value #{t['refId']}" for t in targets]
+    hidden = ["Time"] + [v for v in values if v not in names]
     transformations = []
     if len(targets) > 1:
         transformations.append({"id": "merge", "options": {}})
     transformations.append({
         "id": "organize",
         "options": {
-            "excludeByName": {"Time": True},
+            # Grafana before 10.1 ignores includeByName: hide the rest by name.
+            "excludeByName": {name: True for name in hidden},
             "includeByName": {name: True for name in names},
             "indexByName": {name: i for i, name in enumerate(names)},
             "renameByName": dict(columns),
