@@ -14,12 +14,14 @@ data there is (RANGE_MINUTES, step 15 s).
 
     cargo build --release --manifest-path bench/Cargo.toml --target-dir target/bench
     python3 bench/dashboards.py [USERS]           # default 50000
+    BENCH_RANGE_MINUTES=1 python3 bench/dashboards.py 500   # a quick check
 
 Uses target/release/iam-credentials-exporter if built, else target/debug
 (the exporter's speed is not what is measured). Needs `prometheus`.
 """
 
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -35,7 +37,7 @@ sys.path.insert(0, str(ROOT / "dashboards"))
 import grafana  # noqa: E402
 
 TOOL = ROOT / "target/bench/release/iam-exporter-bench"
-RANGE_MINUTES = 5
+RANGE_MINUTES = int(os.environ.get("BENCH_RANGE_MINUTES", "5"))
 ACCOUNT = "123456789012"
 TABLE_LIMIT = 500
 
@@ -63,6 +65,53 @@ def wait(what: str, check, timeout: float) -> None:
             pass
         time.sleep(1)
     sys.exit(f"timed out waiting for {what}")
+
+
+BOARDS = ["iam-organization.json", "iam-account.json", "iam-user.json",
+          "iam-exporter-health.json"]
+
+
+def measure(base: str, boards: list[str], variables: dict, per_board: dict, at: float,
+            range_minutes: int = RANGE_MINUTES) -> int:
+    """Runs every query of `boards` against Prometheus at `base` and prints a
+    Markdown row per query; returns the most series a table query returned."""
+    print("| Dashboard | Panel | Query | Kind | Series | Peak samples | "
+          "Samples read | Time (median of 3; 1 run if over 2 s) |")
+    print("|---|---|---|---|---:|---:|---:|---:|")
+    biggest_table = 0
+    for name in boards:
+        board = json.loads((ROOT / "dashboards" / name).read_text())
+        values = {"datasource": "prometheus", **variables, **per_board.get(name, {})}
+        for panel in grafana.panels_of(board):
+            for t in panel.get("targets", []):
+                expr = grafana.interpolate(t["expr"], values)
+                instant = t.get("instant") and not t.get("range")
+                params = {"query": expr, "stats": "all"}
+                if instant:
+                    path, params["time"] = "query", f"{at:.3f}"
+                else:
+                    path = "query_range"
+                    params.update(start=f"{at - range_minutes * 60:.3f}",
+                                  end=f"{at:.3f}", step="15")
+                times, answer = [], None
+                # Three runs, one for a query slower than 2 s.
+                while len(times) < 3 and (not times or times[0] < 2):
+                    t0 = time.perf_counter()
+                    answer = get(f"{base}/api/v1/{path}?{urllib.parse.urlencode(params)}")
+                    times.append(time.perf_counter() - t0)
+                data = answer["data"]
+                stats = data.get("stats", {}).get("samples", {})
+                n = len(data["result"])
+                if t.get("format") == "table":
+                    biggest_table = max(biggest_table, n)
+                print(f"| {name.removesuffix('.json').removeprefix('iam-')} | "
+                      f"{panel['title']} | {t['refId']} | "
+                      f"{'instant' if instant else 'range'}"
+                      f"{' table' if t.get('format') == 'table' else ''} | {n:,} | "
+                      f"{stats.get('peakSamples', 0):,} | "
+                      f"{stats.get('totalQueryableSamples', 0):,} | "
+                      f"{statistics.median(times) * 1000:.0f} ms |", flush=True)
+    return biggest_table
 
 
 def main() -> None:
@@ -113,45 +162,8 @@ def main() -> None:
         print(f"Users: {users:,}; series scraped: {series:,} (head: {head:,}); "
               f"range queries: last {RANGE_MINUTES} min, step 15 s; "
               f"load average before the queries: {' '.join(load)}.\n")
-        print("| Dashboard | Panel | Query | Kind | Series | Peak samples | "
-              "Samples read | Time (median of 3; 1 run if over 2 s) |")
-        print("|---|---|---|---|---:|---:|---:|---:|")
-        biggest_table = 0
-        for name in ["iam-organization.json", "iam-account.json", "iam-user.json",
-                     "iam-exporter-health.json"]:
-            board = json.loads((ROOT / "dashboards" / name).read_text())
-            variables = {"datasource": "prometheus", "account": ".*", "user": "user-000001"}
-            if name == "iam-user.json":
-                variables["account"] = ACCOUNT
-            for panel in grafana.panels_of(board):
-                for t in panel.get("targets", []):
-                    expr = grafana.interpolate(t["expr"], variables)
-                    instant = t.get("instant") and not t.get("range")
-                    params = {"query": expr, "stats": "all"}
-                    if instant:
-                        path, params["time"] = "query", f"{at:.3f}"
-                    else:
-                        path = "query_range"
-                        params.update(start=f"{at - RANGE_MINUTES * 60:.3f}",
-                                      end=f"{at:.3f}", step="15")
-                    times, answer = [], None
-                    # Three runs, one for a query slower than 2 s.
-                    while len(times) < 3 and (not times or times[0] < 2):
-                        t0 = time.perf_counter()
-                        answer = get(f"{base}/api/v1/{path}?{urllib.parse.urlencode(params)}")
-                        times.append(time.perf_counter() - t0)
-                    data = answer["data"]
-                    stats = data.get("stats", {}).get("samples", {})
-                    n = len(data["result"])
-                    if t.get("format") == "table":
-                        biggest_table = max(biggest_table, n)
-                    print(f"| {name.removesuffix('.json').removeprefix('iam-')} | "
-                          f"{panel['title']} | {t['refId']} | "
-                          f"{'instant' if instant else 'range'}"
-                          f"{' table' if t.get('format') == 'table' else ''} | {n:,} | "
-                          f"{stats.get('peakSamples', 0):,} | "
-                          f"{stats.get('totalQueryableSamples', 0):,} | "
-                          f"{statistics.median(times) * 1000:.0f} ms |", flush=True)
+        biggest_table = measure(base, BOARDS, {"account": ".*", "user": "user-000001"},
+                                {"iam-user.json": {"account": ACCOUNT}}, at)
         load = open("/proc/loadavg").read().split()[:3]
         print(f"\nLargest table query: {biggest_table:,} series (limit {TABLE_LIMIT}); "
               f"load average after: {' '.join(load)}.")
