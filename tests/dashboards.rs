@@ -1,16 +1,17 @@
 //! What Grafana would draw from the shipped dashboards, on real data.
 //!
 //! A moto organization (two accounts with names), a credential report with a
-//! root row, and an account whose role cannot be reached (it never
-//! refreshes) feed three exporters; a real Prometheus scrapes them with the
-//! shipped recording rules. `dashboards/grafana.py` then runs every panel's
+//! root row (served by two replicas), and an account whose role cannot be
+//! reached (it never refreshes) feed four exporters; a real Prometheus
+//! scrapes them with the shipped recording rules. `dashboards/grafana.py` then runs every panel's
 //! queries and builds the frames the way Grafana's Prometheus data source
 //! does (`__name__` and every label on selector results, one frame per
 //! series, or one table per query in table format), applies the panel's
 //! transformations with Grafana's semantics (merge, organize, sort) and its
 //! overrides (mappings, thresholds, links). This test asserts what comes out:
-//! one row per account, user or key, the expected columns, values, colours
-//! and links, in every table, for several variable values.
+//! one row per account, user or key (replicas included), the expected
+//! columns, values, colours and links, in every table, for several variable
+//! values, and the options of every variable.
 //!
 //! Everything listens on 127.0.0.1, every child is stopped on drop (and
 //! Prometheus and moto by time limits of their own), and the test stops by
@@ -144,6 +145,17 @@ fn dashboards_draw_one_row_per_account_user_and_key() {
         ],
         &[],
     );
+    // A second replica of the same account: every table must still show
+    // its rows once.
+    let replica = Exporter::start(
+        &[
+            "--credential-report.file",
+            report.to_str().unwrap(),
+            "--refresh.interval",
+            "5s",
+        ],
+        &[],
+    );
     // AWS is unreachable for this one: nothing listens on its endpoint.
     let closed = format!(
         "http://{}",
@@ -177,6 +189,7 @@ fn dashboards_draw_one_row_per_account_user_and_key() {
     );
     org.wait_ready(remaining(deadline));
     file.wait_ready(remaining(deadline));
+    replica.wait_ready(remaining(deadline));
 
     let mut prometheus = Prometheus::start(
         dir.path(),
@@ -184,6 +197,7 @@ fn dashboards_draw_one_row_per_account_user_and_key() {
         &[
             ("org", org.addr),
             ("file", file.addr),
+            ("file-replica", replica.addr),
             ("unreachable", unreachable.addr),
         ],
         &["alerts/iam-credentials.recording.yml"],
@@ -651,7 +665,7 @@ fn check_health(panels: &Panels) {
         &["Instance", "Version", "Revision", "Up"],
         &["Instance"],
     );
-    assert_eq!(exporters.len(), 3);
+    assert_eq!(exporters.len(), 4);
     assert!(exporters.values().all(|r| text(r, "Up") == "UP"));
 }
 
