@@ -6,7 +6,9 @@
 #     binutils (readelf: the binary's glibc needs against the image's),
 #     and python3 + python3-venv when they are missing;
 #   * a Python virtual environment at <repo>/.venv with the pinned packages of
-#     tests/harness/requirements.txt (moto, boto3, prometheus_client, ...).
+#     tests/harness/requirements.txt (moto, boto3, prometheus_client, ...);
+#   * cargo-fuzz, pinned, for the fuzz targets in fuzz/ (scripts/fuzz.sh and
+#     the fuzz step of scripts/test.sh), which also need a nightly toolchain.
 #
 # Idempotent and fast when everything is already in place: apt-get runs only
 # when a package is missing (and `apt-get update` only then), and the venv is
@@ -19,6 +21,7 @@
 # Environment:
 #   PYTHON                 interpreter used to create the venv (default python3)
 #   IAM_EXPORTER_SKIP_APT  set to 1 to skip the Debian package step
+#   IAM_EXPORTER_SKIP_FUZZ set to 1 to skip installing cargo-fuzz
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -74,6 +77,30 @@ if [ "${IAM_EXPORTER_SKIP_APT:-0}" = "1" ]; then
     log "skipping Debian packages (IAM_EXPORTER_SKIP_APT=1)"
 else
     install_debs
+fi
+
+# ---------------------------------------------------------------------------
+# cargo-fuzz (needs the nightly toolchain to run, not to install)
+# ---------------------------------------------------------------------------
+cargo_fuzz_version="0.13.2"
+
+install_cargo_fuzz() {
+    if [ "$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz ${cargo_fuzz_version}" ]; then
+        log "cargo-fuzz ${cargo_fuzz_version} present"
+    else
+        log "installing cargo-fuzz ${cargo_fuzz_version}"
+        cargo install cargo-fuzz --locked --version "${cargo_fuzz_version}" </dev/null >&2
+    fi
+    if ! cargo +nightly --version >/dev/null 2>&1; then
+        log "warning: no nightly toolchain: scripts/fuzz.sh needs one (rustup toolchain install nightly)"
+    fi
+}
+
+if [ "${IAM_EXPORTER_SKIP_FUZZ:-0}" = "1" ]; then
+    log "skipping cargo-fuzz (IAM_EXPORTER_SKIP_FUZZ=1)"
+else
+    command -v cargo >/dev/null 2>&1 || die "cargo not found"
+    install_cargo_fuzz
 fi
 
 # After a python3 install via apt, plain python3 may now resolve.
