@@ -4,7 +4,7 @@ the repository:
 
     alerts/iam-credentials.rules.yml        alerting rules
     alerts/iam-credentials.recording.yml    recording rules
-    deploy/kubernetes/prometheusrule.yaml   both, as a PrometheusRule
+    deploy/kubernetes/base/prometheusrule.yaml   both, as a PrometheusRule
 
     mixin/render.py                  rewrite the files from mixin/config.libsonnet
     mixin/render.py --check          fail (exit 1) if a committed file differs
@@ -29,7 +29,7 @@ import textwrap
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULES = "alerts/iam-credentials.rules.yml"
 RECORDING = "alerts/iam-credentials.recording.yml"
-PROMETHEUSRULE = "deploy/kubernetes/prometheusrule.yaml"
+PROMETHEUSRULE = "deploy/kubernetes/base/prometheusrule.yaml"
 
 KEY_ORDER = ["name", "alert", "record", "expr", "for", "keep_firing_for",
              "labels", "annotations", "summary", "description", "runbook_url", "rules"]

@@ -5,6 +5,10 @@
 #     wrk (load generator), jsonnet (renders the monitoring mixin in mixin/),
 #     binutils (readelf: the binary's glibc needs against the image's),
 #     and python3 + python3-venv when they are missing;
+#   * kubectl is not installed here but expected on the machine (its kustomize
+#     renders deploy/kubernetes in tests/kubernetes.rs; Debian's
+#     kubernetes-client is 1.20, whose kustomize is too old for the overlays):
+#     this script says so when it is missing;
 #   * a Python virtual environment at <repo>/.venv with the pinned packages of
 #     tests/harness/requirements.txt (moto, boto3, prometheus_client, ...);
 #   * cargo-fuzz, pinned, for the fuzz targets in fuzz/ (scripts/fuzz.sh and
@@ -103,6 +107,9 @@ else
     install_cargo_fuzz
 fi
 
+command -v kubectl >/dev/null 2>&1 ||
+    log "warning: kubectl not found: tests/kubernetes.rs will fail (install kubectl 1.28+ or set KUBECTL)"
+
 # After a python3 install via apt, plain python3 may now resolve.
 command -v "${python_bin}" >/dev/null 2>&1 || die "${python_bin} not found"
 
@@ -133,7 +140,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
 # Quick smoke check of what the suite imports.
 "${venv_dir}/bin/python" - <<'PY'
-import boto3, moto, yaml  # noqa: F401
+import boto3, kubernetes_validate, moto, yaml  # noqa: F401
 from moto.server import ThreadedMotoServer  # noqa: F401
 from prometheus_client.openmetrics.parser import text_string_to_metric_families  # noqa: F401
 PY

@@ -574,3 +574,108 @@ fn assumed_credentials_are_reused_across_refreshes_in_a_large_organization() {
         Some(accounts)
     );
 }
+
+/// The sharded deployment (deploy/kubernetes/overlays/sharded) in miniature:
+/// three shards, processes of the real binary running side by side against
+/// one organization of 13 accounts. After each shard's first refresh, every
+/// account (its data, not just its name) is exported by exactly one shard,
+/// with a successful refresh, and the union is the organization.
+#[test]
+fn three_shards_export_every_account_of_the_organization_exactly_once() {
+    const SHARDS: u32 = 3;
+    const PER_SHARD: usize = 4;
+    let started = std::time::Instant::now();
+    // Member ids chosen so that every shard owns accounts (the management
+    // account, 123456789012, lands wherever the hash puts it).
+    let mut members: Vec<String> = Vec::new();
+    for shard in 0..SHARDS {
+        members.extend(
+            (0u64..)
+                .map(|i| format!("{:012}", 400_000_000_000 + i))
+                .filter(|id| iam_credentials_exporter::accounts::shard_of(id, SHARDS) == shard)
+                .take(PER_SHARD),
+        );
+    }
+    let mut accounts = vec![json!({"label": "mgmt", "name": "Management", "users": [
+        {"name": format!("user-{MGMT}"), "created": "2025-01-01T00:00:00Z"}
+    ]})];
+    for (i, id) in members.iter().enumerate() {
+        accounts.push(json!({
+            "label": format!("m{i}"), "id": id, "name": format!("Member {i}"),
+            "users": [{"name": format!("user-{id}"), "created": "2025-01-01T00:00:00Z",
+                       "keys": [{"created": "2025-01-02T00:00:00Z"}]}]
+        }));
+    }
+    let moto =
+        MotoServer::start(&json!({"organization": {"feature_set": "ALL"}, "accounts": accounts}));
+    let organization: BTreeSet<String> = members.iter().cloned().chain([MGMT.to_owned()]).collect();
+    assert_eq!(organization.len(), 3 * PER_SHARD + 1);
+
+    let env = env(&moto);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let count = SHARDS.to_string();
+    let shards: Vec<Exporter> = (0..SHARDS)
+        .map(|index| {
+            let index = index.to_string();
+            Exporter::start(
+                &[
+                    "--aws.organization.role-name",
+                    "OrganizationAccountAccessRole",
+                    "--shard.count",
+                    &count,
+                    "--shard.index",
+                    &index,
+                ],
+                &env,
+            )
+        })
+        .collect();
+
+    let mut owner: std::collections::BTreeMap<String, usize> = Default::default();
+    for (index, shard) in shards.iter().enumerate() {
+        shard.wait_log_count("refresh finished", 1, Duration::from_secs(90));
+        let m = shard.metrics();
+        assert_eq!(
+            value(&m, r#"aws_iam_exporter_accounts{state="failed"}"#),
+            Some(0.0),
+            "shard {index}: {m}"
+        );
+        let ids = account_ids(&m);
+        assert!(!ids.is_empty(), "shard {index} owns no account: {m}");
+        for id in &ids {
+            assert_eq!(
+                value(
+                    &m,
+                    &format!(r#"aws_iam_exporter_account_refresh_success{{account_id="{id}"}}"#)
+                ),
+                Some(1.0),
+                "shard {index}, account {id}: {m}"
+            );
+            // The account's own data, from its own role.
+            assert!(
+                m.contains(&format!(
+                    r#"aws_iam_user_info{{account_id="{id}",user="user-{id}""#
+                )),
+                "shard {index} has no data of {id}: {m}"
+            );
+            assert_eq!(
+                iam_credentials_exporter::accounts::shard_of(id, SHARDS) as usize,
+                index,
+                "{id} outside its shard"
+            );
+            if let Some(other) = owner.insert(id.clone(), index) {
+                panic!("account {id} exported by shards {other} and {index}");
+            }
+        }
+    }
+    let union: BTreeSet<String> = owner.keys().cloned().collect();
+    assert_eq!(
+        union, organization,
+        "the union of the shards is the organization"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "three shards of 13 accounts took {:?}",
+        started.elapsed()
+    );
+}

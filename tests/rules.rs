@@ -24,7 +24,7 @@ const RUNBOOK: &str = "docs/runbook.md";
 /// `runbookURLPattern` of mixin/config.libsonnet, up to the anchor.
 const RUNBOOK_URL: &str = "docs/runbook.md";
 const ALERTMANAGER_CONFIG: &str = "deploy/alertmanager/alertmanager.yml";
-const PROMETHEUSRULE: &str = "deploy/kubernetes/prometheusrule.yaml";
+const PROMETHEUSRULE: &str = "deploy/kubernetes/base/prometheusrule.yaml";
 const RENDER: &str = "mixin/render.py";
 
 /// Receiver that deploy/alertmanager/alertmanager.yml routes an alert to.
@@ -248,25 +248,28 @@ fn kubernetes_manifests_use_the_measured_sizing_and_a_kustomize_image() {
     let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
     let request = cells[4];
     let limit = cells[5].trim_end_matches("(manifest default)").trim();
-    let deployment = read("deploy/kubernetes/deployment.yaml");
-    let resources = deployment
-        .split("resources:")
-        .nth(1)
-        .expect("resources in deployment.yaml");
-    let after = |section: &str| {
-        resources
-            .split(section)
+    // The Deployment, and each shard of the sharded overlay.
+    for manifest in [
+        "deploy/kubernetes/base/deployment.yaml",
+        "deploy/kubernetes/overlays/sharded/statefulset.yaml",
+    ] {
+        let text = read(manifest);
+        let resources = text
+            .split("resources:")
             .nth(1)
-            .and_then(|s| s.lines().find_map(|l| l.trim().strip_prefix("memory:")))
-            .map(str::trim)
-            .unwrap_or_else(|| panic!("no memory under {section}"))
-    };
-    assert_eq!(
-        after("requests:"),
-        request,
-        "memory request of deployment.yaml"
-    );
-    assert_eq!(after("limits:"), limit, "memory limit of deployment.yaml");
+            .unwrap_or_else(|| panic!("resources in {manifest}"));
+        let after = |section: &str| {
+            resources
+                .split(section)
+                .nth(1)
+                .and_then(|s| s.lines().find_map(|l| l.trim().strip_prefix("memory:")))
+                .map(str::trim)
+                .unwrap_or_else(|| panic!("no memory under {section} in {manifest}"))
+        };
+        assert_eq!(after("requests:"), request, "memory request of {manifest}");
+        assert_eq!(after("limits:"), limit, "memory limit of {manifest}");
+    }
+    let deployment = read("deploy/kubernetes/base/deployment.yaml");
 
     // The image is a name kustomize sets, not a registry path nothing builds.
     let image = deployment
@@ -274,7 +277,7 @@ fn kubernetes_manifests_use_the_measured_sizing_and_a_kustomize_image() {
         .find_map(|l| l.trim().strip_prefix("image:"))
         .map(str::trim)
         .expect("an image in deployment.yaml");
-    let kustomization = read("deploy/kubernetes/kustomization.yaml");
+    let kustomization = read("deploy/kubernetes/base/kustomization.yaml");
     let images = kustomization
         .split("\nimages:\n")
         .nth(1)
