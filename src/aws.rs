@@ -52,6 +52,7 @@ impl Default for AwsOptions {
 /// honoured by the chain itself.
 pub async fn load_config(options: &AwsOptions) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(shared_http_client())
         .retry_config(RetryConfig::adaptive().with_max_attempts(options.max_attempts))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
@@ -71,6 +72,28 @@ pub async fn load_config(options: &AwsOptions) -> SdkConfig {
             .region(Region::from_static(DEFAULT_REGION))
             .build()
     }
+}
+
+/// The HTTP client of every SDK client the exporter builds, the SDK's default
+/// stack (hyper 1, rustls with aws-lc, proxy from the environment) made once.
+///
+/// Without it, each SDK client made from the shared configuration builds its
+/// own HTTP client, with its own connection pool and TLS trust store: in an
+/// organization, one per account (about 130 KiB each, measured at 1,000
+/// accounts).
+fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = aws_smithy_http_client::ConnectorBuilder::default()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// Builds an IAM client that counts its calls in `api` and refuses responses

@@ -75,6 +75,12 @@ pub struct Refresher {
     pub key_ids: KeyIdMode,
 }
 
+/// Accounts started per parallelism slot. Accounts waiting for their report
+/// give their slot away; without a bound on started accounts, a thousand
+/// new starts would queue ahead of the accounts whose report is ready, and
+/// no account would finish before every account had started.
+const IN_PROGRESS_PER_SLOT: usize = 8;
+
 /// How often a refresh that runs long says how far it has got.
 const PROGRESS_LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -139,21 +145,27 @@ impl Refresher {
         );
     }
 
-    /// Starts every target's refresh, at most `parallelism` at once, starts
-    /// spaced by `stagger`.
+    /// Starts every target's refresh, at most `parallelism` calling AWS at
+    /// once and [`IN_PROGRESS_PER_SLOT`] times as many started, starts spaced
+    /// by `stagger`.
     fn spawn_all(&self, targets: &[Arc<Target>]) -> JoinSet<Attempt> {
         let limit = Arc::new(tokio::sync::Semaphore::new(self.parallelism.max(1)));
+        let admission = Arc::new(tokio::sync::Semaphore::new(
+            self.parallelism.max(1) * IN_PROGRESS_PER_SLOT,
+        ));
         let next_start = Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now()));
         let mut tasks = JoinSet::new();
         for (index, target) in targets.iter().enumerate() {
-            let (target, api, limit, next_start) = (
+            let (target, api, limit, admission, next_start) = (
                 Arc::clone(target),
                 self.api.clone(),
                 Arc::clone(&limit),
+                Arc::clone(&admission),
                 Arc::clone(&next_start),
             );
             let (timeout, stagger) = (self.timeout, self.stagger);
             tasks.spawn(async move {
+                let _admitted = admission.acquire_owned().await;
                 let slot = Slot::acquire(limit).await;
                 // The lock is held while waiting, so starts queue up in order.
                 {
