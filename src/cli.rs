@@ -87,6 +87,12 @@ pub struct Args {
     #[arg(long = "metrics.access-key-id", env = "IAM_EXPORTER_METRICS_ACCESS_KEY_ID", value_enum, value_name = "MODE", default_value_t = KeyIdMode::Full)]
     pub key_ids: KeyIdMode,
 
+    /// Serve the derived age families (`*_age_seconds`, `*_idle_seconds`,
+    /// `*_since_last_used_seconds`), which change at every scrape; `false` leaves them out
+    /// (a quarter of the series) and keeps the timestamps they are computed from.
+    #[arg(long = "metrics.ages", env = "IAM_EXPORTER_METRICS_AGES", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub ages: bool,
+
     /// Role to assume in another account, whose IAM data is exported too (repeatable;
     /// comma-separated in the environment).
     #[arg(
@@ -225,6 +231,8 @@ pub struct Config {
     pub refresh_timeout: Duration,
     pub aws: AwsOptions,
     pub accounts: AccountsConfig,
+    /// Whether the derived age families are served.
+    pub ages: bool,
     pub key_ids: KeyIdMode,
     pub max_accounts_parallel: usize,
     pub account_start_interval: Duration,
@@ -351,6 +359,7 @@ impl TryFrom<Args> for Config {
                 max_response_bytes: args.max_bytes,
             },
             key_ids: args.key_ids,
+            ages: args.ages,
             max_accounts_parallel: args.max_accounts_parallel as usize,
             account_start_interval: args.account_start_interval,
             log_level: args.log_level,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -20,9 +20,9 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
 
-use crate::metrics::Exposition;
 use crate::metrics::format::Format;
-use crate::refresh::{Snapshot, Store};
+use crate::metrics::{self, Exposition};
+use crate::snapshot::Store;
 use crate::web_config::WebConfig;
 
 /// How long a client may take to finish the TLS handshake and to send its
@@ -43,26 +43,24 @@ pub struct App {
     pub web: WebConfig,
     /// Deadline for the TLS handshake and for each request's headers.
     pub header_read_timeout: Duration,
-    /// The last rendered exposition per format.
-    pub cache: RenderCache,
 }
 
-/// Shares one rendering of `/metrics` between the scrapes of one second.
-///
-/// Ages have a resolution of one second, so two scrapes in the same second of
-/// the same snapshot get the same series (API call counters may lag by up to a
-/// second). Concurrent scrapes wait for the one rendering in progress instead
-/// of each building their own copy of a response that can be 100 MB.
-#[derive(Debug, Default)]
-pub struct RenderCache {
-    slots: [tokio::sync::Mutex<Option<Rendered>>; 2],
-}
+/// Default `--web.max-connections`.
+pub const MAX_CONNECTIONS: usize = 64;
 
-#[derive(Debug)]
-struct Rendered {
-    snapshot: Arc<Snapshot>,
-    second: u64,
-    body: Bytes,
+impl App {
+    /// Serves `exposition` on `/metrics` and readiness from `store`, without
+    /// TLS or authentication, with the default limits.
+    pub fn new(exposition: Exposition, store: Arc<Store>) -> Self {
+        Self {
+            exposition,
+            store,
+            telemetry_path: String::from("/metrics"),
+            max_connections: MAX_CONNECTIONS,
+            web: WebConfig::default(),
+            header_read_timeout: HEADER_READ_TIMEOUT,
+        }
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -76,7 +74,36 @@ impl std::fmt::Debug for App {
     }
 }
 
-type Body = Full<Bytes>;
+/// A small page in one piece, or a streamed exposition.
+type Body = Either<Full<Bytes>, Stream>;
+
+/// The exposition body, chunk by chunk as the connection takes them.
+pub struct Stream(metrics::Body);
+
+impl hyper::body::Body for Stream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        std::task::Poll::Ready(
+            self.get_mut()
+                .0
+                .next()
+                .map(|b| Ok(hyper::body::Frame::data(b))),
+        )
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.0.len())
+    }
+}
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
@@ -218,72 +245,33 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
     }
 }
 
-fn slot_index(format: Format) -> usize {
-    match format {
-        Format::Text => 0,
-        Format::OpenMetrics => 1,
-    }
-}
-
 async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
-    let slot = &app.cache.slots[slot_index(format)];
-    let mut cached = slot.lock().await;
-    // The one load of this scrape: the cache check and the rendering both
-    // use this snapshot.
+    // The one load of this scrape: everything in the response comes from it.
     let snapshot = app.exposition.snapshot();
-    let second = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let fresh = cached
-        .as_ref()
-        .filter(|r| r.second == second && Arc::ptr_eq(&r.snapshot, &snapshot));
-    let body = match fresh {
-        Some(rendered) => rendered.body.clone(),
-        None => {
-            // Encoding is CPU work proportional to the number of keys; keep it
-            // off the threads that accept connections.
-            let (encoder, rendered) = (Arc::clone(app), Arc::clone(&snapshot));
-            match tokio::task::spawn_blocking(move || encoder.exposition.render(&rendered, format))
-                .await
-            {
-                Ok(Ok(text)) => {
-                    let body = Bytes::from(text);
-                    *cached = Some(Rendered {
-                        snapshot,
-                        second,
-                        body: body.clone(),
-                    });
-                    // A rendering is useless once its second is over; do not
-                    // keep a response of up to 100 MB until the next scrape.
-                    let app = Arc::clone(app);
-                    tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_millis(1_100)).await;
-                        let mut cached = app.cache.slots[slot_index(format)].lock().await;
-                        if cached.as_ref().is_some_and(|r| r.second == second) {
-                            *cached = None;
-                        }
-                    });
-                    body
-                }
-                Ok(Err(e)) => {
-                    error!(cause = %e, "encoding metrics failed");
-                    return text(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Encoding metrics failed\n",
-                    );
-                }
-                Err(e) => {
-                    error!(cause = %e, "encoding task failed");
-                    return text(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Encoding metrics failed\n",
-                    );
-                }
-            }
+    // Rendering the accounts refreshed since the last scrape is CPU work
+    // proportional to their keys; keep it off the threads that serve
+    // connections. The body then streams the cached text.
+    let encoder = Arc::clone(app);
+    let body = match tokio::task::spawn_blocking(move || encoder.exposition.body(&snapshot, format))
+        .await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) => {
+            error!(cause = %e, "encoding metrics failed");
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Encoding metrics failed\n",
+            );
+        }
+        Err(e) => {
+            error!(cause = %e, "encoding task failed");
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Encoding metrics failed\n",
+            );
         }
     };
-    drop(cached);
-    let mut resp = Response::new(Full::new(body));
+    let mut resp = Response::new(Either::Right(Stream(body)));
     resp.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
@@ -297,7 +285,7 @@ fn landing(app: &App) -> Response<Body> {
         "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>IAM Credentials Exporter</title></head>\n<body>\n<h1>IAM Credentials Exporter</h1>\n<p>Version {version}</p>\n<ul>\n<li><a href=\"{path}\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n</body>\n</html>\n",
         version = env!("CARGO_PKG_VERSION"),
     );
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body))));
     resp.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
@@ -306,7 +294,7 @@ fn landing(app: &App) -> Response<Body> {
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<Body> {
-    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::from_static(body.as_bytes()))));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         CONTENT_TYPE,

@@ -50,7 +50,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Arc::clone(&clock),
         config.refresh_interval,
         &api,
-    );
+    )
+    .with_ages(config.ages);
     exposition.registry_mut().register_collector(Box::new(
         metrics::settings::SettingsCollector::new(
             config.refresh_interval,
@@ -74,7 +75,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_connections: config.max_connections,
         web,
         header_read_timeout: http::HEADER_READ_TIMEOUT,
-        cache: http::RenderCache::default(),
     });
     let refresher = Arc::new(Refresher {
         accounts,

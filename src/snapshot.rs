@@ -57,8 +57,6 @@ pub struct AccountState {
 pub struct Snapshot {
     /// One entry per target of the current (or last) refresh, in target order.
     pub accounts: Vec<Arc<AccountState>>,
-    /// The exposition's rendering of this snapshot, made at its first scrape.
-    pub prerendered: std::sync::OnceLock<crate::metrics::Prerendered>,
 }
 
 impl Snapshot {
@@ -67,10 +65,7 @@ impl Snapshot {
     }
 
     fn from_shared(accounts: Vec<Arc<AccountState>>) -> Self {
-        Self {
-            accounts,
-            prerendered: Default::default(),
-        }
+        Self { accounts }
     }
 
     /// The published state of the target `key`.

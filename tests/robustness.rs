@@ -426,7 +426,6 @@ async fn every_scrape_renders_one_coherent_snapshot() {
         max_connections: 8,
         web: Default::default(),
         header_read_timeout: HEADER_READ_TIMEOUT,
-        cache: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

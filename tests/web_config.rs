@@ -86,7 +86,6 @@ async fn start(options: Options) -> Server {
         max_connections: options.max_connections,
         web: options.web,
         header_read_timeout: options.header_read_timeout,
-        cache: Default::default(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(http::serve(listener, app, async {

@@ -1,32 +1,43 @@
 //! Exposition of the current snapshot.
 //!
-//! Everything but ages is computed once per snapshot: the per-user and per-key
-//! families are rendered to text the first time a snapshot is scraped and
-//! reused until the next refresh. Ages ("seconds since") are computed at every
-//! scrape from the snapshot and the clock, so they keep growing between
+//! Everything but ages is rendered once per account refresh: the per-user
+//! and per-key families of an account are rendered to text the first time a
+//! snapshot holding that account state is scraped, and kept in the
+//! exposition's rendering cache until the account is refreshed again. A
+//! response is streamed: the cached text is sent as it is (shared, never
+//! copied), and ages ("seconds since") are written chunk by chunk from "now",
+//! the cached label sets and the times, so they keep growing between
 //! refreshes as they do in reality. Per-account health, build information and
 //! the API counters go through a `prometheus-client` registry.
+//!
+//! Each family file starts with its table of families (name, help, value).
 
 mod accounts;
+mod body;
 mod keys;
 pub mod settings;
 mod text;
 mod users;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
+pub use body::Body;
+
 use crate::aws::ApiMetrics;
-use crate::refresh::{Clock, Snapshot, Store};
+use crate::snapshot::{AccountState, Snapshot, Store};
+use crate::time::Clock;
 
 /// What every collector reads at scrape time.
 #[derive(Clone)]
 pub(crate) struct Shared {
-    clock: Clock,
     /// Appended to the HELP of cached series: how fresh the data is.
     cached: Arc<str>,
 }
@@ -43,41 +54,149 @@ impl Shared {
     }
 }
 
-/// The per-user and per-key series of one snapshot, rendered once.
-#[derive(Debug, Default)]
-pub struct Prerendered {
-    keys_text: String,
-    keys: Vec<Ages>,
-    users_text: String,
-    users: Vec<Ages>,
+/// One gauge family of a table: its name, its help (without the freshness
+/// note) and its value for an item; `None` leaves the item out.
+pub(crate) struct Family<T: ?Sized> {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub value: fn(&T) -> Option<i64>,
 }
 
-/// A label set and the times that ages are computed from.
+/// Where the label set of a user or key is in its account's rendered text:
+/// chunk, offset and length. Ages reuse it rather than keep a copy.
+#[derive(Debug, Clone, Copy)]
+struct LabelAt {
+    chunk: u16,
+    at: u32,
+    len: u32,
+}
+
+/// The times that ages are computed from, and where the label set is.
 #[derive(Debug)]
-struct Ages {
-    labels: String,
+pub(crate) struct Times {
+    labels: Option<LabelAt>,
     created: Option<i64>,
     last_used: Option<i64>,
 }
+
+/// The per-key and per-user families of one account state, rendered once.
+#[derive(Debug, Default)]
+struct AccountRender {
+    /// One chunk per key family, in exposition order.
+    keys: Vec<Bytes>,
+    key_times: Vec<Times>,
+    /// One chunk per user family, in exposition order.
+    users: Vec<Bytes>,
+    user_times: Vec<Times>,
+}
+
+/// Writes the samples of one family for `n` items into one chunk, and
+/// records where each item's label set first appears.
+struct Writer {
+    base: usize,
+    chunks: Vec<String>,
+    label_at: Vec<Option<LabelAt>>,
+}
+
+impl Writer {
+    fn new(n: usize, base: usize) -> Self {
+        Self {
+            base,
+            chunks: Vec::new(),
+            label_at: vec![None; n],
+        }
+    }
+
+    fn family<'a>(&mut self, item: impl Fn(usize) -> (&'a str, Option<i64>), name: &str) {
+        let chunk = u16::try_from(self.base + self.chunks.len()).expect("few families");
+        let mut text = String::new();
+        for (index, label_at) in self.label_at.iter_mut().enumerate() {
+            let (set, value) = item(index);
+            let Some(value) = value else { continue };
+            if label_at.is_none() {
+                *label_at = Some(LabelAt {
+                    chunk,
+                    at: u32::try_from(text.len() + name.len()).expect("chunk under 4 GiB"),
+                    len: u32::try_from(set.len()).expect("label set under 4 GiB"),
+                });
+            }
+            text::sample(&mut text, name, set, value);
+        }
+        self.chunks.push(text);
+    }
+
+    fn finish(self) -> (impl Iterator<Item = Bytes>, Vec<Option<LabelAt>>) {
+        (self.chunks.into_iter().map(Bytes::from), self.label_at)
+    }
+}
+
+/// HELP and TYPE lines of the cached families, made once.
+#[derive(Debug)]
+struct Headers {
+    keys: Vec<Bytes>,
+    key_ages: Vec<Bytes>,
+    users: Vec<Bytes>,
+    user_ages: Vec<Bytes>,
+}
+
+impl Headers {
+    fn new(shared: &Shared) -> Self {
+        let header = |name: &str, help: &str| {
+            let mut out = String::new();
+            text::header(&mut out, name, &shared.help(help));
+            Bytes::from(out)
+        };
+        let table = |families: &[(&str, &str)]| -> Vec<Bytes> {
+            families.iter().map(|(n, h)| header(n, h)).collect()
+        };
+        let mut keys = pairs(&keys::FAMILIES);
+        keys.push(keys::INFO);
+        let mut users = vec![users::INFO];
+        users.extend(pairs(&users::FAMILIES));
+        Self {
+            keys: table(&keys),
+            key_ages: table(&pairs(&keys::AGES)),
+            users: table(&users),
+            user_ages: table(&pairs(&users::AGES)),
+        }
+    }
+}
+
+fn pairs<T: ?Sized>(families: &[Family<T>]) -> Vec<(&'static str, &'static str)> {
+    families.iter().map(|f| (f.name, f.help)).collect()
+}
+
+/// Renderings of the account states being served, keyed by the address of
+/// the state (the entry holds the state, so the address is not reused).
+type Cache = HashMap<usize, (Arc<AccountState>, Arc<OnceLock<Arc<AccountRender>>>)>;
 
 /// Everything served on the telemetry path.
 pub struct Exposition {
     /// Process-wide series (API calls) and those of an embedding program.
     registry: Registry,
     store: Arc<Store>,
+    clock: Clock,
     shared: Shared,
+    headers: Headers,
+    /// Whether the derived age families are served.
+    ages: bool,
+    /// The rendering cache: one entry per account state being served.
+    cache: Mutex<Cache>,
+    /// Account renderings made since start.
+    renders: AtomicU64,
 }
 
 impl std::fmt::Debug for Exposition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Exposition").finish_non_exhaustive()
+        f.debug_struct("Exposition")
+            .field("ages", &self.ages)
+            .finish_non_exhaustive()
     }
 }
 
 impl Exposition {
     pub fn new(store: Arc<Store>, clock: Clock, interval: Duration, api: &ApiMetrics) -> Self {
         let shared = Shared {
-            clock,
             cached: format!(
                 "Cached by the exporter, refreshed every {}s",
                 interval.as_secs()
@@ -89,11 +208,24 @@ impl Exposition {
         Self {
             registry,
             store,
+            clock,
+            headers: Headers::new(&shared),
             shared,
+            ages: true,
+            cache: Mutex::default(),
+            renders: AtomicU64::new(0),
         }
     }
 
-    /// The snapshot a scrape renders: load it once and pass it to [`Self::render`].
+    /// Serves the derived age families (`*_age_seconds`, `*_idle_seconds`,
+    /// `*_since_last_used_seconds`) or leaves them out (`false`); they are on
+    /// by default.
+    pub fn with_ages(mut self, ages: bool) -> Self {
+        self.ages = ages;
+        self
+    }
+
+    /// The snapshot a scrape renders: load it once and pass it to [`Self::body`].
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.store.load()
     }
@@ -103,17 +235,23 @@ impl Exposition {
         &mut self.registry
     }
 
-    /// Renders `snapshot`, and nothing else, in `format`: every per-account,
-    /// per-user and per-key series of one response comes from one snapshot.
-    pub fn render(
+    /// How many account states have been rendered since start: a scrape
+    /// renders only the accounts refreshed since the last one.
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
+    }
+
+    /// The response for `snapshot`, and nothing else, in `format`: every
+    /// per-account, per-user and per-key series of one response comes from
+    /// one snapshot. Renders the accounts not yet in the cache (CPU work:
+    /// call it off the threads that serve connections); the body then
+    /// streams the cached text and writes ages as it goes.
+    pub fn body(
         &self,
         snapshot: &Arc<Snapshot>,
         format: format::Format,
-    ) -> Result<String, std::fmt::Error> {
-        let now = (self.shared.clock)();
-        let pre = snapshot
-            .prerendered
-            .get_or_init(|| self.prerender(snapshot));
+    ) -> Result<Body, std::fmt::Error> {
+        let now = (self.clock)();
         // The account families read the snapshot they are given, so they go
         // through a registry made for this scrape (a collector is cheap).
         let mut scrape = Registry::default();
@@ -121,31 +259,106 @@ impl Exposition {
             snapshot: Arc::clone(snapshot),
             shared: self.shared.clone(),
         }));
-        let mut out = format::encode(&[&scrape, &self.registry], format)?;
-        let eof = out.ends_with("# EOF\n");
+        let mut head = format::encode(&[&scrape, &self.registry], format)?;
+        let eof = head.ends_with("# EOF\n");
         if eof {
-            out.truncate(out.len() - "# EOF\n".len());
+            head.truncate(head.len() - "# EOF\n".len());
         }
-        let ages = 48 * (pre.keys.len() + pre.users.len()) * 4;
-        out.reserve(pre.keys_text.len() + pre.users_text.len() + ages + 16);
-        let help = |text: &str| self.shared.help(text);
-        out.push_str(&pre.keys_text);
-        keys::write_ages(&mut out, &pre.keys, now, &help);
-        out.push_str(&pre.users_text);
-        users::write_ages(&mut out, &pre.users, now, &help);
+        let rendered = self.rendered(snapshot);
+        let mut body = Body::new(now);
+        body.bytes(Bytes::from(head));
+        let h = &self.headers;
+        for (i, header) in h.keys.iter().enumerate() {
+            body.bytes(header.clone());
+            for r in &rendered {
+                body.bytes(r.keys[i].clone());
+            }
+        }
+        if self.ages {
+            for (family, header) in keys::AGES.iter().zip(&h.key_ages) {
+                body.bytes(header.clone());
+                for r in &rendered {
+                    body.ages(family, Arc::clone(r), body::Of::Keys);
+                }
+            }
+        }
+        for (i, header) in h.users.iter().enumerate() {
+            body.bytes(header.clone());
+            for r in &rendered {
+                body.bytes(r.users[i].clone());
+            }
+        }
+        if self.ages {
+            for (family, header) in users::AGES.iter().zip(&h.user_ages) {
+                body.bytes(header.clone());
+                for r in &rendered {
+                    body.ages(family, Arc::clone(r), body::Of::Users);
+                }
+            }
+        }
         if eof {
-            out.push_str("# EOF\n");
+            body.bytes(Bytes::from_static(b"# EOF\n"));
         }
-        Ok(out)
+        Ok(body)
     }
 
-    fn prerender(&self, snapshot: &Snapshot) -> Prerendered {
-        let help = |text: &str| self.shared.help(text);
-        let mut pre = Prerendered::default();
-        keys::prerender(snapshot, &help, &mut pre);
-        users::prerender(snapshot, &help, &mut pre);
-        pre
+    /// The whole response as one string (tests, fuzzing); the server streams
+    /// [`Self::body`] instead.
+    pub fn render(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        format: format::Format,
+    ) -> Result<String, std::fmt::Error> {
+        let body = self.body(snapshot, format)?;
+        let mut out = Vec::with_capacity(usize::try_from(body.len()).unwrap_or(0));
+        for chunk in body {
+            out.extend_from_slice(&chunk);
+        }
+        String::from_utf8(out).map_err(|_| std::fmt::Error)
     }
+
+    /// The renderings of the accounts of `snapshot` that have data, from the
+    /// cache or made now; concurrent scrapes wait for one rendering of an
+    /// account rather than each making their own.
+    fn rendered(&self, snapshot: &Snapshot) -> Vec<Arc<AccountRender>> {
+        let with_data = || snapshot.accounts.iter().filter(|a| a.data.is_some());
+        let cells: Vec<_> = {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            // Keep what this snapshot and the current one serve; drop the
+            // renderings of states that were replaced.
+            let current = self.store.load();
+            let live: std::collections::HashSet<usize> = with_data()
+                .chain(current.accounts.iter())
+                .map(|a| Arc::as_ptr(a) as usize)
+                .collect();
+            cache.retain(|key, _| live.contains(key));
+            with_data()
+                .map(|a| {
+                    let entry = cache
+                        .entry(Arc::as_ptr(a) as usize)
+                        .or_insert_with(|| (Arc::clone(a), Arc::default()));
+                    (Arc::clone(a), Arc::clone(&entry.1))
+                })
+                .collect()
+        };
+        cells
+            .into_iter()
+            .map(|(account, cell)| {
+                Arc::clone(cell.get_or_init(|| {
+                    self.renders.fetch_add(1, Ordering::Relaxed);
+                    Arc::new(render_account(&account))
+                }))
+            })
+            .collect()
+    }
+}
+
+fn render_account(account: &AccountState) -> AccountRender {
+    let mut out = AccountRender::default();
+    let users = account.data.as_ref().map_or(&[][..], |d| &d.users[..]);
+    keys::render(&account.account_id, users, &mut out);
+    users::render(&account.account_id, users, &mut out);
+    out
 }
 
 /// Encodes one gauge family from `(labels, value)` pairs.

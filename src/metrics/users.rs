@@ -1,11 +1,10 @@
 //! `aws_iam_user_*`: one series per IAM user, root account included.
 
-use super::text::{header, labels, sample};
-use super::{Ages, Prerendered};
+use super::text::{labels, sample};
+use super::{AccountRender, Family, Times, Writer};
 use crate::model::User;
-use crate::refresh::Snapshot;
 
-const INFO: &str = "aws_iam_user_info";
+const INFO_NAME: &str = "aws_iam_user_info";
 const CREATED: &str = "aws_iam_user_created_timestamp_seconds";
 const PASSWORD_ENABLED: &str = "aws_iam_user_password_enabled";
 const PASSWORD_LAST_USED: &str = "aws_iam_user_password_last_used_timestamp_seconds";
@@ -15,47 +14,67 @@ const ACTIVE_KEYS: &str = "aws_iam_user_active_access_keys";
 const LAST_ACTIVITY: &str = "aws_iam_user_last_activity_timestamp_seconds";
 const IDLE: &str = "aws_iam_user_idle_seconds";
 
-/// The value of one family for a user; `None` leaves the user out of it.
-type UserValue = fn(&User) -> Option<i64>;
+/// `INFO_NAME` (labels `account_id`, `user`, `arn`): name and help. It comes
+/// first, before [`FAMILIES`].
+pub(super) const INFO: (&str, &str) = (
+    INFO_NAME,
+    "IAM user (or <root_account>) and its ARN; value is always 1",
+);
 
-/// Writes the families that do not depend on "now" and records, per user, the
-/// label set and times from which [`write_ages`] computes idle time.
-pub(super) fn prerender(snapshot: &Snapshot, help: &dyn Fn(&str) -> String, out: &mut Prerendered) {
-    let users: Vec<(&str, &User)> = snapshot
-        .accounts
-        .iter()
-        .flat_map(|a| {
-            a.data
-                .iter()
-                .flat_map(move |d| d.users.iter().map(move |u| (a.account_id.as_str(), u)))
-        })
-        .collect();
-    out.users = users
-        .iter()
-        .map(|(account, user)| {
-            let mut set = String::new();
-            labels(&mut set, &[("account_id", account), ("user", &user.name)]);
-            Ages {
-                labels: set,
-                created: user.created,
-                last_used: user.last_activity(),
-            }
-        })
-        .collect();
+/// Families rendered once per account refresh, in exposition order, with the
+/// labels `account_id` and `user`.
+pub(super) const FAMILIES: [Family<User>; 7] = [
+    Family {
+        name: CREATED,
+        help: "Time the user was created, in Unix seconds",
+        value: |u| u.created,
+    },
+    Family {
+        name: PASSWORD_ENABLED,
+        help: "1 if the user has a console password, 0 if not; absent where AWS does not report it (root)",
+        value: |u| u.password_enabled.map(i64::from),
+    },
+    Family {
+        name: PASSWORD_LAST_USED,
+        help: "Time the console password was last used, in Unix seconds; absent if never or unknown",
+        value: |u| u.password_last_used,
+    },
+    Family {
+        name: PASSWORD_LAST_CHANGED,
+        help: "Time the console password was last changed, in Unix seconds; absent if unknown",
+        value: |u| u.password_last_changed,
+    },
+    Family {
+        name: MFA_ACTIVE,
+        help: "1 if the user has an MFA device enabled, 0 if not; absent where the source cannot see MFA",
+        value: |u| u.mfa_active.map(i64::from),
+    },
+    Family {
+        name: ACTIVE_KEYS,
+        help: "Number of active access keys of the user (0 to 2)",
+        value: |u| Some(u.active_keys() as i64),
+    },
+    Family {
+        name: LAST_ACTIVITY,
+        help: "Latest use of the user's password or access keys, in Unix seconds; absent if none",
+        value: |u| u.last_activity(),
+    },
+];
 
-    let text = &mut out.users_text;
-    let series = || {
-        out.users
-            .iter()
-            .zip(&users)
-            .map(|(ages, (_, user))| (ages, *user))
-    };
-    header(
-        text,
-        INFO,
-        &help("IAM user (or <root_account>) and its ARN; value is always 1"),
-    );
-    for (account, user) in &users {
+/// Computed from "now" at every scrape; `time() -
+/// aws_iam_user_last_activity_timestamp_seconds` (or the creation time) gives
+/// the same value.
+pub(super) const AGES: [Family<Times>; 1] = [Family {
+    name: IDLE,
+    help: "Seconds since the user's last activity, or since its creation if none",
+    value: |u| u.last_used.or(u.created),
+}];
+
+/// Renders the user families of one account: one chunk for [`INFO`], one
+/// per family of [`FAMILIES`], and per user the [`Times`] of its idle time.
+pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
+    let mut info = String::new();
+    for user in users {
         let mut set = String::new();
         labels(
             &mut set,
@@ -65,68 +84,33 @@ pub(super) fn prerender(snapshot: &Snapshot, help: &dyn Fn(&str) -> String, out:
                 ("arn", &user.arn),
             ],
         );
-        sample(text, INFO, &set, 1);
+        sample(&mut info, INFO_NAME, &set, 1);
     }
-    let families: [(&str, &str, UserValue); 7] = [
-        (CREATED, "Time the user was created, in Unix seconds", |u| {
-            u.created
-        }),
-        (
-            PASSWORD_ENABLED,
-            "1 if the user has a console password, 0 if not; absent where AWS does not report it (root)",
-            |u| u.password_enabled.map(i64::from),
-        ),
-        (
-            PASSWORD_LAST_USED,
-            "Time the console password was last used, in Unix seconds; absent if never or unknown",
-            |u| u.password_last_used,
-        ),
-        (
-            PASSWORD_LAST_CHANGED,
-            "Time the console password was last changed, in Unix seconds; absent if unknown",
-            |u| u.password_last_changed,
-        ),
-        (
-            MFA_ACTIVE,
-            "1 if the user has an MFA device enabled, 0 if not; absent where the source cannot see MFA",
-            |u| u.mfa_active.map(i64::from),
-        ),
-        (
-            ACTIVE_KEYS,
-            "Number of active access keys of the user (0 to 2)",
-            |u| Some(u.active_keys() as i64),
-        ),
-        (
-            LAST_ACTIVITY,
-            "Latest use of the user's password or access keys, in Unix seconds; absent if none",
-            |u| u.last_activity(),
-        ),
-    ];
-    for (name, text_help, value) in families {
-        header(text, name, &help(text_help));
-        for (ages, user) in series() {
-            if let Some(v) = value(user) {
-                sample(text, name, &ages.labels, v);
-            }
-        }
+    out.users.push(info.into());
+    let sets: Vec<String> = users
+        .iter()
+        .map(|user| {
+            let mut set = String::new();
+            labels(&mut set, &[("account_id", account), ("user", &user.name)]);
+            set
+        })
+        .collect();
+    let mut writer = Writer::new(users.len(), out.users.len());
+    for family in &FAMILIES {
+        writer.family(
+            |index| (sets[index].as_str(), (family.value)(&users[index])),
+            family.name,
+        );
     }
-}
-
-/// `aws_iam_user_idle_seconds`, computed from "now" at scrape time.
-pub(super) fn write_ages(
-    out: &mut String,
-    users: &[Ages],
-    now: i64,
-    help: &dyn Fn(&str) -> String,
-) {
-    header(
-        out,
-        IDLE,
-        &help("Seconds since the user's last activity, or since its creation if none"),
-    );
-    for u in users {
-        if let Some(since) = u.last_used.or(u.created) {
-            sample(out, IDLE, &u.labels, now - since);
-        }
-    }
+    let (chunks, label_at) = writer.finish();
+    out.users.extend(chunks);
+    out.user_times = users
+        .iter()
+        .zip(label_at)
+        .map(|(user, at)| Times {
+            labels: at,
+            created: user.created,
+            last_used: user.last_activity(),
+        })
+        .collect();
 }

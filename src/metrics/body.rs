@@ -1,0 +1,243 @@
+//! A response body streamed in chunks: cached text as it is, ages written
+//! as the connection takes them. Its length is known before the first byte,
+//! so the response has a `Content-Length`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+
+use super::{AccountRender, Family, Times};
+
+/// Ages are written, and small parts gathered, into chunks of about this size.
+pub const CHUNK: usize = 64 * 1024;
+
+/// Which times of an account an age family reads.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Of {
+    Keys,
+    Users,
+}
+
+enum Part {
+    Bytes(Bytes),
+    Ages {
+        family: &'static Family<Times>,
+        render: Arc<AccountRender>,
+        of: Of,
+        next: usize,
+    },
+}
+
+/// The body of one response; iterate it for its chunks.
+pub struct Body {
+    now: i64,
+    len: u64,
+    parts: VecDeque<Part>,
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Body")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+fn times(render: &AccountRender, of: Of) -> (&[Bytes], &[Times]) {
+    match of {
+        Of::Keys => (&render.keys, &render.key_times),
+        Of::Users => (&render.users, &render.user_times),
+    }
+}
+
+fn digits(value: i64) -> u64 {
+    let sign = u64::from(value < 0);
+    sign + u64::from(value.unsigned_abs().checked_ilog10().unwrap_or(0)) + 1
+}
+
+impl Body {
+    pub(super) fn new(now: i64) -> Self {
+        Self {
+            now,
+            len: 0,
+            parts: VecDeque::new(),
+        }
+    }
+
+    /// Bytes the body will yield in all.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(super) fn bytes(&mut self, bytes: Bytes) {
+        if !bytes.is_empty() {
+            self.len += bytes.len() as u64;
+            self.parts.push_back(Part::Bytes(bytes));
+        }
+    }
+
+    pub(super) fn ages(
+        &mut self,
+        family: &'static Family<Times>,
+        render: Arc<AccountRender>,
+        of: Of,
+    ) {
+        let name = family.name.len() as u64;
+        let (_, items) = times(&render, of);
+        for item in items {
+            if let (Some(since), Some(labels)) = ((family.value)(item), item.labels) {
+                // name{labels} value\n
+                self.len += name + u64::from(labels.len) + 1 + digits(self.now - since) + 1;
+            }
+        }
+        self.parts.push_back(Part::Ages {
+            family,
+            render,
+            of,
+            next: 0,
+        });
+    }
+
+    /// Writes age lines into `out` until it holds `CHUNK` bytes; the index
+    /// of the next item, or `None` once the family is done.
+    fn write_ages(&self, out: &mut BytesMut, part: &Part) -> Option<usize> {
+        let Part::Ages {
+            family,
+            render,
+            of,
+            next,
+        } = part
+        else {
+            return None;
+        };
+        let (chunks, items) = times(render, *of);
+        let mut number = itoa_buffer();
+        for (index, item) in items.iter().enumerate().skip(*next) {
+            if out.len() >= CHUNK {
+                return Some(index);
+            }
+            let (Some(since), Some(at)) = ((family.value)(item), item.labels) else {
+                continue;
+            };
+            let start = at.at as usize;
+            let labels = &chunks[usize::from(at.chunk)][start..start + at.len as usize];
+            out.extend_from_slice(family.name.as_bytes());
+            out.extend_from_slice(labels);
+            out.extend_from_slice(b" ");
+            out.extend_from_slice(format_i64(&mut number, self.now - since));
+            out.extend_from_slice(b"\n");
+        }
+        None
+    }
+}
+
+type Itoa = [u8; 20];
+
+fn itoa_buffer() -> Itoa {
+    [0; 20]
+}
+
+fn format_i64(buf: &mut Itoa, value: i64) -> &[u8] {
+    let mut n = value.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
+}
+
+impl Iterator for Body {
+    type Item = Bytes;
+
+    /// The next chunk: a large cached part as it is, or small parts and age
+    /// lines gathered into about [`CHUNK`] bytes.
+    fn next(&mut self) -> Option<Bytes> {
+        let mut out = BytesMut::new();
+        while let Some(part) = self.parts.pop_front() {
+            match part {
+                Part::Bytes(bytes) if bytes.len() >= CHUNK => {
+                    if out.is_empty() {
+                        self.len -= bytes.len() as u64;
+                        return Some(bytes);
+                    }
+                    self.parts.push_front(Part::Bytes(bytes));
+                    break;
+                }
+                Part::Bytes(bytes) => {
+                    if out.is_empty() {
+                        out.reserve(CHUNK + 512);
+                    }
+                    out.extend_from_slice(&bytes);
+                }
+                ages => {
+                    if out.is_empty() {
+                        out.reserve(CHUNK + 512);
+                    }
+                    if let Some(next) = self.write_ages(&mut out, &ages) {
+                        let Part::Ages {
+                            family, render, of, ..
+                        } = ages
+                        else {
+                            unreachable!()
+                        };
+                        self.parts.push_front(Part::Ages {
+                            family,
+                            render,
+                            of,
+                            next,
+                        });
+                    }
+                }
+            }
+            if out.len() >= CHUNK {
+                break;
+            }
+        }
+        if out.is_empty() {
+            return None;
+        }
+        self.len -= out.len() as u64;
+        Some(out.freeze())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_are_written_and_counted_alike() {
+        for value in [
+            0,
+            7,
+            9,
+            10,
+            99,
+            100,
+            -1,
+            -10,
+            1_700_000_000,
+            i64::MAX,
+            i64::MIN + 1,
+        ] {
+            let mut buf = itoa_buffer();
+            let text = format_i64(&mut buf, value);
+            assert_eq!(text, value.to_string().as_bytes());
+            assert_eq!(digits(value), text.len() as u64, "{value}");
+        }
+    }
+}
