@@ -38,7 +38,7 @@ MEMORY_SCRAPES = int(os.environ.get("BENCH_MEMORY_SCRAPES", "1000"))
 # BENCH_REFERENCE=0 leaves out the Python reference (minutes at 50,000 users),
 # e.g. to compare two builds of the exporter (BENCH_EXPORTER) side by side.
 REFERENCE_RUN = os.environ.get("BENCH_REFERENCE", "1") != "0"
-OUT = Path(os.environ.get("BENCH_OUT", OUT))
+OUT = Path(os.environ.get("BENCH_OUT", OUT)).resolve()
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 ACCEPT = {"text": None, "openmetrics": "application/openmetrics-text;version=1.0.0"}

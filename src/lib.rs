@@ -32,11 +32,25 @@ use crate::cli::Config;
 use crate::refresh::{Refresher, Store, Target, system_clock};
 use crate::source::Source;
 
-/// Runs the exporter until SIGINT or SIGTERM.
+/// Binds `--web.listen-address`.
+pub async fn bind(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(config.listen_address)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen_address))
+}
+
+/// Runs the exporter on `listener` until `shutdown` resolves (in `main`, SIGINT
+/// or SIGTERM: [`shutdown_signal`]), then stops refreshing and lets in-flight
+/// requests finish. Tests run the whole exporter in-process this way, on a
+/// listener bound to `127.0.0.1:0`.
 ///
 /// An unusable `--web.config.file` fails before anything starts, with a
 /// [`web_config::WebConfigError`] that `main` reports as a configuration error.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let web = match &config.web_config_file {
         Some(path) => web_config::WebConfig::load(path)?,
         None => web_config::WebConfig::default(),
@@ -59,9 +73,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             config.accounts.kinds,
         ),
     ));
-    let listener = tokio::net::TcpListener::bind(config.listen_address)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen_address))?;
     info!(
         address = %listener.local_addr()?,
         telemetry_path = %config.telemetry_path,
@@ -69,12 +80,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "listening"
     );
     let app = Arc::new(http::App {
-        exposition,
-        store: Arc::clone(&store),
         telemetry_path: config.telemetry_path.clone(),
         max_connections: config.max_connections,
         web,
-        header_read_timeout: http::HEADER_READ_TIMEOUT,
+        ..http::App::new(exposition, Arc::clone(&store))
     });
     let refresher = Arc::new(Refresher {
         accounts,
@@ -93,8 +102,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let refresh = tokio::spawn(refresher.run(config.refresh_interval, stopped(stop_rx.clone())));
     let server = tokio::spawn(http::serve(listener, app, stopped(stop_rx)));
-    shutdown_signal().await;
-    info!("received shutdown signal");
+    shutdown.await;
+    info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = refresh.await;
     server.await.context("HTTP server task failed")??;
@@ -128,7 +137,8 @@ async fn accounts(config: &Config, api: &ApiMetrics) -> Accounts {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves at SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -37,7 +37,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(iam_credentials_exporter::run(config)) {
+    let exporter = async {
+        let listener = iam_credentials_exporter::bind(&config).await?;
+        let shutdown = async {
+            iam_credentials_exporter::shutdown_signal().await;
+            tracing::info!("received shutdown signal");
+        };
+        iam_credentials_exporter::run(config, listener, shutdown).await
+    };
+    match runtime.block_on(exporter) {
         Ok(()) => ExitCode::SUCCESS,
         // A configuration file that cannot be used is a usage error, like a bad flag.
         Err(e) if e.is::<WebConfigError>() => {

@@ -128,5 +128,6 @@ pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
         );
         sample(&mut info, LAST_USED_INFO, &set, 1);
     }
+    info.shrink_to_fit();
     out.keys.push(info.into());
 }

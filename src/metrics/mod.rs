@@ -21,7 +21,7 @@ mod users;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -122,6 +122,9 @@ impl Writer {
             }
             text::sample(&mut text, name, set, value);
         }
+        // Kept as long as the account state is served: without the spare
+        // capacity of growing.
+        text.shrink_to_fit();
         self.chunks.push(text);
     }
 
@@ -167,8 +170,11 @@ fn pairs<T: ?Sized>(families: &[Family<T>]) -> Vec<(&'static str, &'static str)>
 }
 
 /// Renderings of the account states being served, keyed by the address of
-/// the state (the entry holds the state, so the address is not reused).
-type Cache = HashMap<usize, (Arc<AccountState>, Arc<OnceLock<Arc<AccountRender>>>)>;
+/// the state. The entry does not keep the state alive (a replaced state's
+/// data is freed when no snapshot holds it); an entry whose state is gone is
+/// dropped at the next scrape, and a reused address is told apart by
+/// comparing the live state.
+type Cache = HashMap<usize, (Weak<AccountState>, Arc<OnceLock<Arc<AccountRender>>>)>;
 
 /// Everything served on the telemetry path.
 pub struct Exposition {
@@ -182,6 +188,10 @@ pub struct Exposition {
     ages: bool,
     /// The rendering cache: one entry per account state being served.
     cache: Mutex<Cache>,
+    /// Held while rendering: one account at a time, so scrapes of several
+    /// new states (a refresh publishing account after account) do not build
+    /// several renderings at once.
+    rendering: Mutex<()>,
     /// Account renderings made since start.
     renders: AtomicU64,
 }
@@ -213,6 +223,7 @@ impl Exposition {
             shared,
             ages: true,
             cache: Mutex::default(),
+            rendering: Mutex::default(),
             renders: AtomicU64::new(0),
         }
     }
@@ -331,12 +342,16 @@ impl Exposition {
                 .chain(current.accounts.iter())
                 .map(|a| Arc::as_ptr(a) as usize)
                 .collect();
-            cache.retain(|key, _| live.contains(key));
+            cache.retain(|key, (state, _)| live.contains(key) && state.strong_count() > 0);
             with_data()
                 .map(|a| {
+                    let key = Arc::as_ptr(a) as usize;
                     let entry = cache
-                        .entry(Arc::as_ptr(a) as usize)
-                        .or_insert_with(|| (Arc::clone(a), Arc::default()));
+                        .entry(key)
+                        .or_insert_with(|| (Arc::downgrade(a), Arc::default()));
+                    if !entry.0.upgrade().is_some_and(|e| Arc::ptr_eq(&e, a)) {
+                        *entry = (Arc::downgrade(a), Arc::default());
+                    }
                     (Arc::clone(a), Arc::clone(&entry.1))
                 })
                 .collect()
@@ -345,6 +360,7 @@ impl Exposition {
             .into_iter()
             .map(|(account, cell)| {
                 Arc::clone(cell.get_or_init(|| {
+                    let _one = self.rendering.lock().unwrap_or_else(|e| e.into_inner());
                     self.renders.fetch_add(1, Ordering::Relaxed);
                     Arc::new(render_account(&account))
                 }))

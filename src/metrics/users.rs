@@ -86,6 +86,7 @@ pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
         );
         sample(&mut info, INFO_NAME, &set, 1);
     }
+    info.shrink_to_fit();
     out.users.push(info.into());
     let sets: Vec<String> = users
         .iter()
