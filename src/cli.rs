@@ -173,14 +173,14 @@ pub struct Args {
     #[arg(long = "shard.count", env = "IAM_EXPORTER_SHARD_COUNT", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub shard_count: u32,
 
-    /// This replica's shard, from 0 to --shard.count minus 1.
+    /// This replica's shard, from 0 to --shard.count minus 1; required when
+    /// --shard.count is above 1, so that no replica takes shard 0 by default.
     #[arg(
         long = "shard.index",
         env = "IAM_EXPORTER_SHARD_INDEX",
-        value_name = "I",
-        default_value_t = 0
+        value_name = "I"
     )]
-    pub shard_index: u32,
+    pub shard_index: Option<u32>,
 
     /// AWS region for API calls. IAM is global: the default is the region from the
     /// environment or profile, else us-east-1 (use cn-north-1 or us-gov-west-1 for those partitions).
@@ -259,6 +259,8 @@ pub enum ConfigError {
     AccountId(String),
     #[error("invalid --shard.index {index}: must be less than --shard.count {count}")]
     ShardIndex { index: u32, count: u32 },
+    #[error("--shard.count {0} needs --shard.index (this replica's shard, from 0)")]
+    ShardIndexMissing(u32),
     #[error("--credential-report.file reads one report; it cannot be combined with {0}")]
     FileWith(&'static str),
     #[error(
@@ -301,12 +303,19 @@ impl TryFrom<Args> for Config {
                 return Err(ConfigError::AccountId(id.clone()));
             }
         }
-        if args.shard_index >= args.shard_count {
-            return Err(ConfigError::ShardIndex {
-                index: args.shard_index,
-                count: args.shard_count,
-            });
-        }
+        let shard_index = match args.shard_index {
+            Some(index) if index >= args.shard_count => {
+                return Err(ConfigError::ShardIndex {
+                    index,
+                    count: args.shard_count,
+                });
+            }
+            Some(index) => index,
+            None if args.shard_count > 1 => {
+                return Err(ConfigError::ShardIndexMissing(args.shard_count));
+            }
+            None => 0,
+        };
         if args.report_file.is_some() {
             let conflict = if args.source != SourceKinds::REPORT {
                 Some("--source api")
@@ -352,7 +361,7 @@ impl TryFrom<Args> for Config {
                 exclude: args.exclude_accounts,
                 shard: (args.shard_count > 1).then_some(Shard {
                     count: args.shard_count,
-                    index: args.shard_index,
+                    index: shard_index,
                 }),
                 kinds: args.source,
                 concurrency: args.max_concurrency as usize,

@@ -210,6 +210,14 @@ fn bad_flags_exit_2_with_a_one_line_reason() {
             "iam-credentials-exporter: error: invalid value '0' for '--aws.max-attempts <N>': 0 is not in 1..=20",
         ),
         (
+            &["--shard.count", "3"],
+            "iam-credentials-exporter: error: --shard.count 3 needs --shard.index (this replica's shard, from 0)",
+        ),
+        (
+            &["--shard.count", "3", "--shard.index", "3"],
+            "iam-credentials-exporter: error: invalid --shard.index 3: must be less than --shard.count 3",
+        ),
+        (
             &["--no-such-flag"],
             "iam-credentials-exporter: error: unexpected argument '--no-such-flag' found",
         ),
