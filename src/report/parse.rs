@@ -36,6 +36,10 @@ pub enum RowError {
         expected: String,
         found: String,
     },
+    /// IAM user names are unique in an account; a second row of the same
+    /// name would export every series of that user twice.
+    #[error("user {user:?} already appears on line {first_line}")]
+    DuplicateUser { user: String, first_line: u64 },
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -65,6 +69,8 @@ pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
     let width = header.len();
 
     let mut parsed = ParsedReport::default();
+    // User name -> line of its row.
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut record = csv::ByteRecord::new();
     let mut last_len = width;
     loop {
@@ -112,6 +118,17 @@ pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
                         continue;
                     }
                 }
+                if let Some(&first_line) = seen.get(&user.name) {
+                    parsed.skipped.push((
+                        line,
+                        RowError::DuplicateUser {
+                            user: user.name,
+                            first_line,
+                        },
+                    ));
+                    continue;
+                }
+                seen.insert(user.name.clone(), line);
                 parsed.data.users.push(user);
             }
             Err(e) => parsed.skipped.push((line, e)),
@@ -328,6 +345,33 @@ mod tests {
         assert_eq!(
             parse_report(bad.as_bytes()).unwrap_err(),
             ReportParseError::NoUsableRows(1)
+        );
+    }
+
+    #[test]
+    fn a_second_row_of_the_same_user_is_skipped() {
+        let report = format!(
+            "{HEADER}a,arn:aws:iam::111122223333:user/a,2025-01-01T00:00:00+00:00,true\n\
+             a,arn:aws:iam::111122223333:user/a,2025-02-01T00:00:00+00:00,false\n\
+             b,arn:aws:iam::111122223333:user/b,2025-01-01T00:00:00+00:00,true\n"
+        );
+        let parsed = parse_report(report.as_bytes()).unwrap();
+        let names: Vec<&str> = parsed.data.users.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(
+            parsed.data.users[0].mfa_active,
+            Some(true),
+            "the first row wins"
+        );
+        assert_eq!(
+            parsed.skipped,
+            [(
+                3,
+                RowError::DuplicateUser {
+                    user: "a".into(),
+                    first_line: 2
+                }
+            )]
         );
     }
 
