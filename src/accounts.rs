@@ -16,6 +16,7 @@ use tracing::{debug, error, info};
 
 use crate::assume_role::AssumeRole;
 use crate::aws::{self, ApiMetrics};
+use crate::collectors::Collectors;
 use crate::model::account_from_arn;
 use crate::report::fetch::PollPolicy;
 use crate::snapshot::Snapshot;
@@ -49,6 +50,8 @@ pub struct AccountsConfig {
     pub kinds: SourceKinds,
     pub concurrency: usize,
     pub max_response_bytes: u64,
+    /// Collectors run for every account (`--collector.*`).
+    pub collectors: Collectors,
 }
 
 /// One replica's share of the accounts: `index` of `count`.
@@ -279,6 +282,7 @@ impl AwsAccounts {
             kinds: self.config.kinds,
             poll: self.poll.clone(),
             concurrency: self.config.concurrency,
+            collectors: self.config.collectors,
         }
     }
 

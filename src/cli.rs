@@ -11,6 +11,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::accounts::{AccountsConfig, Shard};
 use crate::aws::AwsOptions;
+use crate::collectors::CollectorFlags;
 use crate::refresh::KeyIdMode;
 use crate::source::SourceKinds;
 
@@ -202,6 +203,9 @@ pub struct Args {
     /// Output format of log messages.
     #[arg(long = "log.format", env = "IAM_EXPORTER_LOG_FORMAT", value_enum, value_name = "FORMAT", default_value_t = LogFormat::Logfmt)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub collectors: CollectorFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -365,6 +369,7 @@ impl TryFrom<Args> for Config {
                 }),
                 kinds: args.source,
                 concurrency: args.max_concurrency as usize,
+                collectors: args.collectors.0,
                 max_response_bytes: args.max_bytes,
             },
             key_ids: args.key_ids,
@@ -506,5 +511,60 @@ mod tests {
         );
         assert_eq!(parse_listen_address("9824"), None);
         assert_eq!(parse_listen_address(":99999"), None);
+    }
+}
+
+#[cfg(test)]
+mod collector_flags {
+    use clap::Parser;
+
+    use super::Args;
+    use crate::collectors::{Collector, Collectors};
+
+    fn enabled(args: &[&str]) -> Collectors {
+        let args = Args::try_parse_from(std::iter::once("exporter").chain(args.iter().copied()))
+            .expect("flags parse");
+        args.collectors.0
+    }
+
+    #[test]
+    fn defaults_and_flags_turn_collectors_on_and_off() {
+        let policy = Collector::PasswordPolicy;
+        assert!(enabled(&[]).is_on(policy), "on by default");
+        assert!(!enabled(&["--no-collector.password-policy"]).is_on(policy));
+        assert!(!enabled(&["--collector.password-policy=false"]).is_on(policy));
+        assert!(!enabled(&["--collector.disable-defaults"]).is_on(policy));
+        assert!(
+            enabled(&[
+                "--collector.disable-defaults",
+                "--collector.password-policy"
+            ])
+            .is_on(policy)
+        );
+    }
+
+    #[test]
+    fn the_later_of_a_flag_and_its_negation_wins() {
+        let policy = Collector::PasswordPolicy;
+        assert!(
+            enabled(&[
+                "--no-collector.password-policy",
+                "--collector.password-policy"
+            ])
+            .is_on(policy)
+        );
+        assert!(
+            !enabled(&[
+                "--collector.password-policy",
+                "--no-collector.password-policy"
+            ])
+            .is_on(policy)
+        );
+    }
+
+    #[test]
+    fn an_unknown_collector_is_a_usage_error() {
+        let err = Args::try_parse_from(["exporter", "--collector.nope"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 }

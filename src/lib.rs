@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod assume_role;
 pub mod aws;
 pub mod cli;
+pub mod collectors;
 pub mod http;
 pub mod logging;
 pub mod metrics;
@@ -71,7 +72,11 @@ pub async fn run(
             config.refresh_interval,
             config.report_file.is_some(),
             config.accounts.kinds,
-        ),
+        )
+        .with_collectors(match config.report_file {
+            Some(_) => collectors::Collectors::NONE,
+            None => config.accounts.collectors,
+        }),
     ));
     info!(
         address = %listener.local_addr()?,

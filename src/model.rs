@@ -3,6 +3,8 @@
 //! Timestamps are Unix seconds (`i64`): every IAM date has second precision, and
 //! integer arithmetic keeps ages exact and reproducible in tests.
 
+pub use crate::collectors::{Collected, Collection};
+
 /// Everything known about one AWS account after one successful refresh.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountData {
@@ -12,6 +14,8 @@ pub struct AccountData {
     pub users: Vec<User>,
     /// Report rows that could not be parsed and were left out of this snapshot.
     pub rows_skipped: u64,
+    /// What the enabled collectors read (`--collector.*`).
+    pub collected: Collected,
 }
 
 /// An IAM user, or the root account (`<root_account>`).

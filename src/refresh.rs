@@ -204,11 +204,14 @@ impl Refresher {
                 if data.account_id.is_empty() {
                     data.account_id = state.account_id.clone();
                 }
+                let now = (self.clock)();
+                data.collected
+                    .carry(state.data.as_ref().map(|d| &d.collected), now);
                 debug!(account = %data.account_id, users = data.users.len(), duration = ?attempt.duration, "account refreshed");
                 state.account_id = data.account_id.clone();
                 state.data = Some(Arc::new(data));
                 state.success = true;
-                state.last_success = Some((self.clock)());
+                state.last_success = Some(now);
                 state.progress = Progress::Done;
             }
             Err(cause) => {

@@ -247,6 +247,7 @@ fn target(account: &'static str, deny: bool) -> Arc<Target> {
             kinds: SourceKinds::REPORT,
             poll: Default::default(),
             concurrency: 1,
+            collectors: iam_credentials_exporter::collectors::Collectors::NONE,
         },
     })
 }

@@ -286,6 +286,7 @@ async fn access_denied_keeps_the_previous_snapshot() {
                 kinds: SourceKinds::REPORT,
                 poll: policy(),
                 concurrency: 1,
+                collectors: iam_credentials_exporter::collectors::Collectors::NONE,
             },
         })]),
         store: Arc::clone(&store),
@@ -326,6 +327,7 @@ fn account(key: &str, client: Client, poll: PollPolicy) -> Arc<Target> {
             kinds: SourceKinds::REPORT,
             poll,
             concurrency: 1,
+            collectors: iam_credentials_exporter::collectors::Collectors::NONE,
         },
     })
 }

@@ -292,6 +292,7 @@ fn aws_target(account: &str, client: aws_sdk_iam::Client) -> Arc<Target> {
             kinds: SourceKinds::REPORT,
             poll: PollPolicy::default(),
             concurrency: 1,
+            collectors: iam_credentials_exporter::collectors::Collectors::NONE,
         },
     })
 }
@@ -401,7 +402,7 @@ fn numbered_snapshot(n: i64) -> Snapshot {
                         ..User::default()
                     })
                     .collect(),
-                rows_skipped: 0,
+                ..AccountData::default()
             })),
             success: true,
             last_success: Some(n),

@@ -7,6 +7,7 @@ use prometheus_client::encoding::DescriptorEncoder;
 use std::sync::Arc;
 
 use super::{Shared, gauge};
+use crate::collectors::Health;
 use crate::snapshot::{Progress, Snapshot};
 
 const ACCOUNT_INFO: &str = "aws_iam_account_info";
@@ -17,6 +18,9 @@ const REFRESH_DURATION: &str = "aws_iam_exporter_account_refresh_duration_second
 const ROWS_SKIPPED: &str = "aws_iam_exporter_report_rows_skipped";
 const REFRESH_FAILURES: &str = "aws_iam_exporter_account_refresh_failures";
 const ACCOUNTS: &str = "aws_iam_exporter_accounts";
+const COLLECTOR_SUCCESS: &str = "aws_iam_exporter_collector_success";
+const COLLECTOR_LAST_SUCCESS: &str = "aws_iam_exporter_collector_last_success_timestamp_seconds";
+const COLLECTOR_DURATION: &str = "aws_iam_exporter_collector_duration_seconds";
 const BUILD_INFO: &str = "aws_iam_exporter_build_info";
 
 /// The account families of one snapshot.
@@ -101,6 +105,52 @@ impl Collector for AccountCollector {
                     &a.failures,
                     None,
                 )?;
+            }
+        }
+        // Collector health: only for accounts whose last refresh published
+        // data, and only for the collectors that ran in it.
+        let health = || {
+            accounts()
+                .filter_map(|a| Some((a, a.data.as_ref()?)))
+                .flat_map(|(a, d)| {
+                    d.collected
+                        .health()
+                        .into_iter()
+                        .map(move |h| (a.account_id.as_str(), h))
+                })
+        };
+        let collector_labels = |id: &str, h: &Health| {
+            [
+                ("account_id", id.to_owned()),
+                ("collector", h.collector.name().to_owned()),
+            ]
+        };
+        // Absent, HELP included, where no collector ran (a report file).
+        if health().next().is_some() {
+            gauge(
+                &mut encoder,
+                COLLECTOR_SUCCESS,
+                "1 if the collector's last attempt for the account succeeded, 0 if it failed (its last good data is still served)",
+                health().map(|(id, h)| (collector_labels(id, &h), i64::from(h.success))),
+            )?;
+            gauge(
+                &mut encoder,
+                COLLECTOR_LAST_SUCCESS,
+                "Time the collector last read the account successfully, in Unix seconds",
+                health().filter_map(|(id, h)| Some((collector_labels(id, &h), h.last_success?))),
+            )?;
+            {
+                let mut family = encoder.encode_descriptor(
+                    COLLECTOR_DURATION,
+                    "Duration of the collector's last attempt for the account, in seconds",
+                    None,
+                    prometheus_client::metrics::MetricType::Gauge,
+                )?;
+                for (id, h) in health() {
+                    family
+                        .encode_family(&collector_labels(id, &h))?
+                        .encode_gauge(&h.duration.as_secs_f64())?;
+                }
             }
         }
         gauge(

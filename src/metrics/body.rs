@@ -12,19 +12,13 @@ use super::{AccountRender, Family, Times};
 /// Ages are written, and small parts gathered, into chunks of about this size.
 pub const CHUNK: usize = 64 * 1024;
 
-/// Which times of an account an age family reads.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Of {
-    Keys,
-    Users,
-}
-
 enum Part {
     Bytes(Bytes),
     Ages {
         family: &'static Family<Times>,
         render: Arc<AccountRender>,
-        of: Of,
+        /// Index of the table in [`super::TABLES`].
+        table: usize,
         next: usize,
     },
 }
@@ -44,11 +38,9 @@ impl std::fmt::Debug for Body {
     }
 }
 
-fn times(render: &AccountRender, of: Of) -> (&[Bytes], &[Times]) {
-    match of {
-        Of::Keys => (&render.keys, &render.key_times),
-        Of::Users => (&render.users, &render.user_times),
-    }
+fn times(render: &AccountRender, table: usize) -> (&[Bytes], &[Times]) {
+    let table = &render.tables[table];
+    (&table.chunks, &table.times)
 }
 
 fn digits(value: i64) -> u64 {
@@ -85,10 +77,10 @@ impl Body {
         &mut self,
         family: &'static Family<Times>,
         render: Arc<AccountRender>,
-        of: Of,
+        table: usize,
     ) {
         let name = family.name.len() as u64;
-        let (_, items) = times(&render, of);
+        let (_, items) = times(&render, table);
         for item in items {
             if let (Some(since), Some(labels)) = ((family.value)(item), item.labels) {
                 // name{labels} value\n
@@ -98,7 +90,7 @@ impl Body {
         self.parts.push_back(Part::Ages {
             family,
             render,
-            of,
+            table,
             next: 0,
         });
     }
@@ -109,13 +101,13 @@ impl Body {
         let Part::Ages {
             family,
             render,
-            of,
+            table,
             next,
         } = part
         else {
             return None;
         };
-        let (chunks, items) = times(render, *of);
+        let (chunks, items) = times(render, *table);
         let mut number = itoa_buffer();
         for (index, item) in items.iter().enumerate().skip(*next) {
             if out.len() >= CHUNK {
@@ -189,7 +181,10 @@ impl Iterator for Body {
                     }
                     if let Some(next) = self.write_ages(&mut out, &ages) {
                         let Part::Ages {
-                            family, render, of, ..
+                            family,
+                            render,
+                            table,
+                            ..
                         } = ages
                         else {
                             unreachable!()
@@ -197,7 +192,7 @@ impl Iterator for Body {
                         self.parts.push_front(Part::Ages {
                             family,
                             render,
-                            of,
+                            table,
                             next,
                         });
                     }

@@ -1,8 +1,9 @@
 //! `aws_iam_access_key_*`: one series per access key slot in use.
 
+use super::table::{Table, TableRender};
 use super::text::{labels, sample};
-use super::{AccountRender, Family, Times, Writer};
-use crate::model::{AccessKey, User};
+use super::{Family, Times, Writer, pairs};
+use crate::model::{AccessKey, AccountData, User};
 
 const ACTIVE: &str = "aws_iam_access_key_active";
 const CREATED: &str = "aws_iam_access_key_created_timestamp_seconds";
@@ -16,7 +17,7 @@ const IDLE: &str = "aws_iam_access_key_idle_seconds";
 /// Families rendered once per account refresh, in exposition order, with the
 /// labels `account_id`, `user`, `slot`, `access_key_id`. Then comes
 /// [`LAST_USED_INFO`] (two more labels), rendered by [`render`] itself.
-pub(super) const FAMILIES: [Family<AccessKey>; 4] = [
+const FAMILIES: [Family<AccessKey>; 4] = [
     Family {
         name: ACTIVE,
         help: "1 if the access key is active, 0 if inactive",
@@ -40,7 +41,7 @@ pub(super) const FAMILIES: [Family<AccessKey>; 4] = [
 ];
 
 /// `LAST_USED_INFO`: name and help.
-pub(super) const INFO: (&str, &str) = (
+const INFO: (&str, &str) = (
     LAST_USED_INFO,
     "Region and service of the access key's last use; value is always 1",
 );
@@ -48,7 +49,7 @@ pub(super) const INFO: (&str, &str) = (
 /// Families computed from "now" at every scrape: "now minus" a time of the
 /// key (the value is that time), leaving out keys without it. Each is also
 /// exported as a timestamp, so `time() - <timestamp>` gives the same value.
-pub(super) const AGES: [Family<Times>; 3] = [
+const AGES: [Family<Times>; 3] = [
     Family {
         name: AGE,
         help: "Seconds since the access key was created",
@@ -70,9 +71,20 @@ fn slot(key: &AccessKey) -> &'static str {
     if key.slot == 1 { "1" } else { "2" }
 }
 
+pub(super) const TABLE: Table = Table {
+    families: || {
+        let mut families = pairs(&FAMILIES);
+        families.push(INFO);
+        families
+    },
+    ages: &AGES,
+    render,
+};
+
 /// Renders the key families of one account: one chunk per family of
 /// [`FAMILIES`] and one for [`INFO`], and per key the [`Times`] of its ages.
-pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
+fn render(account: &str, data: &AccountData, out: &mut TableRender) {
+    let users = &data.users;
     let keys: Vec<(&User, &AccessKey)> = users
         .iter()
         .flat_map(|u| u.keys.iter().map(move |k| (u, k)))
@@ -93,7 +105,7 @@ pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
             set
         })
         .collect();
-    let mut writer = Writer::new(keys.len(), out.keys.len());
+    let mut writer = Writer::new(keys.len(), out.chunks.len());
     for family in &FAMILIES {
         writer.family(
             |index| (sets[index].as_str(), (family.value)(keys[index].1)),
@@ -101,8 +113,8 @@ pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
         );
     }
     let (chunks, label_at) = writer.finish();
-    out.keys.extend(chunks);
-    out.key_times = keys
+    out.chunks.extend(chunks);
+    out.times = keys
         .iter()
         .zip(label_at)
         .map(|((_, key), at)| Times {
@@ -128,6 +140,5 @@ pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
         );
         sample(&mut info, LAST_USED_INFO, &set, 1);
     }
-    info.shrink_to_fit();
-    out.keys.push(info.into());
+    out.push(info);
 }

@@ -15,7 +15,9 @@
 mod accounts;
 mod body;
 mod keys;
+mod password_policy;
 pub mod settings;
+mod table;
 mod text;
 mod users;
 
@@ -30,8 +32,10 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 pub use body::Body;
+use table::{Table, TableRender};
 
 use crate::aws::ApiMetrics;
+use crate::model::AccountData;
 use crate::snapshot::{AccountState, Snapshot, Store};
 use crate::time::Clock;
 
@@ -79,15 +83,14 @@ pub(crate) struct Times {
     last_used: Option<i64>,
 }
 
-/// The per-key and per-user families of one account state, rendered once.
+/// Every table of the exposition, in order.
+const TABLES: [&Table; 3] = [&keys::TABLE, &users::TABLE, &password_policy::TABLE];
+
+/// The tables of one account state, rendered once.
 #[derive(Debug, Default)]
 struct AccountRender {
-    /// One chunk per key family, in exposition order.
-    keys: Vec<Bytes>,
-    key_times: Vec<Times>,
-    /// One chunk per user family, in exposition order.
-    users: Vec<Bytes>,
-    user_times: Vec<Times>,
+    /// One per entry of [`TABLES`].
+    tables: Vec<TableRender>,
 }
 
 /// Writes the samples of one family for `n` items into one chunk, and
@@ -133,35 +136,27 @@ impl Writer {
     }
 }
 
-/// HELP and TYPE lines of the cached families, made once.
+/// HELP and TYPE lines of the cached families of one table, made once.
 #[derive(Debug)]
 struct Headers {
-    keys: Vec<Bytes>,
-    key_ages: Vec<Bytes>,
-    users: Vec<Bytes>,
-    user_ages: Vec<Bytes>,
+    families: Vec<Bytes>,
+    ages: Vec<Bytes>,
 }
 
 impl Headers {
-    fn new(shared: &Shared) -> Self {
-        let header = |name: &str, help: &str| {
+    fn all(shared: &Shared) -> Vec<Self> {
+        let header = |(name, help): &(&str, &str)| {
             let mut out = String::new();
             text::header(&mut out, name, &shared.help(help));
             Bytes::from(out)
         };
-        let table = |families: &[(&str, &str)]| -> Vec<Bytes> {
-            families.iter().map(|(n, h)| header(n, h)).collect()
-        };
-        let mut keys = pairs(&keys::FAMILIES);
-        keys.push(keys::INFO);
-        let mut users = vec![users::INFO];
-        users.extend(pairs(&users::FAMILIES));
-        Self {
-            keys: table(&keys),
-            key_ages: table(&pairs(&keys::AGES)),
-            users: table(&users),
-            user_ages: table(&pairs(&users::AGES)),
-        }
+        TABLES
+            .iter()
+            .map(|table| Self {
+                families: (table.families)().iter().map(header).collect(),
+                ages: pairs(table.ages).iter().map(header).collect(),
+            })
+            .collect()
     }
 }
 
@@ -183,7 +178,8 @@ pub struct Exposition {
     store: Arc<Store>,
     clock: Clock,
     shared: Shared,
-    headers: Headers,
+    /// One per entry of [`TABLES`].
+    headers: Vec<Headers>,
     /// Whether the derived age families are served.
     ages: bool,
     /// The rendering cache: one entry per account state being served.
@@ -219,7 +215,7 @@ impl Exposition {
             registry,
             store,
             clock,
-            headers: Headers::new(&shared),
+            headers: Headers::all(&shared),
             shared,
             ages: true,
             cache: Mutex::default(),
@@ -278,32 +274,34 @@ impl Exposition {
         let rendered = self.rendered(snapshot);
         let mut body = Body::new(now);
         body.bytes(Bytes::from(head));
-        let h = &self.headers;
-        for (i, header) in h.keys.iter().enumerate() {
-            body.bytes(header.clone());
-            for r in &rendered {
-                body.bytes(r.keys[i].clone());
-            }
-        }
-        if self.ages {
-            for (family, header) in keys::AGES.iter().zip(&h.key_ages) {
+        for (t, (table, headers)) in TABLES.iter().zip(&self.headers).enumerate() {
+            // A family without a sample in this response gets no HELP/TYPE:
+            // collectors that are off add nothing to it.
+            for (i, header) in headers.families.iter().enumerate() {
+                if rendered.iter().all(|r| r.tables[t].chunks[i].is_empty()) {
+                    continue;
+                }
                 body.bytes(header.clone());
                 for r in &rendered {
-                    body.ages(family, Arc::clone(r), body::Of::Keys);
+                    body.bytes(r.tables[t].chunks[i].clone());
                 }
             }
-        }
-        for (i, header) in h.users.iter().enumerate() {
-            body.bytes(header.clone());
-            for r in &rendered {
-                body.bytes(r.users[i].clone());
+            if !self.ages {
+                continue;
             }
-        }
-        if self.ages {
-            for (family, header) in users::AGES.iter().zip(&h.user_ages) {
+            for (family, header) in table.ages.iter().zip(&headers.ages) {
+                let any = rendered.iter().any(|r| {
+                    r.tables[t]
+                        .times
+                        .iter()
+                        .any(|row| row.labels.is_some() && (family.value)(row).is_some())
+                });
+                if !any {
+                    continue;
+                }
                 body.bytes(header.clone());
                 for r in &rendered {
-                    body.ages(family, Arc::clone(r), body::Of::Users);
+                    body.ages(family, Arc::clone(r), t);
                 }
             }
         }
@@ -370,11 +368,14 @@ impl Exposition {
 }
 
 fn render_account(account: &AccountState) -> AccountRender {
-    let mut out = AccountRender::default();
-    let users = account.data.as_ref().map_or(&[][..], |d| &d.users[..]);
-    keys::render(&account.account_id, users, &mut out);
-    users::render(&account.account_id, users, &mut out);
-    out
+    let empty = AccountData::default();
+    let data = account.data.as_deref().unwrap_or(&empty);
+    AccountRender {
+        tables: TABLES
+            .iter()
+            .map(|table| table.render_account(&account.account_id, data))
+            .collect(),
+    }
 }
 
 /// Encodes one gauge family from `(labels, value)` pairs.

@@ -10,10 +10,12 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
 
 use super::gauge;
+use crate::collectors::{Collectors, SPECS};
 use crate::source::SourceKinds;
 
 const REFRESH_INTERVAL: &str = "aws_iam_exporter_refresh_interval_seconds";
 const SOURCE_INFO: &str = "aws_iam_exporter_source_info";
+const COLLECTOR_ENABLED: &str = "aws_iam_exporter_collector_enabled";
 
 /// Serves `aws_iam_exporter_refresh_interval_seconds` and
 /// `aws_iam_exporter_source_info{source}` from the flags the exporter runs
@@ -22,6 +24,7 @@ const SOURCE_INFO: &str = "aws_iam_exporter_source_info";
 pub struct SettingsCollector {
     interval_seconds: i64,
     source: &'static str,
+    collectors: Collectors,
 }
 
 impl SettingsCollector {
@@ -37,7 +40,14 @@ impl SettingsCollector {
         Self {
             interval_seconds: i64::try_from(interval.as_secs()).unwrap_or(i64::MAX),
             source,
+            collectors: Collectors::NONE,
         }
+    }
+
+    /// The collectors that run (`--collector.*`); none for a report file.
+    pub fn with_collectors(mut self, collectors: Collectors) -> Self {
+        self.collectors = collectors;
+        self
     }
 }
 
@@ -55,6 +65,17 @@ impl Collector for SettingsCollector {
             SOURCE_INFO,
             "Where IAM data comes from: file (--credential-report.file), report, api or report,api (--source); value is always 1",
             [([("source", self.source)], 1)],
+        )?;
+        gauge(
+            &mut encoder,
+            COLLECTOR_ENABLED,
+            "1 if the collector runs (--collector.NAME), 0 if it is off; value per collector",
+            SPECS.iter().map(|s| {
+                (
+                    [("collector", s.name)],
+                    i64::from(self.collectors.is_on(s.collector)),
+                )
+            }),
         )
     }
 }
@@ -64,6 +85,7 @@ mod tests {
     use prometheus_client::registry::Registry;
 
     use super::*;
+    use crate::collectors::Collector;
 
     fn render(collector: SettingsCollector) -> String {
         let mut registry = Registry::default();
@@ -80,17 +102,19 @@ mod tests {
             api: true,
         };
         assert_eq!(
-            render(SettingsCollector::new(
-                Duration::from_secs(3600),
-                false,
-                both
-            )),
+            render(
+                SettingsCollector::new(Duration::from_secs(3600), false, both)
+                    .with_collectors(Collectors::NONE.with(Collector::PasswordPolicy, true))
+            ),
             "# HELP aws_iam_exporter_refresh_interval_seconds Interval between two refreshes of the IAM data (--refresh.interval), in seconds\n\
              # TYPE aws_iam_exporter_refresh_interval_seconds gauge\n\
              aws_iam_exporter_refresh_interval_seconds 3600\n\
              # HELP aws_iam_exporter_source_info Where IAM data comes from: file (--credential-report.file), report, api or report,api (--source); value is always 1\n\
              # TYPE aws_iam_exporter_source_info gauge\n\
              aws_iam_exporter_source_info{source=\"report,api\"} 1\n\
+             # HELP aws_iam_exporter_collector_enabled 1 if the collector runs (--collector.NAME), 0 if it is off; value per collector\n\
+             # TYPE aws_iam_exporter_collector_enabled gauge\n\
+             aws_iam_exporter_collector_enabled{collector=\"password-policy\"} 1\n\
              # EOF\n"
         );
     }

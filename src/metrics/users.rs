@@ -1,8 +1,9 @@
 //! `aws_iam_user_*`: one series per IAM user, root account included.
 
+use super::table::{Table, TableRender};
 use super::text::{labels, sample};
-use super::{AccountRender, Family, Times, Writer};
-use crate::model::User;
+use super::{Family, Times, Writer, pairs};
+use crate::model::{AccountData, User};
 
 const INFO_NAME: &str = "aws_iam_user_info";
 const CREATED: &str = "aws_iam_user_created_timestamp_seconds";
@@ -16,14 +17,14 @@ const IDLE: &str = "aws_iam_user_idle_seconds";
 
 /// `INFO_NAME` (labels `account_id`, `user`, `arn`): name and help. It comes
 /// first, before [`FAMILIES`].
-pub(super) const INFO: (&str, &str) = (
+const INFO: (&str, &str) = (
     INFO_NAME,
     "IAM user (or <root_account>) and its ARN; value is always 1",
 );
 
 /// Families rendered once per account refresh, in exposition order, with the
 /// labels `account_id` and `user`.
-pub(super) const FAMILIES: [Family<User>; 7] = [
+const FAMILIES: [Family<User>; 7] = [
     Family {
         name: CREATED,
         help: "Time the user was created, in Unix seconds",
@@ -64,15 +65,26 @@ pub(super) const FAMILIES: [Family<User>; 7] = [
 /// Computed from "now" at every scrape; `time() -
 /// aws_iam_user_last_activity_timestamp_seconds` (or the creation time) gives
 /// the same value.
-pub(super) const AGES: [Family<Times>; 1] = [Family {
+const AGES: [Family<Times>; 1] = [Family {
     name: IDLE,
     help: "Seconds since the user's last activity, or since its creation if none",
     value: |u| u.last_used.or(u.created),
 }];
 
+pub(super) const TABLE: Table = Table {
+    families: || {
+        let mut families = vec![INFO];
+        families.extend(pairs(&FAMILIES));
+        families
+    },
+    ages: &AGES,
+    render,
+};
+
 /// Renders the user families of one account: one chunk for [`INFO`], one
 /// per family of [`FAMILIES`], and per user the [`Times`] of its idle time.
-pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
+fn render(account: &str, data: &AccountData, out: &mut TableRender) {
+    let users: &[User] = &data.users;
     let mut info = String::new();
     for user in users {
         let mut set = String::new();
@@ -86,8 +98,7 @@ pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
         );
         sample(&mut info, INFO_NAME, &set, 1);
     }
-    info.shrink_to_fit();
-    out.users.push(info.into());
+    out.push(info);
     let sets: Vec<String> = users
         .iter()
         .map(|user| {
@@ -96,7 +107,7 @@ pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
             set
         })
         .collect();
-    let mut writer = Writer::new(users.len(), out.users.len());
+    let mut writer = Writer::new(users.len(), out.chunks.len());
     for family in &FAMILIES {
         writer.family(
             |index| (sets[index].as_str(), (family.value)(&users[index])),
@@ -104,8 +115,8 @@ pub(super) fn render(account: &str, users: &[User], out: &mut AccountRender) {
         );
     }
     let (chunks, label_at) = writer.finish();
-    out.users.extend(chunks);
-    out.user_times = users
+    out.chunks.extend(chunks);
+    out.times = users
         .iter()
         .zip(label_at)
         .map(|(user, at)| Times {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use tracing::warn;
 
 use crate::aws::ApiMetrics;
+use crate::collectors::{self, Collectors};
 use crate::model::{AccountData, account_from_arn};
 use crate::report::fetch::PollPolicy;
 use crate::report::{ReportError, ReportParseError, fetch_report, parse_report};
@@ -24,6 +25,8 @@ pub enum Source {
         poll: PollPolicy,
         /// IAM calls in flight at once for this account (key-level API).
         concurrency: usize,
+        /// The collectors that read more than the report (`--collector.*`).
+        collectors: Collectors,
     },
     /// An account that cannot be refreshed this round, and why; it keeps
     /// its last good data and is reported as failed.
@@ -130,6 +133,7 @@ impl Source {
                 kinds,
                 poll,
                 concurrency,
+                collectors,
             } => {
                 // Both halves run at once; a failure of either fails the refresh.
                 let report = async {
@@ -150,8 +154,16 @@ impl Source {
                         false => Ok(None),
                     }
                 };
-                let (report, listed) = tokio::try_join!(report, listed)?;
-                Ok(match (report, listed) {
+                let core = async { tokio::try_join!(report, listed) };
+                let ctx = collectors::Context {
+                    iam: client,
+                    api: metrics,
+                    concurrency: *concurrency,
+                };
+                // A collector's failure is in its outcome; only the core's fails the account.
+                let (core, collected) = tokio::join!(core, collectors::collect(*collectors, ctx));
+                let (report, listed) = core?;
+                let mut data = match (report, listed) {
                     (Some(mut data), Some(users)) => {
                         data.users = api::merge(std::mem::take(&mut data.users), users);
                         data
@@ -168,9 +180,12 @@ impl Source {
                             report_generated: None,
                             users,
                             rows_skipped: 0,
+                            collected: Default::default(),
                         }
                     }
-                })
+                };
+                data.collected = collected;
+                Ok(data)
             }
         }
     }

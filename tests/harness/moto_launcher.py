@@ -292,6 +292,7 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
             {
                 "label", "id", "name", "email", "organization_member",
                 "role_name", "external_id", "status", "alias", "users",
+                "password_policy",
             },
             where,
         )
@@ -359,6 +360,11 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
             names.add(u["name"])
             users.append(u)
 
+        password_policy = acc.get("password_policy")
+        if password_policy is not None:
+            password_policy = check_fields(password_policy, PASSWORD_POLICY_FIELDS,
+                                           f"{where}.password_policy")
+
         accounts.append(
             {
                 "index": index,
@@ -372,10 +378,19 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
                 "status": status,
                 "alias": opt_str(acc, "alias", where),
                 "users": users,
+                "password_policy": password_policy,
             }
         )
     return {"partition": partition, "organization": org, "accounts": accounts}
 
+
+# Parameters of iam:UpdateAccountPasswordPolicy, passed as they are.
+PASSWORD_POLICY_FIELDS = {
+    "MinimumPasswordLength", "RequireSymbols", "RequireNumbers",
+    "RequireUppercaseCharacters", "RequireLowercaseCharacters",
+    "AllowUsersToChangePassword", "MaxPasswordAge", "PasswordReusePrevention",
+    "HardExpiry",
+}
 
 _USER_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
@@ -533,6 +548,8 @@ class Seeder:
             iam = self.client("iam", creds)
             if acc["alias"]:
                 iam.create_account_alias(AccountAlias=acc["alias"])
+            if acc["password_policy"] is not None:
+                iam.update_account_password_policy(**acc["password_policy"])
             for user in acc["users"]:
                 self.create_user(iam, acc, user)
 

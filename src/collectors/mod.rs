@@ -1,0 +1,352 @@
+//! Collectors: IAM data beyond the credential report and the key API, each
+//! turned on or off on its own (`--collector.NAME`, `--no-collector.NAME`).
+//!
+//! A collector reads one kind of data for one account, concurrently with the
+//! account's credential report and with the other collectors. Its failure
+//! does not fail the account: the account's other data is published, the
+//! collector's last good data is kept, and its health series say so.
+//!
+//! Adding a collector is one block in the [`collectors!`] invocation below:
+//! its variant, the field of [`Collected`] that holds its data, the function
+//! that reads it, its name, its default and its API cost (shown in `--help`).
+
+pub mod password_policy;
+
+use std::time::{Duration, Instant};
+
+use crate::aws::{ApiMetrics, CallError};
+
+/// What a collector is given for one account.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The account's IAM client (assumed role included).
+    pub iam: &'a aws_sdk_iam::Client,
+    pub api: &'a ApiMetrics,
+    /// IAM calls the collector may have in flight at once (`--aws.max-concurrency`).
+    pub concurrency: usize,
+}
+
+/// What one collector read in one account refresh, with its outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection<T> {
+    /// The last good data: this refresh's when it succeeded, else that of
+    /// the last refresh that did; `None` until one has.
+    pub data: Option<T>,
+    /// Whether this refresh's attempt succeeded.
+    pub success: bool,
+    /// When the data was read, in Unix seconds (set when published).
+    pub last_success: Option<i64>,
+    /// Duration of this refresh's attempt.
+    pub duration: Duration,
+}
+
+impl<T: Clone> Collection<T> {
+    /// Completes this refresh's outcome against the published one: a success
+    /// is stamped `now`; a failure keeps the data and time of the last success.
+    fn carry(&mut self, before: Option<&Collection<T>>, now: i64) {
+        if self.success {
+            self.last_success = Some(now);
+        } else if let Some(before) = before {
+            self.data.clone_from(&before.data);
+            self.last_success = before.last_success;
+        }
+    }
+}
+
+/// One collector's outcome as the health series show it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Health {
+    pub collector: Collector,
+    pub success: bool,
+    pub last_success: Option<i64>,
+    pub duration: Duration,
+}
+
+/// Runs `read` if `on`, timing it; a failure is logged here, once.
+async fn run<T, F>(on: bool, collector: Collector, read: F) -> Option<Collection<T>>
+where
+    F: Future<Output = Result<T, CallError>>,
+{
+    if !on {
+        return None;
+    }
+    let began = Instant::now();
+    let result = read.await;
+    let duration = began.elapsed();
+    Some(match result {
+        Ok(data) => Collection {
+            data: Some(data),
+            success: true,
+            last_success: None,
+            duration,
+        },
+        Err(cause) => {
+            tracing::warn!(collector = collector.name(), %cause, "collector failed; keeping its last good data");
+            Collection {
+                data: None,
+                success: false,
+                last_success: None,
+                duration,
+            }
+        }
+    })
+}
+
+/// Static description of a collector.
+#[derive(Debug)]
+pub struct Spec {
+    pub collector: Collector,
+    /// As in `--collector.NAME` and the `collector` label.
+    pub name: &'static str,
+    pub flag: &'static str,
+    pub no_flag: &'static str,
+    pub env: &'static str,
+    pub default: bool,
+    /// IAM calls it makes per account and refresh.
+    pub cost: &'static str,
+}
+
+macro_rules! collectors {
+    ($(
+        $variant:ident {
+            field: $field:ident,
+            data: $data:ty,
+            collect: $collect:path,
+            name: $name:literal,
+            env: $env:literal,
+            default: $default:literal,
+            cost: $cost:literal $(,)?
+        }
+    ),* $(,)?) => {
+        /// A collector of IAM data beyond the credential report.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Collector {
+            $($variant,)*
+        }
+
+        /// Every collector, in `--help` and exposition order.
+        pub const SPECS: &[Spec] = &[$(
+            Spec {
+                collector: Collector::$variant,
+                name: $name,
+                flag: concat!("collector.", $name),
+                no_flag: concat!("no-collector.", $name),
+                env: $env,
+                default: $default,
+                cost: $cost,
+            },
+        )*];
+
+        /// The data of the enabled collectors of one account; a field is
+        /// `None` when its collector is off or cannot apply (a report file).
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct Collected {
+            $(pub $field: Option<Collection<$data>>,)*
+        }
+
+        impl Collected {
+            /// Completes this refresh's outcomes against the published data:
+            /// a failed collector keeps its last good data.
+            pub fn carry(&mut self, before: Option<&Collected>, now: i64) {
+                $(
+                    if let Some(c) = &mut self.$field {
+                        c.carry(before.and_then(|b| b.$field.as_ref()), now);
+                    }
+                )*
+            }
+
+            /// The outcome of every collector that ran, in [`SPECS`] order.
+            pub fn health(&self) -> Vec<Health> {
+                let mut out = Vec::new();
+                $(
+                    if let Some(c) = &self.$field {
+                        out.push(Health {
+                            collector: Collector::$variant,
+                            success: c.success,
+                            last_success: c.last_success,
+                            duration: c.duration,
+                        });
+                    }
+                )*
+                out
+            }
+        }
+
+        /// Runs the enabled collectors of one account, all at once.
+        pub async fn collect(enabled: Collectors, ctx: Context<'_>) -> Collected {
+            let ($($field,)*) = tokio::join!($(
+                run(enabled.is_on(Collector::$variant), Collector::$variant, $collect(ctx)),
+            )*);
+            Collected { $($field,)* }
+        }
+    };
+}
+
+collectors! {
+    PasswordPolicy {
+        field: password_policy,
+        data: Option<password_policy::PasswordPolicy>,
+        collect: password_policy::collect,
+        name: "password-policy",
+        env: "IAM_EXPORTER_COLLECTOR_PASSWORD_POLICY",
+        default: true,
+        cost: "1 call per account (iam:GetAccountPasswordPolicy)",
+    },
+}
+
+impl Collector {
+    pub fn spec(self) -> &'static Spec {
+        SPECS
+            .iter()
+            .find(|s| s.collector == self)
+            .expect("every collector has a spec")
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    fn bit(self) -> u64 {
+        let index = SPECS
+            .iter()
+            .position(|s| s.collector == self)
+            .expect("every collector has a spec");
+        1 << index
+    }
+}
+
+/// The set of enabled collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collectors(u64);
+
+impl Default for Collectors {
+    /// The collectors that are on by default.
+    fn default() -> Self {
+        SPECS
+            .iter()
+            .filter(|s| s.default)
+            .fold(Self::NONE, |set, s| set.with(s.collector, true))
+    }
+}
+
+impl Collectors {
+    pub const NONE: Collectors = Collectors(0);
+
+    pub fn with(self, collector: Collector, on: bool) -> Self {
+        match on {
+            true => Self(self.0 | collector.bit()),
+            false => Self(self.0 & !collector.bit()),
+        }
+    }
+
+    pub fn is_on(self, collector: Collector) -> bool {
+        self.0 & collector.bit() != 0
+    }
+
+    /// Names of the enabled collectors, in [`SPECS`] order.
+    pub fn names(self) -> Vec<&'static str> {
+        SPECS
+            .iter()
+            .filter(|s| self.is_on(s.collector))
+            .map(|s| s.name)
+            .collect()
+    }
+}
+
+/// The `--collector.*` flags, as a flattened part of the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectorFlags(pub Collectors);
+
+const DISABLE_DEFAULTS: &str = "collector.disable-defaults";
+
+impl clap::Args for CollectorFlags {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        use clap::{Arg, ArgAction};
+        cmd = cmd.arg(
+            Arg::new(DISABLE_DEFAULTS)
+                .long(DISABLE_DEFAULTS)
+                .env("IAM_EXPORTER_COLLECTOR_DISABLE_DEFAULTS")
+                .action(ArgAction::SetTrue)
+                .help("Turn every collector off unless enabled by its own flag")
+                .help_heading("Collectors"),
+        );
+        for spec in SPECS {
+            let state = if spec.default { "on" } else { "off" };
+            cmd = cmd
+                .arg(
+                    Arg::new(spec.flag)
+                        .long(spec.flag)
+                        .env(spec.env)
+                        .value_name("BOOL")
+                        .num_args(0..=1)
+                        .require_equals(true)
+                        .default_missing_value("true")
+                        .overrides_with(spec.no_flag)
+                        .value_parser(clap::value_parser!(bool))
+                        .help(format!(
+                            "Enable the {} collector ({state} by default): {}",
+                            spec.name, spec.cost
+                        ))
+                        .help_heading("Collectors"),
+                )
+                .arg(
+                    Arg::new(spec.no_flag)
+                        .long(spec.no_flag)
+                        .action(ArgAction::SetTrue)
+                        .overrides_with(spec.flag)
+                        .help(format!("Disable the {} collector", spec.name))
+                        .help_heading("Collectors"),
+                );
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for CollectorFlags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut set = match matches.get_flag(DISABLE_DEFAULTS) {
+            true => Collectors::NONE,
+            false => Collectors::default(),
+        };
+        for spec in SPECS {
+            // The later of --collector.X and --no-collector.X wins: each
+            // overrides the other.
+            if matches.get_flag(spec.no_flag) {
+                set = set.with(spec.collector, false);
+            } else if let Some(on) = matches.get_one::<bool>(spec.flag) {
+                set = set.with(spec.collector, *on);
+            }
+        }
+        Ok(Self(set))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_collector_has_a_distinct_name_and_environment_variable() {
+        let mut names: Vec<_> = SPECS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SPECS.len());
+        for spec in SPECS {
+            let env = format!(
+                "IAM_EXPORTER_COLLECTOR_{}",
+                spec.name.to_uppercase().replace('-', "_")
+            );
+            assert_eq!(spec.env, env);
+            assert!(!spec.cost.is_empty());
+        }
+    }
+}
