@@ -115,6 +115,23 @@
     userInactive: |||
       %s >= %d
     ||| % [m('aws_iam_user_idle_seconds', notRoot), c.userInactiveThresholdSeconds],
+    // CIS 1.11: a console user's active key that was never used, past the
+    // grace (a key created along with the user "just in case").
+    consoleUserKeyNeverUsed: |||
+      time() - %s > %d
+      and
+      %s == 1
+      and
+      %s
+      and on (account_id, user)
+      %s == 1
+    ||| % [
+      m('aws_iam_access_key_created_timestamp_seconds', notRoot),
+      c.consoleUserKeyGraceSeconds,
+      m('aws_iam_access_key_never_used', notRoot),
+      activeKey(notRoot),
+      m('aws_iam_user_password_enabled', notRoot),
+    ],
   },
 
   local keyName = 'Access key {{ with $labels.access_key_id }}{{ . }} {{ end }}in slot {{ $labels.slot }} of IAM user {{ $labels.user }} in account {{ $labels.account_id }}',
@@ -151,6 +168,12 @@
       'The console password of IAM user {{ $labels.user }} in account {{ $labels.account_id }} has not been used for {{ $value | humanizeDuration }} (a password that was never used counts from when it was set). Unused passwords must be removed after %s.' % days(c.passwordUnusedThresholdSeconds),
     ),
     findingAlert(
+      'AwsIamConsoleUserKeyNeverUsed',
+      exprs.consoleUserKeyNeverUsed,
+      'An IAM user with a console password has an active access key that was never used.',
+      keyName + ' was created {{ $value | humanizeDuration }} ago and has never been used, and the user signs in to the console with a password. Keys must not be created at user setup; delete it, and create one only when a program needs it.',
+    ),
+    findingAlert(
       'AwsIamUserInactive',
       exprs.userInactive,
       'An IAM user has not used a password or access key for %s or more.' % days(c.userInactiveThresholdSeconds),
@@ -174,6 +197,7 @@
     summary('AwsIamAccountUsersWithTwoActiveKeys', 'AwsIamUserHasTwoActiveKeys', exprs.twoActiveKeys, 'IAM users with two active access keys'),
     summary('AwsIamAccountConsoleUsersWithoutMFA', 'AwsIamConsoleUserWithoutMFA', exprs.consoleWithoutMFA, 'IAM users with a console password and no MFA device'),
     summary('AwsIamAccountPasswordsUnused', 'AwsIamPasswordUnused', exprs.passwordUnused, 'console passwords unused for %s or more' % days(c.passwordUnusedThresholdSeconds)),
+    summary('AwsIamAccountConsoleUsersWithUnusedKeys', 'AwsIamConsoleUserKeyNeverUsed', exprs.consoleUserKeyNeverUsed, 'never-used active access keys of console users'),
     summary('AwsIamAccountUsersInactive', 'AwsIamUserInactive', exprs.userInactive, 'IAM users inactive for %s or more' % days(c.userInactiveThresholdSeconds)),
   ],
 
@@ -293,12 +317,14 @@
     AwsIamUserHasTwoActiveKeys: t('both keys active, newer one older than grace', c.twoActiveKeysGraceSeconds),
     AwsIamConsoleUserWithoutMFA: t('password enabled, no MFA, set longer ago than grace', c.mfaEnrolmentGraceSeconds),
     AwsIamPasswordUnused: t('password unused >= %s (CIS 1.12)' % days(c.passwordUnusedThresholdSeconds), c.passwordUnusedThresholdSeconds),
+    AwsIamConsoleUserKeyNeverUsed: t('console user, active key never used, older than grace (CIS 1.11)', c.consoleUserKeyGraceSeconds),
     AwsIamUserInactive: t('no password or key use >= %s' % days(c.userInactiveThresholdSeconds), c.userInactiveThresholdSeconds),
     AwsIamAccountKeysNotRotated: t('count of AwsIamAccessKeyNotRotated findings > 0', c.keyRotationThresholdSeconds),
     AwsIamAccountKeysUnused: t('count of AwsIamAccessKeyUnused findings > 0', c.keyUnusedThresholdSeconds),
     AwsIamAccountUsersWithTwoActiveKeys: t('count of AwsIamUserHasTwoActiveKeys findings > 0', c.twoActiveKeysGraceSeconds),
     AwsIamAccountConsoleUsersWithoutMFA: t('count of AwsIamConsoleUserWithoutMFA findings > 0', c.mfaEnrolmentGraceSeconds),
     AwsIamAccountPasswordsUnused: t('count of AwsIamPasswordUnused findings > 0', c.passwordUnusedThresholdSeconds),
+    AwsIamAccountConsoleUsersWithUnusedKeys: t('count of AwsIamConsoleUserKeyNeverUsed findings > 0', c.consoleUserKeyGraceSeconds),
     AwsIamAccountUsersInactive: t('count of AwsIamUserInactive findings > 0', c.userInactiveThresholdSeconds),
     AwsIamRootAccessKeyActive: t('root has an active access key (CIS 1.4)', null),
     AwsIamRootAccessKeyInactive: t('root has an inactive access key (CIS 1.4)', null),

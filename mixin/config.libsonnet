@@ -38,6 +38,9 @@
 //                                   this long (age of the newer key).
 //   mfaEnrolmentGraceSeconds        a new console password may go without MFA
 //                                   this long.
+//   consoleUserKeyGraceSeconds      an active access key of a console user may
+//                                   stay unused this long after its creation
+//                                   (CIS 1.11: no key at initial user setup).
 //   rootRecentUseWindowSeconds      root use newer than this alerts (the
 //                                   credential report lags up to 4 h).
 //   dataStaleRefreshIntervals       data is stale after this many of the
@@ -87,6 +90,7 @@
     userInactiveThresholdSeconds: 90 * 86400,
     twoActiveKeysGraceSeconds: 86400,
     mfaEnrolmentGraceSeconds: 86400,
+    consoleUserKeyGraceSeconds: 86400,
     rootRecentUseWindowSeconds: 86400,
     dataStaleRefreshIntervals: 3,
     dataStaleGraceSeconds: 600,
@@ -104,6 +108,7 @@
       AwsIamUserHasTwoActiveKeys: 'warning',
       AwsIamConsoleUserWithoutMFA: 'warning',
       AwsIamPasswordUnused: 'warning',
+      AwsIamConsoleUserKeyNeverUsed: 'warning',
       AwsIamUserInactive: 'info',
       AwsIamRootAccessKeyActive: 'critical',
       AwsIamRootAccessKeyInactive: 'warning',
@@ -122,6 +127,7 @@
       AwsIamAccountUsersWithTwoActiveKeys: 'warning',
       AwsIamAccountConsoleUsersWithoutMFA: 'warning',
       AwsIamAccountPasswordsUnused: 'warning',
+      AwsIamAccountConsoleUsersWithUnusedKeys: 'warning',
       AwsIamAccountUsersInactive: 'info',
     },
 
