@@ -58,6 +58,8 @@ MIXIN_DEFAULTS = {
     "dataStaleRefreshIntervals": 3,
     "dataStaleGraceSeconds": 600,
     "reportStaleThresholdSeconds": 6 * 3600,
+    "passwordMinimumLength": 14,
+    "passwordReusePrevention": 24,
 }
 # Dashboard-only settings; the mixin may set them too.
 DASHBOARD_DEFAULTS = {
@@ -105,6 +107,8 @@ STALE_DATA = (C["dataStaleRefreshIntervals"] * C["dashboardRefreshIntervalSecond
               + C["dataStaleGraceSeconds"])
 STALE_REPORT = C["reportStaleThresholdSeconds"]
 TABLE_ROWS = C["dashboardTableRows"]
+PASSWORD_LENGTH = C["passwordMinimumLength"]
+PASSWORD_REUSE = C["passwordReusePrevention"]
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 KEY = "account_id, user, slot, access_key_id"
@@ -529,6 +533,33 @@ def organization() -> dict:
          column("Data age", unit="dtdurations",
                 steps=((None, "green"), (STALE_DATA, "red")))],
         sort=("Keys to rotate", True)), 24, 16))
+
+    p.append(lay.row("Password policy"))
+    policy = lambda name: f"max by ({acc}) (aws_iam_password_policy_{name}{sel()})"  # noqa: E731
+    p.append(lay.place(table(
+        "Password policies",
+        [("account_name", "Name"), ("account_id", "Account"), ("Value #B", "Policy"),
+         ("Value #C", "Minimum length"), ("Value #D", "Passwords remembered"),
+         ("Value #E", "Expire after (days)"), ("Value #F", "Hard expiry")],
+        f"The account password policy (password-policy collector), for CIS 1.8 (at least "
+        f"{PASSWORD_LENGTH} characters) and 1.9 (at least {PASSWORD_REUSE} previous passwords "
+        "remembered). Policy none: IAM's defaults apply. Empty: not read (collector off, a "
+        "report file, or the account never refreshed). Expire after is empty when passwords "
+        "do not expire.",
+        instant_tables(
+            f"max by ({acc}, account_name) (aws_iam_account_info{sel()})",
+            policy("present"),
+            policy("minimum_length"),
+            policy("reuse_prevention"),
+            f"{policy('max_age_seconds')} / {DAY}",
+            policy("hard_expiry"),
+        ),
+        [column("Name", link=account_link), column("Account", link=account_link),
+         column("Policy", mappings=mapping((0, "none", "red"), (1, "set", "green"))),
+         column("Minimum length", steps=((None, "red"), (PASSWORD_LENGTH, "green"))),
+         column("Passwords remembered", steps=((None, "red"), (PASSWORD_REUSE, "green"))),
+         column("Hard expiry", mappings=mapping((0, "no", "text"), (1, "yes", "text")))],
+        sort=("Policy", False)), 24, 7))
 
     p.append(lay.row("Access keys by age"))
     bars = {

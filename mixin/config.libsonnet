@@ -38,6 +38,10 @@
 //                                   this long (age of the newer key).
 //   mfaEnrolmentGraceSeconds        a new console password may go without MFA
 //                                   this long.
+//   passwordMinimumLength           a password policy asking for fewer
+//                                   characters is too weak (CIS 1.8: 14).
+//   passwordReusePrevention         a password policy remembering fewer
+//                                   previous passwords is too weak (CIS 1.9: 24).
 //   consoleUserKeyGraceSeconds      an active access key of a console user may
 //                                   stay unused this long after its creation
 //                                   (CIS 1.11: no key at initial user setup).
@@ -91,6 +95,8 @@
     twoActiveKeysGraceSeconds: 86400,
     mfaEnrolmentGraceSeconds: 86400,
     consoleUserKeyGraceSeconds: 86400,
+    passwordMinimumLength: 14,
+    passwordReusePrevention: 24,
     rootRecentUseWindowSeconds: 86400,
     dataStaleRefreshIntervals: 3,
     dataStaleGraceSeconds: 600,

@@ -57,7 +57,10 @@ fn seed(now: u64) -> Value {
     json!({
         "organization": {"feature_set": "ALL"},
         "accounts": [
-            {"label": "mgmt", "name": "Management", "users": [
+            {"label": "mgmt", "name": "Management",
+             "password_policy": {"MinimumPasswordLength": 14, "PasswordReusePrevention": 24,
+                                 "MaxPasswordAge": 90, "RequireSymbols": true},
+             "users": [
                 {"name": "old-key", "created": ago(200 * DAY),
                  "keys": [{"created": ago(120 * DAY), "last_used": used(DAY, "eu-west-1", "s3")}]},
                 {"name": "never-used-key", "created": ago(60 * DAY),
@@ -346,12 +349,57 @@ fn check_organization(panels: &Panels) {
     assert_eq!(value(r, "Data age"), None, "{r:#}");
     assert_eq!(value(r, "Users"), None, "{r:#}");
 
+    check_password_policies(panels);
+
     assert_eq!(panels.stat("Accounts known"), vec![4.0]);
     assert_eq!(panels.stat("IAM users"), vec![13.0]);
     assert_eq!(panels.stat("Keys to rotate"), vec![1.0]);
     assert_eq!(panels.stat("Console users without MFA"), vec![2.0]);
     assert_eq!(panels.stat("Accounts failing"), vec![1.0]);
     check_buckets(panels, [5.0, 3.0, 1.0, 0.0]);
+}
+
+/// Management has a CIS-grade policy, Sandbox none; the report file and the
+/// unreachable account were not read (empty cells, one row each).
+fn check_password_policies(panels: &Panels) {
+    let policies = panels.table(
+        "Password policies",
+        &[
+            "Name",
+            "Account",
+            "Policy",
+            "Minimum length",
+            "Passwords remembered",
+            "Expire after (days)",
+            "Hard expiry",
+        ],
+        &["Account"],
+    );
+    assert_eq!(
+        policies.keys().cloned().collect::<BTreeSet<_>>(),
+        [MGMT, SANDBOX, FIXTURE, UNREACHABLE]
+            .map(|a| vec![a.to_owned()])
+            .into(),
+        "one row per account"
+    );
+    let row = |a: &str| &policies[&vec![a.to_owned()]];
+    let r = row(MGMT);
+    assert_eq!(text(r, "Policy"), "set", "{r:#}");
+    assert_eq!(value(r, "Minimum length"), Some(14.0), "{r:#}");
+    assert_eq!(color(r, "Minimum length"), "green", "{r:#}");
+    assert_eq!(value(r, "Passwords remembered"), Some(24.0), "{r:#}");
+    assert_eq!(color(r, "Passwords remembered"), "green", "{r:#}");
+    assert_eq!(value(r, "Expire after (days)"), Some(90.0), "{r:#}");
+    assert_eq!(text(r, "Hard expiry"), "no", "{r:#}");
+    let r = row(SANDBOX);
+    assert_eq!(text(r, "Policy"), "none", "{r:#}");
+    assert_eq!(color(r, "Policy"), "red", "{r:#}");
+    assert_eq!(value(r, "Minimum length"), None, "{r:#}");
+    for account in [FIXTURE, UNREACHABLE] {
+        let r = row(account);
+        assert_eq!(text(r, "Policy"), "", "{account}: {r:#}");
+        assert_eq!(value(r, "Minimum length"), None, "{account}: {r:#}");
+    }
 }
 
 type AccountRow = (
