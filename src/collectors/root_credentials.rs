@@ -1,0 +1,285 @@
+//! `root-credentials`: what the root user of an organization member account
+//! still holds, read in a root session.
+//!
+//! With AWS Organizations' centralized root access
+//! (`RootCredentialsManagement`), a member account's root user can have its
+//! password, access keys, MFA devices and signing certificates deleted. The
+//! credential report cannot say so: its root row always reads
+//! `password_enabled=not_supported`, and `mfa_active=false` once the MFA
+//! devices are gone. Enabling the feature deletes nothing, so the exporter
+//! audits: from its own credentials (the management account or the delegated
+//! administrator for IAM) it calls `sts:AssumeRoot` into the member account
+//! with the `IAMAuditRootUserCredentials` task policy, and in that session
+//! reads the root user's login profile, access keys, MFA devices and signing
+//! certificates (each call without a user name means the root user).
+//!
+//! Calls per member account and refresh: 1 `AssumeRoot` + 4 IAM calls (more
+//! only if a list has more than one page). Per refresh, once:
+//! `iam:ListOrganizationsFeatures` ([`organization_features`]).
+//!
+//! Not applicable (no audit, no series): the management account (its root is
+//! not centrally managed), accounts outside the organization, organizations
+//! without `RootCredentialsManagement`, and the China partition, which has no
+//! root user at all.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_sdk_iam::types::StatusType;
+use aws_sdk_sts::types::PolicyDescriptorType;
+
+use crate::aws::{ApiMetrics, CallError};
+
+/// The AWS-managed task policy that scopes a root session to reading the root
+/// user's credentials, in `partition`.
+pub fn task_policy_arn(partition: &str) -> String {
+    format!("arn:{partition}:iam::aws:policy/root-task/IAMAuditRootUserCredentials")
+}
+
+/// A root session lasts at most 15 minutes; the audit needs seconds.
+const SESSION: Duration = Duration::from_secs(900);
+
+/// The feature of centralized root access that lets the management account
+/// and the delegated administrator delete and audit member accounts' root
+/// credentials.
+pub const ROOT_CREDENTIALS_MANAGEMENT: &str = "RootCredentialsManagement";
+
+/// Centralized root access features of the organization, as
+/// `iam:ListOrganizationsFeatures` reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrganizationFeatures {
+    pub organization_id: String,
+    /// Enabled features, by their AWS names (`RootCredentialsManagement`,
+    /// `RootSessions`).
+    pub enabled: Vec<String>,
+}
+
+impl OrganizationFeatures {
+    /// Every feature AWS documents, enabled or not, and any other enabled one.
+    pub fn states(&self) -> Vec<(String, bool)> {
+        let mut states: Vec<(String, bool)> = aws_sdk_iam::types::FeatureType::values()
+            .iter()
+            .map(|f| ((*f).to_owned(), self.is_enabled(f)))
+            .collect();
+        for feature in &self.enabled {
+            if !states.iter().any(|(f, _)| f == feature) {
+                states.push((feature.clone(), true));
+            }
+        }
+        states
+    }
+
+    pub fn is_enabled(&self, feature: &str) -> bool {
+        self.enabled.iter().any(|f| f == feature)
+    }
+
+    /// Whether root credentials of member accounts can be audited.
+    pub fn root_credentials_management(&self) -> bool {
+        self.is_enabled(ROOT_CREDENTIALS_MANAGEMENT)
+    }
+}
+
+/// Reads the organization's centralized root access features with the
+/// exporter's own credentials (`management`: an IAM client of the management
+/// account or of the delegated administrator for IAM).
+pub async fn organization_features(
+    management: &aws_sdk_iam::Client,
+    api: &ApiMetrics,
+) -> Result<OrganizationFeatures, CallError> {
+    let out = management
+        .list_organizations_features()
+        .send()
+        .await
+        .map_err(|e| {
+            api.record_error("ListOrganizationsFeatures", &e);
+            CallError::from_sdk("iam:ListOrganizationsFeatures", &e)
+        })?;
+    Ok(OrganizationFeatures {
+        organization_id: out.organization_id.unwrap_or_default(),
+        enabled: out
+            .enabled_features
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.as_str().to_owned())
+            .collect(),
+    })
+}
+
+/// The root user's credentials in one member account, as the last successful
+/// audit found them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootCredentials {
+    /// Whether the root user has a console password (a login profile).
+    pub password: bool,
+    pub access_keys: Vec<RootCredential>,
+    /// MFA devices of the root user (virtual, hardware, passkeys).
+    pub mfa_devices: usize,
+    pub signing_certificates: Vec<RootCredential>,
+}
+
+/// One access key or signing certificate of the root user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootCredential {
+    pub id: String,
+    pub active: bool,
+    /// Creation (key) or upload (certificate) time, in Unix seconds.
+    pub created: Option<i64>,
+}
+
+impl RootCredentials {
+    /// Whether the root user holds anything to authenticate with: a
+    /// password, an access key or a signing certificate, active or not.
+    pub fn any(&self) -> bool {
+        self.password || !self.access_keys.is_empty() || !self.signing_certificates.is_empty()
+    }
+}
+
+/// What the collector needs beyond the account's IAM client: the exporter's
+/// own STS client (AssumeRoot is called with the management account's or the
+/// delegated administrator's credentials, never with a member role's) and the
+/// account's partition.
+#[derive(Debug, Clone)]
+pub struct RootSession {
+    pub sts: aws_sdk_sts::Client,
+    pub partition: String,
+}
+
+/// Opens a root session in `account_id` and reads the root user's
+/// credentials in it. `account` is the account's IAM client; the session's
+/// client is made from its configuration (endpoint, retries, call counting,
+/// response limit) with the session's credentials.
+pub async fn audit(
+    session: &RootSession,
+    account: &aws_sdk_iam::Client,
+    account_id: &str,
+    api: &ApiMetrics,
+) -> Result<RootCredentials, CallError> {
+    let credentials = assume_root(session, account_id, api).await?;
+    let root = root_client(account, credentials);
+    read(&root, api).await
+}
+
+/// `sts:AssumeRoot` into `account_id` with the audit task policy.
+async fn assume_root(
+    session: &RootSession,
+    account_id: &str,
+    api: &ApiMetrics,
+) -> Result<Credentials, CallError> {
+    let out = session
+        .sts
+        .assume_root()
+        .target_principal(account_id)
+        .task_policy_arn(
+            PolicyDescriptorType::builder()
+                .arn(task_policy_arn(&session.partition))
+                .build(),
+        )
+        .duration_seconds(SESSION.as_secs() as i32)
+        .send()
+        .await
+        .map_err(|e| {
+            api.record_error("AssumeRoot", &e);
+            CallError::from_sdk("sts:AssumeRoot", &e)
+        })?;
+    let creds = out.credentials.ok_or_else(|| CallError::Aws {
+        action: "sts:AssumeRoot",
+        code: "NoCredentials".to_owned(),
+        message: format!("AssumeRoot into {account_id} returned no credentials"),
+    })?;
+    let expiry = UNIX_EPOCH + Duration::from_secs(creds.expiration.secs().max(0) as u64);
+    Ok(Credentials::new(
+        creds.access_key_id,
+        creds.secret_access_key,
+        Some(creds.session_token),
+        Some(expiry),
+        "AssumeRoot",
+    ))
+}
+
+/// An IAM client of the root session. Its credentials are static and used
+/// once, so it gets no identity cache of its own: sharing the account
+/// client's would keep a cache partition per session for good.
+fn root_client(account: &aws_sdk_iam::Client, credentials: Credentials) -> aws_sdk_iam::Client {
+    let conf = account
+        .config()
+        .to_builder()
+        .credentials_provider(credentials)
+        .identity_cache(aws_sdk_iam::config::IdentityCache::no_cache())
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
+/// The four reads of the audit, at once. Without a user name each one is
+/// about the caller, the root user of the session.
+async fn read(root: &aws_sdk_iam::Client, api: &ApiMetrics) -> Result<RootCredentials, CallError> {
+    let password = async {
+        match root.get_login_profile().send().await {
+            Ok(_) => Ok(true),
+            // Documented answer for a principal without a password.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => {
+                api.record_error("GetLoginProfile", &e);
+                Err(CallError::from_sdk("iam:GetLoginProfile", &e))
+            }
+        }
+    };
+    let keys = async {
+        let mut pages = root.list_access_keys().into_paginator().send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                api.record_error("ListAccessKeys", &e);
+                CallError::from_sdk("iam:ListAccessKeys", &e)
+            })?;
+            keys.extend(page.access_key_metadata.into_iter().map(|k| RootCredential {
+                id: k.access_key_id.unwrap_or_default(),
+                active: k.status == Some(StatusType::Active),
+                created: k.create_date.map(|d| d.secs()),
+            }));
+        }
+        keys.sort_by_key(|k| k.created);
+        Ok::<_, CallError>(keys)
+    };
+    let mfa = async {
+        let mut pages = root.list_mfa_devices().into_paginator().send();
+        let mut devices = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                api.record_error("ListMFADevices", &e);
+                CallError::from_sdk("iam:ListMFADevices", &e)
+            })?;
+            devices += page.mfa_devices.len();
+        }
+        Ok::<_, CallError>(devices)
+    };
+    let certificates = async {
+        let mut pages = root.list_signing_certificates().into_paginator().send();
+        let mut certificates = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                api.record_error("ListSigningCertificates", &e);
+                CallError::from_sdk("iam:ListSigningCertificates", &e)
+            })?;
+            certificates.extend(page.certificates.into_iter().map(|c| RootCredential {
+                id: c.certificate_id,
+                active: c.status == StatusType::Active,
+                created: c.upload_date.map(|d| d.secs()),
+            }));
+        }
+        certificates.sort_by_key(|c| c.created);
+        Ok::<_, CallError>(certificates)
+    };
+    let (password, access_keys, mfa_devices, signing_certificates) =
+        tokio::try_join!(password, keys, mfa, certificates)?;
+    Ok(RootCredentials {
+        password,
+        access_keys,
+        mfa_devices,
+        signing_certificates,
+    })
+}
