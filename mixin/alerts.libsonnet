@@ -201,6 +201,27 @@
     summary('AwsIamAccountUsersInactive', 'AwsIamUserInactive', exprs.userInactive, 'IAM users inactive for %s or more' % days(c.userInactiveThresholdSeconds)),
   ],
 
+  // Accounts whose root user, as audited by the root-credentials collector
+  // no longer than rootAuditMaxAgeSeconds ago, holds no password, no access
+  // key and no signing certificate. Only a successful audit says so: without
+  // one (collector off, management account, China partitions, failing
+  // audits) an account is never in this set.
+  rootExprs:: {
+    noCredential: |||
+      max by (account_id) (
+        %s
+      ) == 0
+      and on (account_id)
+      time() - max by (account_id) (
+        %s
+      ) < %d
+    ||| % [
+      m('aws_iam_root_credentials', 'credential=~"password|access_key|signing_certificate"'),
+      m('aws_iam_exporter_collector_last_success_timestamp_seconds', 'collector="root-credentials"'),
+      c.rootAuditMaxAgeSeconds,
+    ],
+  },
+
   local root = [
     findingAlert(
       'AwsIamRootAccessKeyActive',
@@ -214,9 +235,17 @@
       'The root user of an AWS account has an access key (inactive).',
       'The root user of account {{ $labels.account_id }} has an inactive access key in slot {{ $labels.slot }}. The root user should have no access key at all (CIS 1.4); delete it rather than keep it deactivated.',
     ),
+    // Not where a recent root-credentials audit found that root holds
+    // nothing to sign in with: an organization member whose root
+    // credentials were deleted (centralized root access).
     findingAlert(
       'AwsIamRootWithoutMFA',
-      '%s == 0\n' % m('aws_iam_user_mfa_active', isRoot),
+      |||
+        %s == 0
+        unless on (account_id)
+        (
+        %s)
+      ||| % [m('aws_iam_user_mfa_active', isRoot), indent($.rootExprs.noCredential, 2) + '\n'],
       'The root user of an AWS account has no MFA device.',
       'The root user of account {{ $labels.account_id }} has no active MFA device: its password alone gives full control of the account.',
     ),
@@ -328,7 +357,7 @@
     AwsIamAccountUsersInactive: t('count of AwsIamUserInactive findings > 0', c.userInactiveThresholdSeconds),
     AwsIamRootAccessKeyActive: t('root has an active access key (CIS 1.4)', null),
     AwsIamRootAccessKeyInactive: t('root has an inactive access key (CIS 1.4)', null),
-    AwsIamRootWithoutMFA: t('root has no MFA device (CIS 1.5)', null),
+    AwsIamRootWithoutMFA: t('root has no MFA, not audited credential-free (CIS 1.5)', c.rootAuditMaxAgeSeconds),
     AwsIamRootRecentlyUsed: t('root password or key used recently (CIS 1.7)', c.rootRecentUseWindowSeconds),
     AwsIamExporterDown: t('scrape of the exporter fails', null),
     AwsIamExporterAbsent: t('no exporter target is scraped at all', null),

@@ -47,6 +47,11 @@
 //                                   (CIS 1.11: no key at initial user setup).
 //   rootRecentUseWindowSeconds      root use newer than this alerts (the
 //                                   credential report lags up to 4 h).
+//   rootAuditMaxAgeSeconds          a root-credentials audit (collector
+//                                   root-credentials) that found no password,
+//                                   key or certificate silences
+//                                   AwsIamRootWithoutMFA for this long after it
+//                                   last succeeded.
 //   dataStaleRefreshIntervals       data is stale after this many of the
 //   dataStaleGraceSeconds           exporter's own refresh intervals
 //                                   (aws_iam_exporter_refresh_interval_seconds)
@@ -98,6 +103,7 @@
     passwordMinimumLength: 14,
     passwordReusePrevention: 24,
     rootRecentUseWindowSeconds: 86400,
+    rootAuditMaxAgeSeconds: 86400,
     dataStaleRefreshIntervals: 3,
     dataStaleGraceSeconds: 600,
     reportStaleThresholdSeconds: 6 * 3600,

@@ -10,6 +10,7 @@
     keyRotation: c.keyRotationThresholdSeconds,
     keyUnused: c.keyUnusedThresholdSeconds,
     userInactive: c.userInactiveThresholdSeconds,
+    noCredential: std.join('\n', ['    ' + l for l in std.split(std.rstripChars($.rootExprs.noCredential, '\n'), '\n')]) + '\n',
   },
 
   prometheusRules+:: {
@@ -225,10 +226,17 @@
           },
           {
             record: 'account_id:aws_iam_root_without_mfa:max',
+            // 0, like root with MFA, where an audit found root holds no
+            // credential (AwsIamRootWithoutMFA is silent there too).
             expr: |||
               max by (account_id) (
-                1 - aws_iam_user_mfa_active{%(sel)s, user="%(root)s"}
+                (1 - aws_iam_user_mfa_active{%(sel)s, user="%(root)s"})
+                unless on (account_id)
+                (
+              %(noCredential)s  )
               )
+              or
+              0 * max by (account_id) (aws_iam_user_mfa_active{%(sel)s, user="%(root)s"})
             ||| % v,
           },
           {
