@@ -92,9 +92,7 @@ fn sts_rule() -> Rule {
                         .access_key_id(SESSION_KEY)
                         .secret_access_key("secret")
                         .session_token("token")
-                        .expiration(aws_sdk_sts::primitives::DateTime::from_secs(
-                            4_102_444_800,
-                        ))
+                        .expiration(aws_sdk_sts::primitives::DateTime::from_secs(4_102_444_800))
                         .build()
                         .unwrap(),
                 )
@@ -106,6 +104,7 @@ fn session(rules: &[&Rule]) -> RootSession {
     RootSession {
         sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, rules),
         partition: "aws".to_owned(),
+        account_id: MEMBER.to_owned(),
     }
 }
 
@@ -224,12 +223,8 @@ impl Root {
 fn account(rules: &[Rule]) -> (aws_sdk_iam::Client, SignedWith) {
     let signed = SignedWith::default();
     let recorder = signed.clone();
-    let client = mock_client!(
-        aws_sdk_iam,
-        RuleMode::MatchAny,
-        rules.iter(),
-        move |c| c.interceptor(recorder.clone())
-    );
+    let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, rules.iter(), move |c| c
+        .interceptor(recorder.clone()));
     (client, signed)
 }
 
@@ -237,7 +232,7 @@ fn account(rules: &[Rule]) -> (aws_sdk_iam::Client, SignedWith) {
 async fn member_with_deleted_root_credentials_holds_nothing() {
     let (account, signed) = account(&Root::deleted().rules());
     let sts = sts_rule();
-    let found = audit(&session(&[&sts]), &account, MEMBER, &ApiMetrics::default())
+    let found = audit(&session(&[&sts]), &account, &ApiMetrics::default())
         .await
         .unwrap();
     assert_eq!(found, RootCredentials::default());
@@ -262,7 +257,7 @@ async fn root_with_password_keys_mfa_and_certificates_is_read_in_full() {
     };
     let (account, _) = account(&root.rules());
     let sts = sts_rule();
-    let found = audit(&session(&[&sts]), &account, MEMBER, &ApiMetrics::default())
+    let found = audit(&session(&[&sts]), &account, &ApiMetrics::default())
         .await
         .unwrap();
     assert_eq!(
@@ -300,7 +295,7 @@ async fn a_certificate_alone_is_a_credential() {
     };
     let (account, _) = account(&root.rules());
     let sts = sts_rule();
-    let found = audit(&session(&[&sts]), &account, MEMBER, &ApiMetrics::default())
+    let found = audit(&session(&[&sts]), &account, &ApiMetrics::default())
         .await
         .unwrap();
     assert!(!found.password);
@@ -312,11 +307,15 @@ async fn assume_root_denied_fails_the_audit_and_reads_nothing() {
     let (account, signed) = account(&Root::deleted().rules());
     let sts = mock!(aws_sdk_sts::Client::assume_root).then_http_response(|| denied(STS_NS));
     let api = ApiMetrics::default();
-    let err = audit(&session(&[&sts]), &account, MEMBER, &api)
-        .await
-        .unwrap_err();
+    let err = audit(&session(&[&sts]), &account, &api).await.unwrap_err();
     assert!(
-        matches!(err, CallError::AccessDenied { action: "sts:AssumeRoot", .. }),
+        matches!(
+            err,
+            CallError::AccessDenied {
+                action: "sts:AssumeRoot",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(signed.0.lock().unwrap().is_empty());
@@ -337,12 +336,11 @@ async fn a_failed_read_fails_the_audit_rather_than_reading_as_none() {
     let mut rules = Root::deleted().rules();
     rules.pop();
     rules.push(
-        mock!(aws_sdk_iam::Client::list_signing_certificates)
-            .then_http_response(|| denied(IAM_NS)),
+        mock!(aws_sdk_iam::Client::list_signing_certificates).then_http_response(|| denied(IAM_NS)),
     );
     let (account, _) = account(&rules);
     let sts = sts_rule();
-    let err = audit(&session(&[&sts]), &account, MEMBER, &ApiMetrics::default())
+    let err = audit(&session(&[&sts]), &account, &ApiMetrics::default())
         .await
         .unwrap_err();
     assert!(
@@ -364,7 +362,7 @@ async fn login_profile_errors_other_than_no_such_entity_fail_the_audit() {
     rules.push(mock!(aws_sdk_iam::Client::get_login_profile).then_http_response(|| denied(IAM_NS)));
     let (account, _) = account(&rules);
     let sts = sts_rule();
-    let err = audit(&session(&[&sts]), &account, MEMBER, &ApiMetrics::default())
+    let err = audit(&session(&[&sts]), &account, &ApiMetrics::default())
         .await
         .unwrap_err();
     assert!(

@@ -105,6 +105,42 @@ pub async fn organization_features(
     })
 }
 
+/// The organization's features as last read, shared between the refresh
+/// (which reads them once per refresh) and the exposition
+/// (`aws_iam_organization_feature_enabled`).
+#[derive(Debug, Default)]
+pub struct Organization(std::sync::RwLock<Option<OrganizationFeatures>>);
+
+impl Organization {
+    pub fn get(&self) -> Option<OrganizationFeatures> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set(&self, features: OrganizationFeatures) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(features);
+    }
+}
+
+/// Whether an account's root user is audited in this refresh.
+///
+/// `features` is what `iam:ListOrganizationsFeatures` said (this refresh or
+/// the last time it answered); `None` when it never answered, and then the
+/// audit is attempted, so that its failure shows in the collector's health
+/// rather than the collector silently doing nothing. The China partitions
+/// have no root user; the management account's root is not centrally
+/// managed; an account outside the organization cannot be targeted.
+pub fn audited(
+    partition: &str,
+    features: Option<&OrganizationFeatures>,
+    member: bool,
+    management: bool,
+) -> bool {
+    partition != "aws-cn"
+        && member
+        && !management
+        && features.is_none_or(OrganizationFeatures::root_credentials_management)
+}
+
 /// The root user's credentials in one member account, as the last successful
 /// audit found them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,6 +178,8 @@ impl RootCredentials {
 pub struct RootSession {
     pub sts: aws_sdk_sts::Client,
     pub partition: String,
+    /// The member account to audit.
+    pub account_id: String,
 }
 
 /// Opens a root session in `account_id` and reads the root user's
@@ -151,10 +189,9 @@ pub struct RootSession {
 pub async fn audit(
     session: &RootSession,
     account: &aws_sdk_iam::Client,
-    account_id: &str,
     api: &ApiMetrics,
 ) -> Result<RootCredentials, CallError> {
-    let credentials = assume_root(session, account_id, api).await?;
+    let credentials = assume_root(session, &session.account_id, api).await?;
     let root = root_client(account, credentials);
     read(&root, api).await
 }
@@ -236,11 +273,15 @@ async fn read(root: &aws_sdk_iam::Client, api: &ApiMetrics) -> Result<RootCreden
                 api.record_error("ListAccessKeys", &e);
                 CallError::from_sdk("iam:ListAccessKeys", &e)
             })?;
-            keys.extend(page.access_key_metadata.into_iter().map(|k| RootCredential {
-                id: k.access_key_id.unwrap_or_default(),
-                active: k.status == Some(StatusType::Active),
-                created: k.create_date.map(|d| d.secs()),
-            }));
+            keys.extend(
+                page.access_key_metadata
+                    .into_iter()
+                    .map(|k| RootCredential {
+                        id: k.access_key_id.unwrap_or_default(),
+                        active: k.status == Some(StatusType::Active),
+                        created: k.create_date.map(|d| d.secs()),
+                    }),
+            );
         }
         keys.sort_by_key(|k| k.created);
         Ok::<_, CallError>(keys)
@@ -282,4 +323,52 @@ async fn read(root: &aws_sdk_iam::Client, api: &ApiMetrics) -> Result<RootCreden
         mfa_devices,
         signing_certificates,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn features(enabled: &[&str]) -> OrganizationFeatures {
+        OrganizationFeatures {
+            organization_id: "o-abcdefghij".into(),
+            enabled: enabled.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn only_members_of_an_organization_managing_root_credentials_are_audited() {
+        let on = features(&[ROOT_CREDENTIALS_MANAGEMENT]);
+        let sessions_only = features(&["RootSessions"]);
+        // (partition, features, member, management) -> audited
+        let cases = [
+            ("aws", Some(&on), true, false, true),
+            ("aws-us-gov", Some(&on), true, false, true),
+            // Never answered: attempted, so that a failure shows.
+            ("aws", None, true, false, true),
+            ("aws", Some(&sessions_only), true, false, false),
+            ("aws", Some(&on), true, true, false),
+            ("aws", Some(&on), false, false, false),
+            ("aws-cn", Some(&on), true, false, false),
+            ("aws-cn", None, true, false, false),
+        ];
+        for (partition, features, member, management, expected) in cases {
+            assert_eq!(
+                audited(partition, features, member, management),
+                expected,
+                "{partition} {features:?} member={member} management={management}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_root_without_password_keys_or_certificates_holds_nothing_even_with_mfa() {
+        let mut root = RootCredentials {
+            mfa_devices: 1,
+            ..RootCredentials::default()
+        };
+        assert!(!root.any(), "an MFA device alone signs nobody in");
+        root.password = true;
+        assert!(root.any());
+    }
 }
