@@ -16,7 +16,8 @@ use tracing::{debug, error, info};
 
 use crate::assume_role::AssumeRole;
 use crate::aws::{self, ApiMetrics};
-use crate::collectors::Collectors;
+use crate::collectors::root_credentials::{self, Organization, OrganizationFeatures, RootSession};
+use crate::collectors::{Collector, Collectors};
 use crate::model::account_from_arn;
 use crate::report::fetch::PollPolicy;
 use crate::snapshot::Snapshot;
@@ -129,6 +130,21 @@ pub struct AwsAccounts {
     clients: Mutex<HashMap<String, aws_sdk_iam::Client>>,
     /// Organization members found by the last successful discovery: id -> name.
     members: Mutex<Option<BTreeMap<String, String>>>,
+    /// Centralized root access features, read once per refresh when the
+    /// root-credentials collector is on; shared with the exposition.
+    organization: Arc<Organization>,
+    /// The organization's management account (organizations:DescribeOrganization).
+    management: OnceCell<String>,
+}
+
+/// Who is audited by the root-credentials collector in one refresh.
+#[derive(Debug)]
+struct RootScope {
+    partition: String,
+    /// `None` until `iam:ListOrganizationsFeatures` has answered once.
+    features: Option<OrganizationFeatures>,
+    members: std::collections::BTreeSet<String>,
+    management: Option<String>,
 }
 
 /// Target key of the exporter's own account.
@@ -145,7 +161,15 @@ impl AwsAccounts {
             caller: OnceCell::new(),
             clients: Mutex::default(),
             members: Mutex::default(),
+            organization: Arc::default(),
+            management: OnceCell::new(),
         }
+    }
+
+    /// Where the organization's features are published for the exposition.
+    pub fn with_organization(mut self, organization: Arc<Organization>) -> Self {
+        self.organization = organization;
+        self
     }
 
     async fn caller(&self) -> Option<&Caller> {
@@ -205,8 +229,19 @@ impl AwsAccounts {
             let id = account_from_arn(arn).unwrap_or_default().to_owned();
             wanted.insert(id, (arn.clone(), Some(arn.clone()), String::new()));
         }
+        // The China partitions have no root user: nothing to audit there.
+        let audit_root =
+            self.config.collectors.is_on(Collector::RootCredentials) && partition != "aws-cn";
+        let members = match self.config.organization_role.is_some() || audit_root {
+            true => self.members().await,
+            false => BTreeMap::new(),
+        };
+        let root = match audit_root {
+            true => Some(self.root_scope(partition, &members).await),
+            false => None,
+        };
         if let Some(role) = &self.config.organization_role {
-            for (id, name) in self.members().await {
+            for (id, name) in members {
                 if Some(&id) == own_id.as_ref() {
                     // The management account: no role to assume into itself.
                     if let Some(own) = wanted.get_mut(&id) {
@@ -240,11 +275,12 @@ impl AwsAccounts {
                 None => self.client(OWN, None),
                 Some(arn) => self.client(arn, Some(arn)),
             };
+            let session = root.as_ref().and_then(|r| self.root_session(r, &id));
             targets.push(Arc::new(Target {
                 key,
                 account_id: Some(id),
                 name,
-                source: self.source(client),
+                source: self.source(client, session),
             }));
         }
         targets
@@ -266,7 +302,7 @@ impl AwsAccounts {
                     .to_owned(),
             )
         } else {
-            self.source(self.client(OWN, None))
+            self.source(self.client(OWN, None), None)
         };
         Arc::new(Target {
             key: OWN.to_owned(),
@@ -276,13 +312,84 @@ impl AwsAccounts {
         })
     }
 
-    fn source(&self, client: aws_sdk_iam::Client) -> Source {
+    /// The account's source; the root-credentials collector runs only where
+    /// there is a root session to audit with.
+    fn source(&self, client: aws_sdk_iam::Client, root: Option<Arc<RootSession>>) -> Source {
         Source::Aws {
             client,
             kinds: self.config.kinds,
             poll: self.poll.clone(),
             concurrency: self.config.concurrency,
-            collectors: self.config.collectors,
+            collectors: self
+                .config
+                .collectors
+                .with(Collector::RootCredentials, root.is_some()),
+            root,
+        }
+    }
+
+    /// What the root-credentials audit of this refresh covers: the
+    /// organization's features (read now; the last answer if that fails),
+    /// its members and its management account.
+    async fn root_scope(&self, partition: &str, members: &BTreeMap<String, String>) -> RootScope {
+        let management = self.client(OWN, None);
+        match root_credentials::organization_features(&management, &self.api).await {
+            Ok(features) => {
+                debug!(organization = %features.organization_id, enabled = ?features.enabled, "organization features");
+                self.organization.set(features);
+            }
+            Err(cause) => {
+                error!(%cause, "cannot read the organization's centralized root access features; using the last answer, if any");
+            }
+        }
+        RootScope {
+            partition: partition.to_owned(),
+            features: self.organization.get(),
+            members: members.keys().cloned().collect(),
+            management: self.management_account().await,
+        }
+    }
+
+    fn root_session(&self, scope: &RootScope, id: &str) -> Option<Arc<RootSession>> {
+        let audited = root_credentials::audited(
+            &scope.partition,
+            scope.features.as_ref(),
+            scope.members.contains(id),
+            scope.management.as_deref() == Some(id),
+        );
+        audited.then(|| {
+            Arc::new(RootSession {
+                sts: self.sts.clone(),
+                partition: scope.partition.clone(),
+                account_id: id.to_owned(),
+            })
+        })
+    }
+
+    /// The organization's management account, asked once; `None` while
+    /// Organizations does not answer (its audit is then attempted and fails).
+    async fn management_account(&self) -> Option<String> {
+        let result = self
+            .management
+            .get_or_try_init(|| async {
+                let org = aws::organizations_client(&self.base, &self.api);
+                let out = org.describe_organization().send().await.map_err(|e| {
+                    self.api.record_error("DescribeOrganization", &e);
+                    aws::CallError::from_sdk("organizations:DescribeOrganization", &e)
+                })?;
+                Ok::<_, aws::CallError>(
+                    out.organization
+                        .and_then(|o| o.master_account_id)
+                        .unwrap_or_default(),
+                )
+            })
+            .await;
+        match result {
+            Ok(id) => Some(id.clone()).filter(|id| !id.is_empty()),
+            Err(cause) => {
+                error!(%cause, "cannot tell the organization's management account");
+                None
+            }
         }
     }
 

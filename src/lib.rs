@@ -57,7 +57,8 @@ pub async fn run(
         None => web_config::WebConfig::default(),
     };
     let api = ApiMetrics::default();
-    let accounts = accounts(&config, &api).await;
+    let organization = Arc::new(collectors::root_credentials::Organization::default());
+    let accounts = accounts(&config, &api, &organization).await;
     let store = Arc::new(Store::default());
     let clock = system_clock();
     let mut exposition = metrics::Exposition::new(
@@ -77,6 +78,9 @@ pub async fn run(
             Some(_) => collectors::Collectors::NONE,
             None => config.accounts.collectors,
         }),
+    ));
+    exposition.registry_mut().register_collector(Box::new(
+        metrics::root_credentials::OrganizationCollector(organization),
     ));
     info!(
         address = %listener.local_addr()?,
@@ -116,7 +120,11 @@ pub async fn run(
     Ok(())
 }
 
-async fn accounts(config: &Config, api: &ApiMetrics) -> Accounts {
+async fn accounts(
+    config: &Config,
+    api: &ApiMetrics,
+    organization: &Arc<collectors::root_credentials::Organization>,
+) -> Accounts {
     match &config.report_file {
         Some(path) => {
             info!(path = %path.display(), "reading the credential report from a file");
@@ -133,11 +141,10 @@ async fn accounts(config: &Config, api: &ApiMetrics) -> Accounts {
         None => {
             let sdk = aws::load_config(&config.aws).await;
             info!(region = ?sdk.region().map(|r| r.as_ref()), source = ?config.accounts.kinds, "reading IAM data from AWS");
-            Accounts::Aws(Box::new(AwsAccounts::new(
-                sdk,
-                api.clone(),
-                config.accounts.clone(),
-            )))
+            Accounts::Aws(Box::new(
+                AwsAccounts::new(sdk, api.clone(), config.accounts.clone())
+                    .with_organization(Arc::clone(organization)),
+            ))
         }
     }
 }

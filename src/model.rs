@@ -14,6 +14,10 @@ pub struct AccountData {
     pub users: Vec<User>,
     /// Report rows that could not be parsed and were left out of this snapshot.
     pub rows_skipped: u64,
+    /// The account's partition (`aws`, `aws-cn`, `aws-us-gov`), from its
+    /// users' ARNs; empty when no ARN was seen. The China partitions have no
+    /// root user, so their reports have no `<root_account>` row.
+    pub partition: String,
     /// What the enabled collectors read (`--collector.*`).
     pub collected: Collected,
 }
@@ -93,8 +97,18 @@ impl AccessKey {
 
 /// Account id from an IAM ARN (`arn:aws:iam::123456789012:user/x`).
 pub fn account_from_arn(arn: &str) -> Option<&str> {
+    iam_arn(arn).map(|(_, account)| account)
+}
+
+/// Partition from an IAM ARN (`aws` in `arn:aws:iam::123456789012:user/x`).
+pub fn partition_from_arn(arn: &str) -> Option<&str> {
+    iam_arn(arn).map(|(partition, _)| partition)
+}
+
+/// Partition and account id of an IAM ARN.
+fn iam_arn(arn: &str) -> Option<(&str, &str)> {
     let mut parts = arn.splitn(6, ':');
-    let (prefix, _partition, service, _region, account) = (
+    let (prefix, partition, service, _region, account) = (
         parts.next()?,
         parts.next()?,
         parts.next()?,
@@ -105,8 +119,9 @@ pub fn account_from_arn(arn: &str) -> Option<&str> {
     let valid = prefix == "arn"
         && service == "iam"
         && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit());
-    valid.then_some(account)
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !partition.is_empty();
+    valid.then_some((partition, account))
 }
 
 #[cfg(test)]
@@ -175,5 +190,18 @@ mod tests {
         assert_eq!(account_from_arn("arn:aws:iam::12345:root"), None);
         assert_eq!(account_from_arn("arn:aws:s3:::bucket"), None);
         assert_eq!(account_from_arn("not an arn"), None);
+    }
+
+    #[test]
+    fn partition_is_taken_from_iam_arns() {
+        assert_eq!(
+            partition_from_arn("arn:aws-cn:iam::210987654321:user/admin"),
+            Some("aws-cn")
+        );
+        assert_eq!(
+            partition_from_arn("arn:aws-us-gov:iam::123456789012:root"),
+            Some("aws-us-gov")
+        );
+        assert_eq!(partition_from_arn("arn:aws:s3:::bucket"), None);
     }
 }

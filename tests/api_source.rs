@@ -248,6 +248,7 @@ fn target(account: &'static str, deny: bool) -> Arc<Target> {
             poll: Default::default(),
             concurrency: 1,
             collectors: iam_credentials_exporter::collectors::Collectors::NONE,
+            root: None,
         },
     })
 }

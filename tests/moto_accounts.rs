@@ -113,7 +113,7 @@ fn organization_accounts_are_discovered_and_assumed() {
         value(
             &m,
             &format!(
-                r#"aws_iam_account_info{{account_id="{PROD}",account_name="Prod \"EU\" \\ Zürich"}}"#
+                r#"aws_iam_account_info{{account_id="{PROD}",account_name="Prod \"EU\" \\ Zürich",partition="aws"}}"#
             )
         ),
         Some(1.0),
@@ -122,7 +122,9 @@ fn organization_accounts_are_discovered_and_assumed() {
     assert_eq!(
         value(
             &m,
-            &format!(r#"aws_iam_account_info{{account_id="{MGMT}",account_name="Management"}}"#)
+            &format!(
+                r#"aws_iam_account_info{{account_id="{MGMT}",account_name="Management",partition="aws"}}"#
+            )
         ),
         Some(1.0)
     );
@@ -244,7 +246,9 @@ fn explicit_roles_are_assumed_next_to_the_own_account() {
     assert_eq!(
         value(
             &m,
-            &format!(r#"aws_iam_account_info{{account_id="{DEV}",account_name=""}}"#)
+            &format!(
+                r#"aws_iam_account_info{{account_id="{DEV}",account_name="",partition="aws"}}"#
+            )
         ),
         Some(1.0)
     );

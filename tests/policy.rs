@@ -19,6 +19,25 @@ const CLIENTS: [(&str, &str); 4] = [
     ("sts", "sts"),
 ];
 
+/// IAM calls made with the exporter's own credentials only (the management
+/// account or the delegated administrator), never in member accounts.
+const MANAGEMENT_CLIENTS: [(&str, &str); 1] = [("management_iam", "iam")];
+
+/// IAM calls made in a root session (`sts:AssumeRoot`): the task policy
+/// grants them, not a policy of ours.
+const ROOT_SESSION_CLIENTS: [(&str, &str); 1] = [("root_iam", "iam")];
+
+/// What the AWS-managed task policy `IAMAuditRootUserCredentials` allows.
+const AUDIT_TASK_POLICY: [&str; 7] = [
+    "iam:GetAccessKeyLastUsed",
+    "iam:GetAccountSummary",
+    "iam:GetLoginProfile",
+    "iam:GetUser",
+    "iam:ListAccessKeys",
+    "iam:ListMFADevices",
+    "iam:ListSigningCertificates",
+];
+
 /// Calls that need no permission.
 const UNPRIVILEGED: [&str; 1] = ["sts:GetCallerIdentity"];
 
@@ -45,13 +64,21 @@ fn rust_files(dir: &Path, out: &mut Vec<String>) {
     }
 }
 
-/// `service:Action` for every AWS call in `src/`.
+/// `service:Action` for every AWS call in `src/` with the exporter's own
+/// or a member role's credentials.
 fn actions_in_code() -> BTreeSet<String> {
+    let mut actions = calls_of(&CLIENTS);
+    actions.extend(calls_of(&MANAGEMENT_CLIENTS));
+    actions
+}
+
+/// `service:Action` for every call in `src/` through one of `clients`.
+fn calls_of(clients: &[(&str, &str)]) -> BTreeSet<String> {
     let mut sources = Vec::new();
     rust_files(&repo().join("src"), &mut sources);
     let mut actions = BTreeSet::new();
     for text in &sources {
-        for (receiver, service) in CLIENTS {
+        for &(receiver, service) in clients {
             let mut rest = text.as_str();
             while let Some(at) = rest.find(receiver) {
                 let before_ok = rest[..at]
@@ -102,6 +129,9 @@ fn policy_actions(file: &str) -> BTreeSet<String> {
 fn read_only(action: &str) -> bool {
     let name = action.split(':').nth(1).unwrap_or_default();
     action == "sts:AssumeRole"
+        // Limited to the audit task policy: checked below.
+        || action == "sts:AssumeRoot"
+        || name.starts_with("Describe")
         || name.starts_with("Get")
         || name.starts_with("List")
         || action == "iam:GenerateCredentialReport"
@@ -119,7 +149,10 @@ fn the_code_calls_what_the_tests_expect() {
         "iam:GetAccessKeyLastUsed",
         "iam:GetAccountPasswordPolicy",
         "organizations:ListAccounts",
+        "organizations:DescribeOrganization",
+        "iam:ListOrganizationsFeatures",
         "sts:AssumeRole",
+        "sts:AssumeRoot",
         "sts:GetCallerIdentity",
     ] {
         assert!(
@@ -144,7 +177,7 @@ fn exporter_policy_grants_exactly_the_calls_in_the_code() {
 
 #[test]
 fn member_role_grants_exactly_the_iam_calls_and_matches_the_stackset() {
-    let iam: BTreeSet<String> = actions_in_code()
+    let iam: BTreeSet<String> = calls_of(&CLIENTS)
         .into_iter()
         .filter(|a| a.starts_with("iam:"))
         .collect();
@@ -157,4 +190,41 @@ fn member_role_grants_exactly_the_iam_calls_and_matches_the_stackset() {
         .map(|a| format!("iam:{a}"))
         .collect();
     assert_eq!(in_stackset, iam);
+}
+
+/// The root session reads only what the audit task policy allows (each call
+/// without a user name: the root user), and the exporter may open root
+/// sessions with that task policy only.
+#[test]
+fn root_sessions_read_within_the_audit_task_policy_and_assume_root_is_limited_to_it() {
+    let in_session = calls_of(&ROOT_SESSION_CLIENTS);
+    assert_eq!(
+        in_session.len(),
+        4,
+        "GetLoginProfile, ListAccessKeys, ListMFADevices, ListSigningCertificates: {in_session:?}"
+    );
+    for action in &in_session {
+        assert!(
+            AUDIT_TASK_POLICY
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(action)),
+            "{action} is not in IAMAuditRootUserCredentials"
+        );
+    }
+    let text = std::fs::read_to_string(repo().join("deploy/aws/iam-policy.json")).unwrap();
+    let policy: Value = serde_json::from_str(&text).unwrap();
+    let statements: Vec<&Value> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Action"].to_string().contains("sts:AssumeRoot"))
+        .collect();
+    assert_eq!(statements.len(), 1);
+    let statement = statements[0];
+    assert_eq!(statement["Action"], Value::from(vec!["sts:AssumeRoot"]));
+    assert_eq!(statement["Resource"], "arn:aws:iam::*:root");
+    assert_eq!(
+        statement["Condition"]["ArnEquals"]["sts:TaskPolicyArn"],
+        "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
+    );
 }

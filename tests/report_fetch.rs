@@ -287,6 +287,7 @@ async fn access_denied_keeps_the_previous_snapshot() {
                 poll: policy(),
                 concurrency: 1,
                 collectors: iam_credentials_exporter::collectors::Collectors::NONE,
+                root: None,
             },
         })]),
         store: Arc::clone(&store),
@@ -328,6 +329,7 @@ fn account(key: &str, client: Client, poll: PollPolicy) -> Arc<Target> {
             poll,
             concurrency: 1,
             collectors: iam_credentials_exporter::collectors::Collectors::NONE,
+            root: None,
         },
     })
 }

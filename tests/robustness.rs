@@ -293,6 +293,7 @@ fn aws_target(account: &str, client: aws_sdk_iam::Client) -> Arc<Target> {
             poll: PollPolicy::default(),
             concurrency: 1,
             collectors: iam_credentials_exporter::collectors::Collectors::NONE,
+            root: None,
         },
     })
 }

@@ -1,18 +1,29 @@
 //! The root-credentials audit against the SDK's own mock clients: moto serves
-//! neither `iam:ListOrganizationsFeatures` nor `sts:AssumeRoot`.
+//! neither `iam:ListOrganizationsFeatures` nor `sts:AssumeRoot`. From the
+//! calls to the exposition: what a member account's root holds, the root
+//! row's password, the last good audit kept when one fails, and nothing
+//! claimed about a root user that has no row (China partitions).
 
+mod common;
+
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
+use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
 use aws_sdk_iam::operation::get_login_profile::{GetLoginProfileError, GetLoginProfileOutput};
 use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
 use aws_sdk_iam::operation::list_mfa_devices::ListMfaDevicesOutput;
 use aws_sdk_iam::operation::list_organizations_features::ListOrganizationsFeaturesOutput;
 use aws_sdk_iam::operation::list_signing_certificates::ListSigningCertificatesOutput;
+use aws_sdk_iam::primitives::Blob;
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::error::NoSuchEntityException;
 use aws_sdk_iam::types::{
     AccessKeyMetadata, FeatureType, LoginProfile, MfaDevice, SigningCertificate, StatusType,
 };
+use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use aws_sdk_sts::operation::assume_root::AssumeRootOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -20,11 +31,20 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use common::exporter::value;
+use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError};
 use iam_credentials_exporter::collectors::root_credentials::{
-    OrganizationFeatures, RootCredential, RootCredentials, RootSession, audit,
+    Organization, OrganizationFeatures, RootCredential, RootCredentials, RootSession, audit,
     organization_features, task_policy_arn,
 };
+use iam_credentials_exporter::collectors::{Collection, Collector, Collectors};
+use iam_credentials_exporter::metrics::Exposition;
+use iam_credentials_exporter::metrics::format::Format;
+use iam_credentials_exporter::metrics::root_credentials::OrganizationCollector;
+use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
+use iam_credentials_exporter::report::fetch::PollPolicy;
+use iam_credentials_exporter::source::{Source, SourceKinds};
 
 const MEMBER: &str = "210987654321";
 const SESSION_KEY: &str = "ASIAROOTSESSIONKEY01";
@@ -85,19 +105,7 @@ fn sts_rule() -> Rule {
                     == Some("arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials")
                 && r.duration_seconds() == Some(900)
         })
-        .then_output(|| {
-            AssumeRootOutput::builder()
-                .credentials(
-                    aws_sdk_sts::types::Credentials::builder()
-                        .access_key_id(SESSION_KEY)
-                        .secret_access_key("secret")
-                        .session_token("token")
-                        .expiration(aws_sdk_sts::primitives::DateTime::from_secs(4_102_444_800))
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-        })
+        .then_output(sts_rule_output)
 }
 
 fn session(rules: &[&Rule]) -> RootSession {
@@ -432,4 +440,408 @@ async fn organization_features_denied_is_an_error_not_a_disabled_feature() {
         ),
         "{err:?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// From the calls to the exposition
+
+const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+/// A member account's report: root credentials deleted, so the root row
+/// says no MFA and `not_supported` for the password, as AWS writes it.
+fn member_report() -> String {
+    format!(
+        "{HEADER}
+<root_account>,arn:aws:iam::{MEMBER}:root,2024-01-01T00:00:00+00:00,not_supported,N/A,not_supported,not_supported,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
+alice,arn:aws:iam::{MEMBER}:user/alice,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2024-01-02T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
+"
+    )
+}
+
+/// An aws-cn account's report: no root user, so no root row.
+const CHINA: &str = "210987654322";
+fn china_report() -> String {
+    format!(
+        "{HEADER}
+admin,arn:aws-cn:iam::{CHINA}:user/admin,2024-01-01T00:00:00+00:00,true,2026-11-01T00:00:00+00:00,2024-01-01T00:00:00+00:00,N/A,false,true,2024-01-02T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
+"
+    )
+}
+
+fn report_rules(report: String) -> Vec<Rule> {
+    let generate = mock!(aws_sdk_iam::Client::generate_credential_report).then_output(|| {
+        GenerateCredentialReportOutput::builder()
+            .state(ReportStateType::Complete)
+            .build()
+    });
+    let get = mock!(aws_sdk_iam::Client::get_credential_report).then_output(move || {
+        GetCredentialReportOutput::builder()
+            .content(Blob::new(report.clone()))
+            .report_format(ReportFormatType::TextCsv)
+            .generated_time(DateTime::from_secs(1_799_990_000))
+            .build()
+    });
+    vec![generate, get]
+}
+
+fn target(id: &str, client: aws_sdk_iam::Client, root: Option<RootSession>) -> Arc<Target> {
+    Arc::new(Target {
+        key: id.into(),
+        account_id: Some(id.into()),
+        name: String::new(),
+        source: Source::Aws {
+            client,
+            kinds: SourceKinds::REPORT,
+            poll: PollPolicy::default(),
+            concurrency: 1,
+            collectors: Collectors::NONE.with(Collector::RootCredentials, root.is_some()),
+            root: root.map(Arc::new),
+        },
+    })
+}
+
+fn render(store: &Arc<Store>, clock: i64, api: &ApiMetrics) -> String {
+    let exposition = Exposition::new(
+        Arc::clone(store),
+        Arc::new(move || clock),
+        Duration::from_secs(300),
+        api,
+    );
+    exposition
+        .render(&exposition.snapshot(), Format::Text)
+        .unwrap()
+}
+
+/// The member account with deleted root credentials: every kind 0, the root
+/// row's password known (0), and a healthy collector. The audit then fails:
+/// the account still refreshes, the last good audit stays, and the health
+/// series say it is old. The management account (no root session) gets
+/// neither series nor health.
+#[tokio::test(start_paused = true)]
+async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fails() {
+    let mut rules = report_rules(member_report());
+    rules.extend(Root::deleted().rules());
+    let (member, _) = account(&rules);
+    let (management, _) = account(&report_rules(
+        member_report().replace(MEMBER, "111122223333"),
+    ));
+    let sts = mock!(aws_sdk_sts::Client::assume_root)
+        .sequence()
+        .output(sts_rule_output)
+        .http_response(|| denied(STS_NS))
+        .build();
+    let now = Arc::new(AtomicI64::new(1_800_000_000));
+    let store = Arc::new(Store::default());
+    let api = ApiMetrics::default();
+    let refresher = Refresher {
+        accounts: Accounts::Static(vec![
+            target(MEMBER, member, Some(session(&[&sts]))),
+            target("111122223333", management, None),
+        ]),
+        store: Arc::clone(&store),
+        api: api.clone(),
+        clock: {
+            let now = Arc::clone(&now);
+            Arc::new(move || now.load(Ordering::SeqCst))
+        },
+        timeout: Duration::from_secs(60),
+        parallelism: 1,
+        stagger: Duration::ZERO,
+        key_ids: KeyIdMode::Full,
+    };
+    let kind = |kind: &str| {
+        format!(r#"aws_iam_root_credentials{{account_id="{MEMBER}",credential="{kind}"}}"#)
+    };
+    let root_password =
+        format!(r#"aws_iam_user_password_enabled{{account_id="{MEMBER}",user="<root_account>"}}"#);
+    let health =
+        |name: &str| format!(r#"{name}{{account_id="{MEMBER}",collector="root-credentials"}}"#);
+
+    refresher.refresh_once().await;
+    let m = render(&store, 1_800_000_000, &api);
+    for credential in [
+        "password",
+        "access_key",
+        "signing_certificate",
+        "mfa_device",
+    ] {
+        assert_eq!(value(&m, &kind(credential)), Some(0.0), "{credential}\n{m}");
+    }
+    assert_eq!(value(&m, &root_password), Some(0.0), "{m}");
+    assert_eq!(
+        value(
+            &m,
+            &format!(r#"aws_iam_user_mfa_active{{account_id="{MEMBER}",user="<root_account>"}}"#)
+        ),
+        Some(0.0),
+        "the report's MFA state is exported as it is"
+    );
+    assert_eq!(
+        value(&m, &health("aws_iam_exporter_collector_success")),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            &health("aws_iam_exporter_collector_last_success_timestamp_seconds")
+        ),
+        Some(1_800_000_000.0)
+    );
+    // The management account: no audit, nothing claimed.
+    assert!(
+        !m.contains(r#"aws_iam_root_credentials{account_id="111122223333""#),
+        "{m}"
+    );
+    assert!(
+        !m.contains(r#"account_id="111122223333",collector="root-credentials""#),
+        "{m}"
+    );
+    assert!(
+        !m.contains(
+            r#"aws_iam_user_password_enabled{account_id="111122223333",user="<root_account>"}"#
+        ),
+        "{m}"
+    );
+    // The partition, from the report's ARNs.
+    assert_eq!(
+        value(
+            &m,
+            &format!(
+                r#"aws_iam_account_info{{account_id="{MEMBER}",account_name="",partition="aws"}}"#
+            )
+        ),
+        Some(1.0),
+        "{m}"
+    );
+
+    now.store(1_800_000_300, Ordering::SeqCst);
+    refresher.refresh_once().await;
+    let m = render(&store, 1_800_000_300, &api);
+    assert_eq!(
+        value(
+            &m,
+            &format!(r#"aws_iam_exporter_account_refresh_success{{account_id="{MEMBER}"}}"#)
+        ),
+        Some(1.0),
+        "a failed audit does not fail the account"
+    );
+    assert_eq!(
+        value(&m, &health("aws_iam_exporter_collector_success")),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            &health("aws_iam_exporter_collector_last_success_timestamp_seconds")
+        ),
+        Some(1_800_000_000.0)
+    );
+    assert_eq!(
+        value(&m, &kind("password")),
+        Some(0.0),
+        "last good audit kept"
+    );
+    assert_eq!(value(&m, &root_password), Some(0.0));
+    assert_eq!(
+        value(
+            &m,
+            r#"aws_iam_exporter_api_errors_total{operation="AssumeRoot",code="AccessDenied"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(sts.num_calls(), 2);
+}
+
+fn sts_rule_output() -> AssumeRootOutput {
+    AssumeRootOutput::builder()
+        .credentials(
+            aws_sdk_sts::types::Credentials::builder()
+                .access_key_id(SESSION_KEY)
+                .secret_access_key("secret")
+                .session_token("token")
+                .expiration(aws_sdk_sts::primitives::DateTime::from_secs(4_102_444_800))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+/// An aws-cn report has no root row. Even with audit data present (which the
+/// exporter never collects there: see `audited`), no root user row is made
+/// up: no password, MFA or key series for `<root_account>`.
+#[test]
+fn no_root_row_no_root_claim() {
+    use iam_credentials_exporter::refresh::AccountState;
+    use iam_credentials_exporter::report::parse_report;
+
+    let parsed = parse_report(china_report().as_bytes()).unwrap();
+    assert_eq!(parsed.data.account_id, CHINA);
+    assert_eq!(parsed.data.partition, "aws-cn");
+    assert!(parsed.data.users.iter().all(|u| u.name != "<root_account>"));
+    let mut data = parsed.data;
+    data.collected.root_credentials = Some(Collection {
+        data: Some(RootCredentials::default()),
+        success: true,
+        last_success: Some(1_800_000_000),
+        duration: Duration::ZERO,
+    });
+    let store = Arc::new(Store::default());
+    store.publish(iam_credentials_exporter::refresh::Snapshot::new([
+        AccountState {
+            key: CHINA.into(),
+            account_id: CHINA.into(),
+            data: Some(Arc::new(data)),
+            success: true,
+            attempts: 1,
+            ..AccountState::default()
+        },
+    ]));
+    let m = render(&store, 1_800_000_000, &ApiMetrics::default());
+    assert!(!m.contains(r#"user="<root_account>""#), "{m}");
+    assert_eq!(
+        value(
+            &m,
+            &format!(
+                r#"aws_iam_account_info{{account_id="{CHINA}",account_name="",partition="aws-cn"}}"#
+            )
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!(r#"aws_iam_user_mfa_active{{account_id="{CHINA}",user="admin"}}"#)
+        ),
+        Some(0.0)
+    );
+}
+
+/// The organization's features: one series per documented feature, 0 or 1;
+/// none before they were read.
+#[test]
+fn organization_features_are_exported_once_known() {
+    let organization = Arc::new(Organization::default());
+    let store = Arc::new(Store::default());
+    let api = ApiMetrics::default();
+    let mut exposition = Exposition::new(
+        Arc::clone(&store),
+        Arc::new(|| 1_800_000_000),
+        Duration::from_secs(300),
+        &api,
+    );
+    exposition
+        .registry_mut()
+        .register_collector(Box::new(OrganizationCollector(Arc::clone(&organization))));
+    let m = exposition
+        .render(&exposition.snapshot(), Format::Text)
+        .unwrap();
+    assert!(!m.contains("aws_iam_organization_feature_enabled"), "{m}");
+    organization.set(OrganizationFeatures {
+        organization_id: "o-abcdefghij".into(),
+        enabled: vec!["RootCredentialsManagement".into()],
+    });
+    let m = exposition
+        .render(&exposition.snapshot(), Format::Text)
+        .unwrap();
+    assert_eq!(
+        value(
+            &m,
+            r#"aws_iam_organization_feature_enabled{organization_id="o-abcdefghij",feature="RootCredentialsManagement"}"#
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"aws_iam_organization_feature_enabled{organization_id="o-abcdefghij",feature="RootSessions"}"#
+        ),
+        Some(0.0)
+    );
+}
+
+/// Against moto, which serves Organizations and the credential report but
+/// neither `iam:ListOrganizationsFeatures` nor `sts:AssumeRoot`: with the
+/// collector on, the management account (organizations:DescribeOrganization)
+/// is not audited, every member's audit is attempted and fails visibly, the
+/// accounts themselves refresh, and nothing says root is safe.
+#[test]
+fn against_moto_members_are_audited_and_fail_visibly_the_management_account_is_not() {
+    use common::exporter::Exporter;
+    use common::moto::MotoServer;
+
+    const MGMT: &str = "123456789012";
+    const PROD: &str = "210987654321";
+    let moto = MotoServer::start(&serde_json::json!({
+        "organization": {"feature_set": "ALL"},
+        "accounts": [
+            {"label": "mgmt", "name": "Management", "users": [
+                {"name": "admin", "password": true, "mfa": true, "created": "2024-01-01T00:00:00Z"}
+            ]},
+            {"label": "prod", "id": PROD, "name": "Prod", "users": [
+                {"name": "deployer", "created": "2024-05-01T00:00:00Z"}
+            ]}
+        ]
+    }));
+    let env = moto.aws_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let exporter = Exporter::start(
+        &[
+            "--aws.organization.role-name",
+            "OrganizationAccountAccessRole",
+            "--collector.root-credentials",
+        ],
+        &env,
+    );
+    exporter.wait_ready(Duration::from_secs(60));
+    let health = |a: &str| {
+        format!(
+            r#"aws_iam_exporter_collector_success{{account_id="{a}",collector="root-credentials"}}"#
+        )
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let m = loop {
+        let m = exporter.metrics();
+        let refreshed = [MGMT, PROD].iter().all(|a| {
+            value(
+                &m,
+                &format!(r#"aws_iam_exporter_account_refresh_success{{account_id="{a}"}}"#),
+            ) == Some(1.0)
+        });
+        if refreshed {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not refreshed: {m}\n{:#?}",
+            exporter.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(value(&m, &health(PROD)), Some(0.0), "{m}");
+    assert!(
+        !m.contains(&format!(
+            r#"account_id="{MGMT}",collector="root-credentials""#
+        )),
+        "{m}"
+    );
+    assert!(!m.contains("aws_iam_root_credentials{"), "{m}");
+    assert!(!m.contains("aws_iam_organization_feature_enabled{"), "{m}");
+    // No audit ever succeeded: the root row's password stays unknown.
+    assert!(
+        !m.contains(&format!(
+            r#"aws_iam_user_password_enabled{{account_id="{PROD}",user="<root_account>"}}"#
+        )),
+        "{m}"
+    );
+    assert!(
+        value(
+            &m,
+            r#"aws_iam_exporter_collector_enabled{collector="root-credentials"}"#
+        ) == Some(1.0),
+        "{m}"
+    );
+    let logs = exporter.logs().join("\n");
+    assert!(logs.contains("sts:AssumeRoot"), "{logs}");
 }

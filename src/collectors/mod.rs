@@ -11,6 +11,7 @@
 //! that reads it, its name, its default and its API cost (shown in `--help`).
 
 pub mod password_policy;
+pub mod root_credentials;
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,9 @@ pub struct Context<'a> {
     pub api: &'a ApiMetrics,
     /// IAM calls the collector may have in flight at once (`--aws.max-concurrency`).
     pub concurrency: usize,
+    /// The root session an organization member's root-credentials audit
+    /// opens; `None` for every other account (the collector is off there).
+    pub root: Option<&'a root_credentials::RootSession>,
 }
 
 /// What one collector read in one account refresh, with its outcome.
@@ -191,6 +195,15 @@ collectors! {
         env: "IAM_EXPORTER_COLLECTOR_PASSWORD_POLICY",
         default: true,
         cost: "1 call per account (iam:GetAccountPasswordPolicy)",
+    },
+    RootCredentials {
+        field: root_credentials,
+        data: root_credentials::RootCredentials,
+        collect: root_credentials::collect,
+        name: "root-credentials",
+        env: "IAM_EXPORTER_COLLECTOR_ROOT_CREDENTIALS",
+        default: false,
+        cost: "per organization member account, 1 sts:AssumeRoot and 4 calls in the root session (GetLoginProfile, ListAccessKeys, ListMFADevices, ListSigningCertificates); per refresh, 1 iam:ListOrganizationsFeatures and 1 organizations:ListAccounts",
     },
 }
 

@@ -28,6 +28,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_iam::types::StatusType;
 use aws_sdk_sts::types::PolicyDescriptorType;
 
+use super::Context;
 use crate::aws::{ApiMetrics, CallError};
 
 /// The AWS-managed task policy that scopes a root session to reading the root
@@ -80,13 +81,13 @@ impl OrganizationFeatures {
 }
 
 /// Reads the organization's centralized root access features with the
-/// exporter's own credentials (`management`: an IAM client of the management
+/// exporter's own credentials (`management_iam`: an IAM client of the management
 /// account or of the delegated administrator for IAM).
 pub async fn organization_features(
-    management: &aws_sdk_iam::Client,
+    management_iam: &aws_sdk_iam::Client,
     api: &ApiMetrics,
 ) -> Result<OrganizationFeatures, CallError> {
-    let out = management
+    let out = management_iam
         .list_organizations_features()
         .send()
         .await
@@ -182,6 +183,20 @@ pub struct RootSession {
     pub account_id: String,
 }
 
+/// The collector: audits the account's root user if the refresh gave it a
+/// root session (organization members only; the collector is off for every
+/// other account).
+pub async fn collect(ctx: Context<'_>) -> Result<RootCredentials, CallError> {
+    let Some(session) = ctx.root else {
+        return Err(CallError::Aws {
+            action: "sts:AssumeRoot",
+            code: "NotAMember".to_owned(),
+            message: "no root session for this account: not an organization member".to_owned(),
+        });
+    };
+    audit(session, ctx.iam, ctx.api).await
+}
+
 /// Opens a root session in `account_id` and reads the root user's
 /// credentials in it. `account` is the account's IAM client; the session's
 /// client is made from its configuration (endpoint, retries, call counting,
@@ -192,8 +207,8 @@ pub async fn audit(
     api: &ApiMetrics,
 ) -> Result<RootCredentials, CallError> {
     let credentials = assume_root(session, &session.account_id, api).await?;
-    let root = root_client(account, credentials);
-    read(&root, api).await
+    let root_iam = root_client(account, credentials);
+    read(&root_iam, api).await
 }
 
 /// `sts:AssumeRoot` into `account_id` with the audit task policy.
@@ -248,9 +263,12 @@ fn root_client(account: &aws_sdk_iam::Client, credentials: Credentials) -> aws_s
 
 /// The four reads of the audit, at once. Without a user name each one is
 /// about the caller, the root user of the session.
-async fn read(root: &aws_sdk_iam::Client, api: &ApiMetrics) -> Result<RootCredentials, CallError> {
+async fn read(
+    root_iam: &aws_sdk_iam::Client,
+    api: &ApiMetrics,
+) -> Result<RootCredentials, CallError> {
     let password = async {
-        match root.get_login_profile().send().await {
+        match root_iam.get_login_profile().send().await {
             Ok(_) => Ok(true),
             // Documented answer for a principal without a password.
             Err(e)
@@ -266,7 +284,7 @@ async fn read(root: &aws_sdk_iam::Client, api: &ApiMetrics) -> Result<RootCreden
         }
     };
     let keys = async {
-        let mut pages = root.list_access_keys().into_paginator().send();
+        let mut pages = root_iam.list_access_keys().into_paginator().send();
         let mut keys = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
@@ -287,7 +305,7 @@ async fn read(root: &aws_sdk_iam::Client, api: &ApiMetrics) -> Result<RootCreden
         Ok::<_, CallError>(keys)
     };
     let mfa = async {
-        let mut pages = root.list_mfa_devices().into_paginator().send();
+        let mut pages = root_iam.list_mfa_devices().into_paginator().send();
         let mut devices = 0;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
@@ -299,7 +317,7 @@ async fn read(root: &aws_sdk_iam::Client, api: &ApiMetrics) -> Result<RootCreden
         Ok::<_, CallError>(devices)
     };
     let certificates = async {
-        let mut pages = root.list_signing_certificates().into_paginator().send();
+        let mut pages = root_iam.list_signing_certificates().into_paginator().send();
         let mut certificates = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {

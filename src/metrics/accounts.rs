@@ -39,12 +39,16 @@ impl Collector for AccountCollector {
         gauge(
             &mut encoder,
             ACCOUNT_INFO,
-            "AWS account and its name from AWS Organizations (empty when unknown); value is always 1",
+            "AWS account, its name from AWS Organizations (empty when unknown) and its partition from its ARNs (aws, aws-cn, aws-us-gov; empty until known); value is always 1",
             accounts().filter(|a| !a.account_id.is_empty()).map(|a| {
                 (
                     [
                         ("account_id", a.account_id.as_str()),
                         ("account_name", a.name.as_str()),
+                        (
+                            "partition",
+                            a.data.as_ref().map_or("", |d| d.partition.as_str()),
+                        ),
                     ],
                     1,
                 )

@@ -16,6 +16,7 @@ mod accounts;
 mod body;
 mod keys;
 mod password_policy;
+pub mod root_credentials;
 pub mod settings;
 mod table;
 mod text;
@@ -84,7 +85,12 @@ pub(crate) struct Times {
 }
 
 /// Every table of the exposition, in order.
-const TABLES: [&Table; 3] = [&keys::TABLE, &users::TABLE, &password_policy::TABLE];
+const TABLES: [&Table; 4] = [
+    &keys::TABLE,
+    &users::TABLE,
+    &password_policy::TABLE,
+    &root_credentials::TABLE,
+];
 
 /// The tables of one account state, rendered once.
 #[derive(Debug, Default)]

@@ -115,6 +115,7 @@ mod tests {
              # HELP aws_iam_exporter_collector_enabled 1 if the collector runs (--collector.NAME), 0 if it is off; value per collector\n\
              # TYPE aws_iam_exporter_collector_enabled gauge\n\
              aws_iam_exporter_collector_enabled{collector=\"password-policy\"} 1\n\
+             aws_iam_exporter_collector_enabled{collector=\"root-credentials\"} 0\n\
              # EOF\n"
         );
     }

@@ -3,7 +3,7 @@
 use super::table::{Table, TableRender};
 use super::text::{labels, sample};
 use super::{Family, Times, Writer, pairs};
-use crate::model::{AccountData, User};
+use crate::model::{AccountData, ROOT_USER, User};
 
 const INFO_NAME: &str = "aws_iam_user_info";
 const CREATED: &str = "aws_iam_user_created_timestamp_seconds";
@@ -32,7 +32,7 @@ const FAMILIES: [Family<User>; 7] = [
     },
     Family {
         name: PASSWORD_ENABLED,
-        help: "1 if the user has a console password, 0 if not; absent where AWS does not report it (root)",
+        help: "1 if the user has a console password, 0 if not; absent where AWS does not report it (root, unless the root-credentials collector audited it)",
         value: |u| u.password_enabled.map(i64::from),
     },
     Family {
@@ -107,10 +107,15 @@ fn render(account: &str, data: &AccountData, out: &mut TableRender) {
             set
         })
         .collect();
+    let root = audited_root(data);
+    let user = |index: usize| match &root {
+        Some((at, root)) if *at == index => root,
+        _ => &users[index],
+    };
     let mut writer = Writer::new(users.len(), out.chunks.len());
     for family in &FAMILIES {
         writer.family(
-            |index| (sets[index].as_str(), (family.value)(&users[index])),
+            |index| (sets[index].as_str(), (family.value)(user(index))),
             family.name,
         );
     }
@@ -125,4 +130,25 @@ fn render(account: &str, data: &AccountData, out: &mut TableRender) {
             last_used: user.last_activity(),
         })
         .collect();
+}
+
+/// The root row with what the report cannot say filled in from the last
+/// good root-credentials audit: whether root has a password (the report
+/// says `not_supported`). `None` without a root row (China partitions) or
+/// without an audit: then nothing is claimed.
+fn audited_root(data: &AccountData) -> Option<(usize, User)> {
+    let audit = data
+        .collected
+        .root_credentials
+        .as_ref()
+        .and_then(|c| c.data.as_ref())?;
+    let at = data
+        .users
+        .iter()
+        .position(|u| u.name == ROOT_USER && u.password_enabled.is_none())?;
+    let root = User {
+        password_enabled: Some(audit.password),
+        ..data.users[at].clone()
+    };
+    Some((at, root))
 }

@@ -5,7 +5,9 @@
 //! counted and skipped; only a report with no usable header fails as a whole,
 //! so that one odd row never blanks an account.
 
-use crate::model::{AccessKey, AccountData, LastUsed, User, account_from_arn, is_no_value};
+use crate::model::{
+    AccessKey, AccountData, LastUsed, User, account_from_arn, is_no_value, partition_from_arn,
+};
 use crate::time::parse_rfc3339;
 
 /// Why a whole report could not be used.
@@ -106,6 +108,8 @@ pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
                 if let Some(account) = account_from_arn(&user.arn) {
                     if parsed.data.account_id.is_empty() {
                         parsed.data.account_id = account.to_owned();
+                        parsed.data.partition =
+                            partition_from_arn(&user.arn).unwrap_or_default().to_owned();
                     } else if parsed.data.account_id != account {
                         parsed.skipped.push((
                             line,

@@ -4,12 +4,14 @@
 pub mod api;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tracing::warn;
 
 use crate::aws::ApiMetrics;
+use crate::collectors::root_credentials::RootSession;
 use crate::collectors::{self, Collectors};
-use crate::model::{AccountData, account_from_arn};
+use crate::model::{AccountData, account_from_arn, partition_from_arn};
 use crate::report::fetch::PollPolicy;
 use crate::report::{ReportError, ReportParseError, fetch_report, parse_report};
 use crate::slot::Slot;
@@ -27,6 +29,8 @@ pub enum Source {
         concurrency: usize,
         /// The collectors that read more than the report (`--collector.*`).
         collectors: Collectors,
+        /// The root-credentials audit's session: organization members only.
+        root: Option<Arc<RootSession>>,
     },
     /// An account that cannot be refreshed this round, and why; it keeps
     /// its last good data and is reported as failed.
@@ -134,6 +138,7 @@ impl Source {
                 poll,
                 concurrency,
                 collectors,
+                root,
             } => {
                 // Both halves run at once; a failure of either fails the refresh.
                 let report = async {
@@ -159,6 +164,7 @@ impl Source {
                     iam: client,
                     api: metrics,
                     concurrency: *concurrency,
+                    root: root.as_deref(),
                 };
                 // A collector's failure is in its outcome; only the core's fails the account.
                 let (core, collected) = tokio::join!(core, collectors::collect(*collectors, ctx));
@@ -175,6 +181,11 @@ impl Source {
                             account_id: users
                                 .iter()
                                 .find_map(|u| account_from_arn(&u.arn))
+                                .unwrap_or_default()
+                                .to_owned(),
+                            partition: users
+                                .iter()
+                                .find_map(|u| partition_from_arn(&u.arn))
                                 .unwrap_or_default()
                                 .to_owned(),
                             report_generated: None,
