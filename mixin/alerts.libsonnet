@@ -177,7 +177,7 @@
       'AwsIamUserInactive',
       exprs.userInactive,
       'An IAM user has not used a password or access key for %s or more.' % days(c.userInactiveThresholdSeconds),
-      'IAM user {{ $labels.user }} in account {{ $labels.account_id }} has had no console sign-in and no access key use for {{ $value | humanizeDuration }} (a user that was never active counts from its creation).',
+      'IAM user {{ $labels.user }} in account {{ $labels.account_id }} has had no console sign-in and no access key use for {{ $value | humanizeDuration }} (a user that was never active counts from its creation; an active signing certificate, whose use AWS does not record, counts from its upload).',
     ),
   ],
 
@@ -347,7 +347,7 @@
     AwsIamConsoleUserWithoutMFA: t('password enabled, no MFA, set longer ago than grace', c.mfaEnrolmentGraceSeconds),
     AwsIamPasswordUnused: t('password unused >= %s (CIS 1.12)' % days(c.passwordUnusedThresholdSeconds), c.passwordUnusedThresholdSeconds),
     AwsIamConsoleUserKeyNeverUsed: t('console user, active key never used, older than grace (CIS 1.11)', c.consoleUserKeyGraceSeconds),
-    AwsIamUserInactive: t('no password or key use >= %s' % days(c.userInactiveThresholdSeconds), c.userInactiveThresholdSeconds),
+    AwsIamUserInactive: t('no password/key use or cert upload >= %s' % days(c.userInactiveThresholdSeconds), c.userInactiveThresholdSeconds),
     AwsIamAccountKeysNotRotated: t('count of AwsIamAccessKeyNotRotated findings > 0', c.keyRotationThresholdSeconds),
     AwsIamAccountKeysUnused: t('count of AwsIamAccessKeyUnused findings > 0', c.keyUnusedThresholdSeconds),
     AwsIamAccountUsersWithTwoActiveKeys: t('count of AwsIamUserHasTwoActiveKeys findings > 0', c.twoActiveKeysGraceSeconds),

@@ -33,7 +33,9 @@
 //                                   (CIS 1.12: 45 days).
 //   passwordUnusedThresholdSeconds  console password unused this long
 //                                   (CIS 1.12: 45 days).
-//   userInactiveThresholdSeconds    no password or key use this long (90 days).
+//   userInactiveThresholdSeconds    no password or key use (nor upload of a
+//                                   still active signing certificate) this
+//                                   long (90 days).
 //   twoActiveKeysGraceSeconds       a rotation may keep two active keys for
 //                                   this long (age of the newer key).
 //   mfaEnrolmentGraceSeconds        a new console password may go without MFA

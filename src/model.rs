@@ -35,6 +35,8 @@ pub struct User {
     /// `None` when the source cannot see MFA (the IAM API alone).
     pub mfa_active: Option<bool>,
     pub keys: Vec<AccessKey>,
+    /// X.509 signing certificates (`cert_1_*`, `cert_2_*` of the report).
+    pub signing_certificates: Vec<SigningCertificate>,
 }
 
 /// One access key slot of a user ("1" or "2" in the credential report).
@@ -47,6 +49,16 @@ pub struct AccessKey {
     /// Creation time, which the credential report calls `last_rotated`.
     pub created: Option<i64>,
     pub last_used: Option<LastUsed>,
+}
+
+/// One X.509 signing certificate slot of a user ("1" or "2" in the
+/// credential report). AWS records no use of a signing certificate: only
+/// whether it is active and when it was uploaded (`cert_N_last_rotated`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SigningCertificate {
+    pub slot: u8,
+    pub active: bool,
+    pub created: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,6 +93,28 @@ impl User {
             .iter()
             .filter_map(|k| k.last_used.as_ref().map(|u| u.at))
             .chain(self.password_last_used)
+            .max()
+    }
+
+    pub fn active_signing_certificates(&self) -> usize {
+        self.signing_certificates
+            .iter()
+            .filter(|c| c.active)
+            .count()
+    }
+
+    /// What the user's idle time counts from: the latest of its last
+    /// activity and the upload of each signing certificate that is still
+    /// active. AWS records no use of a signing certificate, so its upload is
+    /// the last time it is known to have been looked after; without it a
+    /// user whose only credential is an active certificate would look idle
+    /// since creation, as if it had no credential at all.
+    pub fn last_sign_of_life(&self) -> Option<i64> {
+        self.signing_certificates
+            .iter()
+            .filter(|c| c.active)
+            .filter_map(|c| c.created)
+            .chain(self.last_activity())
             .max()
     }
 }
@@ -175,6 +209,33 @@ mod tests {
         assert_eq!(user.last_activity(), Some(3_000));
         assert_eq!(user.active_keys(), 1);
         assert_eq!(User::default().last_activity(), None);
+    }
+
+    #[test]
+    fn an_active_signing_certificate_counts_from_its_upload_and_an_inactive_one_not_at_all() {
+        let cert = |slot, active, created| SigningCertificate {
+            slot,
+            active,
+            created: Some(created),
+        };
+        let user = User {
+            password_last_used: Some(2_500),
+            signing_certificates: vec![cert(1, true, 2_000), cert(2, false, 9_000)],
+            ..User::default()
+        };
+        assert_eq!(user.last_sign_of_life(), Some(2_500));
+        assert_eq!(user.active_signing_certificates(), 1);
+        let only_cert = User {
+            signing_certificates: vec![cert(1, true, 4_000), cert(2, true, 3_000)],
+            ..User::default()
+        };
+        assert_eq!(only_cert.last_activity(), None, "an upload is not a use");
+        assert_eq!(only_cert.last_sign_of_life(), Some(4_000));
+        let inactive_only = User {
+            signing_certificates: vec![cert(1, false, 4_000)],
+            ..User::default()
+        };
+        assert_eq!(inactive_only.last_sign_of_life(), None);
     }
 
     #[test]

@@ -195,3 +195,24 @@ fn never_used_keys_have_no_last_used_series_and_idle_from_creation() {
         common::exporter::value(&text, &format!("aws_iam_access_key_idle_seconds{key}")).unwrap();
     assert_eq!(idle, age);
 }
+
+#[test]
+fn an_active_signing_certificate_counts_in_the_user_idle_time() {
+    // legacy-ftp-user: created 2024-05-14T12:12:12Z, no password, no key, an
+    // active signing certificate uploaded 2024-05-14T12:20:47Z. AWS records
+    // no use of a certificate: the user is idle since the upload, not since
+    // its creation, and has no last activity.
+    let text = render(snapshot_of("examples/credential-report.csv"), Format::Text);
+    let user = r#"{account_id="123456789012",user="legacy-ftp-user"}"#;
+    assert_eq!(
+        common::exporter::value(&text, &format!("aws_iam_user_idle_seconds{user}")),
+        Some((NOW - 1_715_689_247) as f64)
+    );
+    assert_eq!(
+        common::exporter::value(
+            &text,
+            &format!("aws_iam_user_last_activity_timestamp_seconds{user}")
+        ),
+        None
+    );
+}

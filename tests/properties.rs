@@ -22,7 +22,7 @@ use common::exporter::python;
 use common::synthetic::HEADER;
 use iam_credentials_exporter::aws::ApiMetrics;
 use iam_credentials_exporter::metrics::{self, format::Format};
-use iam_credentials_exporter::model::{AccessKey, AccountData, LastUsed, User};
+use iam_credentials_exporter::model::{AccessKey, AccountData, LastUsed, SigningCertificate, User};
 use iam_credentials_exporter::refresh::{AccountState, Snapshot, Store};
 use iam_credentials_exporter::report::parse::RowError;
 use iam_credentials_exporter::report::{ReportParseError, parse_report};
@@ -629,6 +629,31 @@ fn key_cells() -> impl Strategy<Value = KeyCells> {
         )
 }
 
+/// A signing certificate slot as written.
+#[derive(Debug, Clone)]
+struct CertCells {
+    active: (String, bool),
+    rotated: Option<(String, i64)>,
+    no_rotated: String,
+}
+
+impl CertCells {
+    /// The same rule as for a key slot.
+    fn present(&self) -> bool {
+        self.active.1 || self.rotated.is_some()
+    }
+}
+
+fn cert_cells() -> impl Strategy<Value = CertCells> {
+    (boolean(), prop::option::of(date()), placeholder()).prop_map(
+        |(active, rotated, no_rotated)| CertCells {
+            active,
+            rotated,
+            no_rotated,
+        },
+    )
+}
+
 /// One good row as written, cell by cell.
 #[derive(Debug, Clone)]
 struct RowCells {
@@ -641,8 +666,10 @@ struct RowCells {
     password_last_changed: Option<(String, i64)>,
     mfa_active: Option<(String, bool)>,
     keys: [KeyCells; 2],
-    /// Columns the exporter does not read: anything goes in them.
-    unread: [String; 5],
+    certs: [CertCells; 2],
+    /// The column the exporter does not read (`password_next_rotation`):
+    /// anything goes in it.
+    unread: String,
     /// Placeholders written where a value is absent.
     none: [String; 5],
 }
@@ -656,12 +683,18 @@ fn row_cells() -> impl Strategy<Value = RowCells> {
             prop::option::of(date()),
             prop::option::of(boolean()),
         ),
-        [key_cells(), key_cells()],
-        prop::array::uniform5(any_text()),
+        ([key_cells(), key_cells()], [cert_cells(), cert_cells()]),
+        any_text(),
         prop::array::uniform5(placeholder()),
     )
         .prop_map(
-            |((name, arn_tail, created), (enabled, used, changed, mfa), keys, unread, none)| {
+            |(
+                (name, arn_tail, created),
+                (enabled, used, changed, mfa),
+                (keys, certs),
+                unread,
+                none,
+            )| {
                 RowCells {
                     name,
                     arn_tail,
@@ -671,6 +704,7 @@ fn row_cells() -> impl Strategy<Value = RowCells> {
                     password_last_changed: changed,
                     mfa_active: mfa,
                     keys,
+                    certs,
                     unread,
                     none,
                 }
@@ -696,7 +730,7 @@ impl RowCells {
             opt(&self.password_enabled, &self.none[0]),
             opt(&self.password_last_used, &self.none[1]),
             opt(&self.password_last_changed, &self.none[2]),
-            self.unread[0].clone(),
+            self.unread.clone(),
             opt(&self.mfa_active, &self.none[3]),
         ];
         for key in &self.keys {
@@ -708,7 +742,9 @@ impl RowCells {
                 key.service.clone(),
             ]);
         }
-        cells.extend(self.unread[1..].iter().cloned());
+        for cert in &self.certs {
+            cells.extend([cert.active.0.clone(), opt(&cert.rotated, &cert.no_rotated)]);
+        }
         cells.into_iter().map(String::into_bytes).collect()
     }
 
@@ -740,6 +776,17 @@ impl RowCells {
             password_last_changed: self.password_last_changed.as_ref().map(|(_, t)| *t),
             mfa_active: self.mfa_active.as_ref().map(|(_, v)| *v),
             keys,
+            signing_certificates: self
+                .certs
+                .iter()
+                .zip(1u8..)
+                .filter(|(c, _)| c.present())
+                .map(|(c, slot)| SigningCertificate {
+                    slot,
+                    active: c.active.1,
+                    created: c.rotated.as_ref().map(|(_, t)| *t),
+                })
+                .collect(),
         }
     }
 
@@ -781,6 +828,12 @@ impl RowCells {
                 }
             }
         }
+        read.extend([
+            "cert_1_active",
+            "cert_1_last_rotated",
+            "cert_2_active",
+            "cert_2_last_rotated",
+        ]);
         read
     }
 }
@@ -850,6 +903,8 @@ impl Fault {
                         "access_key_1_last_used_date",
                         "access_key_2_last_rotated",
                         "access_key_2_last_used_date",
+                        "cert_1_last_rotated",
+                        "cert_2_last_rotated",
                     ],
                     i,
                 );
@@ -863,6 +918,8 @@ impl Fault {
                         "mfa_active",
                         "access_key_1_active",
                         "access_key_2_active",
+                        "cert_1_active",
+                        "cert_2_active",
                     ],
                     i,
                 );

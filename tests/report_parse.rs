@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use iam_credentials_exporter::model::{AccessKey, LastUsed, User};
+use iam_credentials_exporter::model::{AccessKey, LastUsed, SigningCertificate, User};
 use iam_credentials_exporter::report::{ReportParseError, parse_report};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
@@ -53,6 +53,20 @@ fn user_from(row: &Value) -> User {
                 }),
             })
             .collect(),
+        // Only fixtures with a certificate list them.
+        signing_certificates: row["signing_certificates"]
+            .as_array()
+            .map(|certs| {
+                certs
+                    .iter()
+                    .map(|c| SigningCertificate {
+                        slot: c["slot"].as_u64().expect("slot") as u8,
+                        active: c["active"].as_bool().expect("active"),
+                        created: ts(&c["last_rotated"]),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 

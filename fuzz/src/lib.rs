@@ -18,9 +18,9 @@ pub const ACCOUNT: &str = "123456789012";
 const NOW: i64 = 1_750_000_000;
 
 /// The credential report parser: no panic; skipped rows are counted; every
-/// user kept has a name and at most one key per slot; and the exposition of
-/// the result, in both formats, still says the account refreshed and has one
-/// `aws_iam_user_info` series per user.
+/// user kept has a name and at most one key and one signing certificate per
+/// slot; and the exposition of the result, in both formats, still says the
+/// account refreshed and has one `aws_iam_user_info` series per user.
 pub fn check_report(bytes: &[u8]) {
     let Ok(parsed) = parse_report(bytes) else {
         return;
@@ -38,6 +38,17 @@ pub fn check_report(bytes: &[u8]) {
         slots.dedup();
         assert_eq!(slots.len(), user.keys.len(), "slots {slots:?}");
         assert!(slots.iter().all(|s| matches!(s, 1 | 2)), "slots {slots:?}");
+        let certs: Vec<u8> = user.signing_certificates.iter().map(|c| c.slot).collect();
+        assert!(
+            certs.len() <= 2 && certs.windows(2).all(|w| w[0] < w[1]),
+            "certificate slots {certs:?} of {:?}",
+            user.name
+        );
+        assert!(certs.iter().all(|s| matches!(s, 1 | 2)), "slots {certs:?}");
+        // A slot is kept only when it holds a certificate.
+        for cert in &user.signing_certificates {
+            assert!(cert.active || cert.created.is_some(), "{cert:?}");
+        }
     }
     let users = parsed.data.users.len();
     let mut data = parsed.data;

@@ -62,12 +62,15 @@ const FAMILIES: [Family<User>; 7] = [
     },
 ];
 
-/// Computed from "now" at every scrape; `time() -
-/// aws_iam_user_last_activity_timestamp_seconds` (or the creation time) gives
-/// the same value.
+/// Computed from "now" at every scrape: since the user's last sign of life
+/// ([`User::last_sign_of_life`]: the last activity, or the upload of a
+/// signing certificate that is still active, whose use AWS does not record),
+/// or since its creation. Without an active signing certificate, `time() -
+/// aws_iam_user_last_activity_timestamp_seconds` (or the creation time)
+/// gives the same value.
 const AGES: [Family<Times>; 1] = [Family {
     name: IDLE,
-    help: "Seconds since the user's last activity, or since its creation if none",
+    help: "Seconds since the user's last password or access key use, or upload of a still active signing certificate; since its creation if none",
     value: |u| u.last_used.or(u.created),
 }];
 
@@ -127,7 +130,7 @@ fn render(account: &str, data: &AccountData, out: &mut TableRender) {
         .map(|(user, at)| Times {
             labels: at,
             created: user.created,
-            last_used: user.last_activity(),
+            last_used: user.last_sign_of_life(),
         })
         .collect();
 }

@@ -6,7 +6,8 @@
 //! so that one odd row never blanks an account.
 
 use crate::model::{
-    AccessKey, AccountData, LastUsed, User, account_from_arn, is_no_value, partition_from_arn,
+    AccessKey, AccountData, LastUsed, SigningCertificate, User, account_from_arn, is_no_value,
+    partition_from_arn,
 };
 use crate::time::parse_rfc3339;
 
@@ -164,6 +165,8 @@ struct Columns {
     password_last_changed: Option<usize>,
     mfa_active: Option<usize>,
     slots: [SlotColumns; 2],
+    /// `cert_N_active`, `cert_N_last_rotated`: absent from old reports.
+    certs: [(Option<usize>, Option<usize>); 2],
 }
 
 struct SlotColumns {
@@ -198,6 +201,12 @@ impl Columns {
             password_last_changed: find("password_last_changed"),
             mfa_active: find("mfa_active"),
             slots: [slot(1), slot(2)],
+            certs: [1, 2].map(|n| {
+                (
+                    find(&format!("cert_{n}_active")),
+                    find(&format!("cert_{n}_last_rotated")),
+                )
+            }),
         })
     }
 
@@ -217,6 +226,12 @@ impl Columns {
                 keys.push(key);
             }
         }
+        let mut signing_certificates = Vec::new();
+        for (slot, &(active, last_rotated)) in (1u8..).zip(&self.certs) {
+            if let Some(cert) = row.signing_certificate(slot, active, last_rotated)? {
+                signing_certificates.push(cert);
+            }
+        }
         Ok(User {
             created: row.timestamp(Some(self.user_creation_time), "user_creation_time")?,
             password_enabled: row.boolean(self.password_enabled, "password_enabled")?,
@@ -225,6 +240,7 @@ impl Columns {
                 .timestamp(self.password_last_changed, "password_last_changed")?,
             mfa_active: row.boolean(self.mfa_active, "mfa_active")?,
             keys,
+            signing_certificates,
             name,
             arn,
         })
@@ -303,6 +319,28 @@ impl Row<'_> {
     }
 }
 
+impl Row<'_> {
+    /// The same rule as for an access key slot: an inactive slot that was
+    /// never rotated holds no certificate (AWS writes `false` and `N/A`).
+    fn signing_certificate(
+        &self,
+        slot: u8,
+        active: Option<usize>,
+        last_rotated: Option<usize>,
+    ) -> Result<Option<SigningCertificate>, RowError> {
+        let active = self.boolean(active, &format!("cert_{slot}_active"))?;
+        let created = self.timestamp(last_rotated, &format!("cert_{slot}_last_rotated"))?;
+        if !active.unwrap_or(false) && created.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(SigningCertificate {
+            slot,
+            active: active.unwrap_or(false),
+            created,
+        }))
+    }
+}
+
 fn field_error(column: &str, reason: &str) -> RowError {
     RowError::Field {
         column: column.to_owned(),
@@ -377,6 +415,76 @@ mod tests {
                 }
             )]
         );
+    }
+
+    #[test]
+    fn signing_certificate_slots_follow_the_access_key_rules() {
+        let header = "user,arn,user_creation_time,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n";
+        let row = |name: &str, certs: &str| {
+            format!(
+                "{name},arn:aws:iam::111122223333:user/{name},2025-01-01T00:00:00+00:00,{certs}\n"
+            )
+        };
+        let report = [
+            header.to_owned(),
+            row("none", "false,N/A,false,N/A"),
+            row("one", "true,2025-02-01T00:00:00+00:00,false,N/A"),
+            row(
+                "both",
+                "false,2025-03-01T00:00:00Z,TRUE,2025-04-01T00:00:00+00:00",
+            ),
+            row("bad", "yes,N/A,false,N/A"),
+            row("baddate", "true,last week,false,N/A"),
+        ]
+        .concat();
+        let parsed = parse_report(report.as_bytes()).unwrap();
+        type Slots = Vec<(u8, bool, Option<i64>)>;
+        let certs: Vec<(&str, Slots)> = parsed
+            .data
+            .users
+            .iter()
+            .map(|u| {
+                (
+                    u.name.as_str(),
+                    u.signing_certificates
+                        .iter()
+                        .map(|c| (c.slot, c.active, c.created))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            certs,
+            [
+                ("none", vec![]),
+                ("one", vec![(1, true, Some(1_738_368_000))]),
+                (
+                    "both",
+                    vec![
+                        (1, false, Some(1_740_787_200)),
+                        (2, true, Some(1_743_465_600))
+                    ]
+                ),
+            ]
+        );
+        let columns: Vec<_> = parsed
+            .skipped
+            .iter()
+            .map(|(line, e)| match e {
+                RowError::Field { column, .. } => (*line, column.as_str()),
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(columns, [(5, "cert_1_active"), (6, "cert_1_last_rotated")]);
+    }
+
+    #[test]
+    fn a_report_without_certificate_columns_has_no_certificates() {
+        let report =
+            format!("{HEADER}a,arn:aws:iam::111122223333:user/a,2025-01-01T00:00:00+00:00,true\n");
+        let parsed = parse_report(report.as_bytes()).unwrap();
+        assert_eq!(parsed.data.users[0].signing_certificates, []);
+        assert_eq!(parsed.data.rows_skipped, 0);
     }
 
     #[test]

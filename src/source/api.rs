@@ -48,6 +48,7 @@ pub async fn list_users(
             password_last_changed: None,
             mfa_active: None,
             keys: Vec::new(),
+            signing_certificates: Vec::new(),
         }));
     }
 
