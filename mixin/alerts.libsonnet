@@ -132,6 +132,18 @@
       activeKey(notRoot),
       m('aws_iam_user_password_enabled', notRoot),
     ],
+    // From the upload time rather than the age family, so that it also works
+    // with --metrics.ages=false. Root included: no other alert covers a root
+    // signing certificate.
+    signingCertNotRotated: |||
+      time() - %s > %d
+      and
+      %s == 1
+    ||| % [
+      m('aws_iam_signing_certificate_created_timestamp_seconds'),
+      c.signingCertificateRotationThresholdSeconds,
+      m('aws_iam_signing_certificate_active'),
+    ],
   },
 
   local keyName = 'Access key {{ with $labels.access_key_id }}{{ . }} {{ end }}in slot {{ $labels.slot }} of IAM user {{ $labels.user }} in account {{ $labels.account_id }}',
@@ -178,6 +190,35 @@
       exprs.userInactive,
       'An IAM user has not used a password or access key for %s or more.' % days(c.userInactiveThresholdSeconds),
       'IAM user {{ $labels.user }} in account {{ $labels.account_id }} has had no console sign-in and no access key use for {{ $value | humanizeDuration }} (a user that was never active counts from its creation; an active signing certificate, whose use AWS does not record, counts from its upload).',
+    ),
+    findingAlert(
+      'AwsIamSigningCertificateNotRotated',
+      exprs.signingCertNotRotated,
+      'An active X.509 signing certificate of an IAM user was uploaded more than %s ago.' % days(c.signingCertificateRotationThresholdSeconds),
+      'The signing certificate in slot {{ $labels.slot }} of IAM user {{ $labels.user }} in account {{ $labels.account_id }} was uploaded {{ $value | humanizeDuration }} ago and is still active. AWS records no use of signing certificates: replace it, or delete it if nothing uses it, at least every %s.' % days(c.signingCertificateRotationThresholdSeconds),
+    ),
+  ],
+
+  // Account-wide findings: the password policy (CIS 1.8, 1.9). Absent while
+  // their collector is off or has never succeeded.
+  local account = [
+    findingAlert(
+      'AwsIamPasswordPolicyMissing',
+      '%s == 0\n' % m('aws_iam_password_policy_present'),
+      'An AWS account has no IAM password policy.',
+      "Account {{ $labels.account_id }} has no IAM password policy: console passwords follow IAM's defaults (8 characters, any reuse), below CIS 1.8 (%d characters) and 1.9 (%d remembered)." % [c.passwordMinimumLength, c.passwordReusePrevention],
+    ),
+    findingAlert(
+      'AwsIamPasswordPolicyTooShort',
+      '%s < %d\n' % [m('aws_iam_password_policy_minimum_length'), c.passwordMinimumLength],
+      'The IAM password policy of an AWS account accepts passwords shorter than %d characters.' % c.passwordMinimumLength,
+      'The IAM password policy of account {{ $labels.account_id }} accepts passwords of {{ $value }} characters; CIS 1.8 asks for at least %d.' % c.passwordMinimumLength,
+    ),
+    findingAlert(
+      'AwsIamPasswordPolicyReuseTooLow',
+      '%s < %d\n' % [m('aws_iam_password_policy_reuse_prevention'), c.passwordReusePrevention],
+      'The IAM password policy of an AWS account remembers fewer than %d passwords.' % c.passwordReusePrevention,
+      'The IAM password policy of account {{ $labels.account_id }} prevents the reuse of the last {{ $value }} passwords (0: reuse is allowed); CIS 1.9 asks for %d.' % c.passwordReusePrevention,
     ),
   ],
 
@@ -355,6 +396,10 @@
     AwsIamAccountPasswordsUnused: t('count of AwsIamPasswordUnused findings > 0', c.passwordUnusedThresholdSeconds),
     AwsIamAccountConsoleUsersWithUnusedKeys: t('count of AwsIamConsoleUserKeyNeverUsed findings > 0', c.consoleUserKeyGraceSeconds),
     AwsIamAccountUsersInactive: t('count of AwsIamUserInactive findings > 0', c.userInactiveThresholdSeconds),
+    AwsIamSigningCertificateNotRotated: t('active signing certificate age > %s' % days(c.signingCertificateRotationThresholdSeconds), c.signingCertificateRotationThresholdSeconds),
+    AwsIamPasswordPolicyMissing: t('no password policy (CIS 1.8, 1.9)', null),
+    AwsIamPasswordPolicyTooShort: t('minimum length < %d (CIS 1.8)' % c.passwordMinimumLength, null),
+    AwsIamPasswordPolicyReuseTooLow: t('reuse prevention < %d (CIS 1.9)' % c.passwordReusePrevention, null),
     AwsIamRootAccessKeyActive: t('root has an active access key (CIS 1.4)', null),
     AwsIamRootAccessKeyInactive: t('root has an inactive access key (CIS 1.4)', null),
     AwsIamRootWithoutMFA: t('root has no MFA, not audited credential-free (CIS 1.5)', c.rootAuditMaxAgeSeconds),
@@ -372,6 +417,7 @@
     groups+: std.prune([
       if c.perKeyAlerts then { name: 'iam-credentials-findings', rules: perKey },
       if c.perAccountSummaries then { name: 'iam-credentials-account-summaries', rules: perAccount },
+      if c.accountAlerts then { name: 'iam-credentials-account-settings', rules: account },
       if c.rootAlerts then { name: 'iam-credentials-root', rules: root },
       if c.exporterAlerts then { name: 'iam-credentials-exporter', rules: exporter },
     ]),

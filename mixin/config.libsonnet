@@ -47,6 +47,12 @@
 //   consoleUserKeyGraceSeconds      an active access key of a console user may
 //                                   stay unused this long after its creation
 //                                   (CIS 1.11: no key at initial user setup).
+//   signingCertificateRotationThresholdSeconds
+//                                   active X.509 signing certificate uploaded
+//                                   longer ago than this is not rotated (90
+//                                   days, as for access keys: a certificate
+//                                   signs API requests like a key does, and
+//                                   CIS has no separate period for it).
 //   rootRecentUseWindowSeconds      root use newer than this alerts (the
 //                                   credential report lags up to 4 h).
 //   rootAuditMaxAgeSeconds          a root-credentials audit (collector
@@ -81,6 +87,7 @@
 //                         count; for organizations where per-key alerts would
 //                         number in the thousands. Usually the opposite of
 //                         perKeyAlerts.
+//   accountAlerts         account-wide findings: the password policy.
 //   rootAlerts            root account alerts (keys, MFA, use).
 //   exporterAlerts        the exporter's own health alerts.
 {
@@ -104,6 +111,7 @@
     consoleUserKeyGraceSeconds: 86400,
     passwordMinimumLength: 14,
     passwordReusePrevention: 24,
+    signingCertificateRotationThresholdSeconds: 90 * 86400,
     rootRecentUseWindowSeconds: 86400,
     rootAuditMaxAgeSeconds: 86400,
     dataStaleRefreshIntervals: 3,
@@ -124,6 +132,10 @@
       AwsIamPasswordUnused: 'warning',
       AwsIamConsoleUserKeyNeverUsed: 'warning',
       AwsIamUserInactive: 'info',
+      AwsIamSigningCertificateNotRotated: 'warning',
+      AwsIamPasswordPolicyMissing: 'warning',
+      AwsIamPasswordPolicyTooShort: 'warning',
+      AwsIamPasswordPolicyReuseTooLow: 'warning',
       AwsIamRootAccessKeyActive: 'critical',
       AwsIamRootAccessKeyInactive: 'warning',
       AwsIamRootWithoutMFA: 'critical',
@@ -147,6 +159,7 @@
 
     perKeyAlerts: true,
     perAccountSummaries: false,
+    accountAlerts: true,
     rootAlerts: true,
     exporterAlerts: true,
   },

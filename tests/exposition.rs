@@ -215,4 +215,28 @@ fn an_active_signing_certificate_counts_in_the_user_idle_time() {
         ),
         None
     );
+    // The certificate itself: slot 1, active; slot 2 (false, N/A) is empty.
+    let cert = r#"{account_id="123456789012",user="legacy-ftp-user",slot="1"}"#;
+    for (family, value) in [
+        ("aws_iam_signing_certificate_active", 1.0),
+        (
+            "aws_iam_signing_certificate_created_timestamp_seconds",
+            1_715_689_247.0,
+        ),
+        (
+            "aws_iam_signing_certificate_age_seconds",
+            (NOW - 1_715_689_247) as f64,
+        ),
+    ] {
+        assert_eq!(
+            common::exporter::value(&text, &format!("{family}{cert}")),
+            Some(value),
+            "{family}"
+        );
+    }
+    let slots = text
+        .lines()
+        .filter(|l| l.starts_with("aws_iam_signing_certificate_active{"))
+        .count();
+    assert_eq!(slots, 1, "one certificate in the example report");
 }

@@ -1037,8 +1037,8 @@ proptest! {
 
     /// Every good row is kept with exactly the values written, every bad row
     /// is skipped and counted under the column at fault, and the kept users,
-    /// their ARNs, regions and services and the account's health come out of
-    /// both expositions as written.
+    /// their ARNs, regions and services, their signing certificates and the
+    /// account's health come out of both expositions as written.
     #[test]
     fn generated_reports_keep_good_rows_and_count_bad_ones(report in generated_report()) {
         let (bytes, skips) = report.write();
@@ -1095,6 +1095,14 @@ proptest! {
                 })
             })
             .collect();
+        let want_certs: BTreeSet<(String, String, u64)> = expected
+            .iter()
+            .flat_map(|u| {
+                u.signing_certificates
+                    .iter()
+                    .map(|c| (u.name.clone(), c.slot.to_string(), u64::from(c.active)))
+            })
+            .collect();
         for format in [Format::Text, Format::OpenMetrics] {
             let samples = exposed_values(vec![state.clone()], format);
             let of = |name: &'static str| samples.iter().filter(move |(n, _, _)| n == name);
@@ -1111,6 +1119,10 @@ proptest! {
                 ))
                 .collect();
             prop_assert_eq!(&used, &want_used, "{:?}", format);
+            let certs: BTreeSet<(String, String, u64)> = of("aws_iam_signing_certificate_active")
+                .map(|(_, l, v)| (l["user"].clone(), l["slot"].clone(), *v as u64))
+                .collect();
+            prop_assert_eq!(&certs, &want_certs, "{:?}", format);
             let health: Vec<(String, f64)> = of("aws_iam_exporter_account_refresh_success")
                 .map(|(_, l, v)| (l["account_id"].clone(), *v))
                 .collect();

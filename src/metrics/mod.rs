@@ -18,6 +18,7 @@ mod keys;
 mod password_policy;
 pub mod root_credentials;
 pub mod settings;
+mod signing_certificates;
 mod table;
 mod text;
 mod users;
@@ -85,8 +86,9 @@ pub(crate) struct Times {
 }
 
 /// Every table of the exposition, in order.
-const TABLES: [&Table; 4] = [
+const TABLES: [&Table; 5] = [
     &keys::TABLE,
+    &signing_certificates::TABLE,
     &users::TABLE,
     &password_policy::TABLE,
     &root_credentials::TABLE,
