@@ -70,7 +70,8 @@ ACCOUNT:
       "status": "ACTIVE",          # or "SUSPENDED": CloseAccount after seeding
                                    #   (organization members only)
       "alias": "prod-eu",          # optional IAM account alias
-      "users": [USER, ...]         # optional
+      "users": [USER, ...],        # optional
+      "roles": [ROLE, ...]         # optional
     }
 
 USER:
@@ -105,6 +106,26 @@ KEY:
                                    #   "use" = never used.
     }
 
+ROLE:
+
+    {
+      "name": "deploy",            # required; IAM role name
+      "path": "/ci/",              # optional, default "/"
+      "service_linked": "autoscaling.amazonaws.com",
+                                   # optional: create the role with
+                                   #   CreateServiceLinkedRole for this service
+                                   #   principal instead of CreateRole. AWS
+                                   #   names it and puts it under
+                                   #   /aws-service-role/<service>/; "name" must
+                                   #   be that name (checked), "path" not given.
+      "created": "2024-01-15T08:00:00Z",   # optional, default: seeding time
+      "last_used": {"date": "...", "region": "eu-west-1"} | null
+                                   # optional: RoleLastUsed, set in the backend
+                                   #   (moto records no use of a role by
+                                   #   itself). null/absent = never used (or not
+                                   #   within AWS's 400-day tracking window).
+    }
+
 Output
 ------
 ACCOUNTS maps each label to
@@ -123,6 +144,10 @@ After the edits, these APIs return the seeded values:
   * ListAccessKeys: AccessKeyId, Status, CreateDate = key "created".
   * GetAccessKeyLastUsed: LastUsedDate, Region, ServiceName; for a never-used
     key LastUsedDate is absent and Region/ServiceName are "N/A".
+  * GetRole and GetAccountAuthorizationDetails (Filter=Role): Path, Arn,
+    CreateDate = role "created", RoleLastUsed = role "last_used" (empty
+    element when never used, as AWS answers). ListRoles returns no
+    RoleLastUsed (neither does AWS).
   * GenerateCredentialReport + GetCredentialReport: user_creation_time,
     password_enabled, password_last_used, mfa_active, access_key_N_active,
     access_key_N_last_rotated (= key "created"), access_key_N_last_used_date.
@@ -143,6 +168,8 @@ Gaps of moto's credential report (the launcher does not paper over them):
     afterwards, never INPROGRESS; a report is never expired.
 Other moto behaviour worth knowing:
   * ListUsers and ListAccessKeys ignore Marker/MaxItems (one page);
+    GetAccountAuthorizationDetails does too (one page, IsTruncated false);
+    ListRoles does paginate (MaxItems, default 100);
   * every request signed with a seeded access key overwrites that key's last
     use (moto marks the key as used by the service and region of the request),
     so the exporter under test must use other credentials (any dummy key);
@@ -293,6 +320,7 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
                 "label", "id", "name", "email", "organization_member",
                 "role_name", "external_id", "status", "alias", "users",
                 "password_policy",
+                "roles",
             },
             where,
         )
@@ -364,6 +392,19 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
         if password_policy is not None:
             password_policy = check_fields(password_policy, PASSWORD_POLICY_FIELDS,
                                            f"{where}.password_policy")
+        roles_in = acc.get("roles", [])
+        if not isinstance(roles_in, list):
+            raise SeedError(f"{where}.roles: expected a list")
+        roles = []
+        role_names: set[str] = set()
+        if not first:
+            role_names.add(role_name or DEFAULT_ROLE_NAME)
+        for r_index, role in enumerate(roles_in):
+            r = normalize_role(role, f"{where}.roles[{r_index}]")
+            if r["name"] in role_names:
+                raise SeedError(f"{where}.roles[{r_index}]: duplicate role {r['name']!r}")
+            role_names.add(r["name"])
+            roles.append(r)
 
         accounts.append(
             {
@@ -379,6 +420,7 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
                 "alias": opt_str(acc, "alias", where),
                 "users": users,
                 "password_policy": password_policy,
+                "roles": roles,
             }
         )
     return {"partition": partition, "organization": org, "accounts": accounts}
@@ -430,6 +472,53 @@ def normalize_user(user: Any, where: str) -> dict[str, Any]:
         "password_last_used": plu,
         "mfa": opt_bool(user, "mfa", False, where),
         "keys": keys,
+    }
+
+
+_ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+
+
+def normalize_role(role: Any, where: str) -> dict[str, Any]:
+    role = check_fields(
+        role, {"name", "path", "service_linked", "created", "last_used"}, where
+    )
+    name = opt_str(role, "name", where)
+    if not name or not _ROLE_NAME_RE.match(name):
+        raise SeedError(
+            f"{where}.name: IAM role names are 1-64 characters of letters, "
+            f"digits and +=,.@_- ; got {name!r}"
+        )
+    service = opt_str(role, "service_linked", where)
+    path = opt_str(role, "path", where)
+    if service is not None:
+        if path is not None:
+            raise SeedError(f"{where}.path: a service-linked role's path is set by AWS")
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com", service):
+            raise SeedError(
+                f"{where}.service_linked: expected a service principal like "
+                f"autoscaling.amazonaws.com, got {service!r}"
+            )
+    path = path or "/"
+    if not (path.startswith("/") and path.endswith("/")):
+        raise SeedError(f"{where}.path: must start and end with '/', got {path!r}")
+    created = role.get("created")
+    created = parse_ts(created, f"{where}.created") if created is not None else None
+    last_used = role.get("last_used")
+    if last_used is not None:
+        last_used = check_fields(last_used, {"date", "region"}, f"{where}.last_used")
+        region = opt_str(last_used, "region", f"{where}.last_used")
+        if not region:
+            raise SeedError(f"{where}.last_used.region: required")
+        last_used = {
+            "date": parse_ts(last_used.get("date"), f"{where}.last_used.date"),
+            "region": region,
+        }
+    return {
+        "name": name,
+        "path": path,
+        "service_linked": service,
+        "created": created,
+        "last_used": last_used,
     }
 
 
@@ -552,6 +641,8 @@ class Seeder:
                 iam.update_account_password_policy(**acc["password_policy"])
             for user in acc["users"]:
                 self.create_user(iam, acc, user)
+            for role in acc["roles"]:
+                self.create_role(iam, role)
 
             self.accounts_out[acc["label"]] = {
                 "id": acc["id"],
@@ -702,6 +793,33 @@ class Seeder:
         )
         getattr(client, operation)(**kwargs)
 
+    # -- roles --------------------------------------------------------------
+
+    def create_role(self, iam: Any, role: dict[str, Any]) -> None:
+        if role["service_linked"] is not None:
+            created = iam.create_service_linked_role(
+                AWSServiceName=role["service_linked"]
+            )["Role"]
+            if created["RoleName"] != role["name"]:
+                raise SeedError(
+                    f"the service-linked role of {role['service_linked']} is named "
+                    f"{created['RoleName']!r}, not {role['name']!r}"
+                )
+            role["path"] = created["Path"]
+            return
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }],
+        }
+        iam.create_role(
+            RoleName=role["name"], Path=role["path"],
+            AssumeRolePolicyDocument=json.dumps(trust),
+        )
+
     # -- backend edits ------------------------------------------------------
 
     def apply_dates(self, acc: dict[str, Any]) -> None:
@@ -724,6 +842,20 @@ class Seeder:
         from moto.iam.models import AccessKeyLastUsed, iam_backends
 
         backend = iam_backends[acc["id"]][self.partition]
+        # Role.create_date: GetRole, ListRoles and GetAccountAuthorizationDetails
+        # CreateDate. Role.last_used / last_used_region: RoleLastUsed of GetRole
+        # and GetAccountAuthorizationDetails (moto sets last_used itself only
+        # for requests signed with credentials of the role, and never the
+        # region).
+        for role in acc["roles"]:
+            r = backend.get_role(role["name"])
+            r.create_date = role["created"] or whole_seconds(r.create_date)
+            if role["last_used"] is not None:
+                r.last_used = role["last_used"]["date"]
+                r.last_used_region = role["last_used"]["region"]
+            else:
+                r.last_used = None
+                r.last_used_region = None
         for user in acc["users"]:
             u = backend.get_user(user["name"])
             # Dates not given in the seed keep moto's "now", cut to whole
@@ -773,6 +905,9 @@ class Seeder:
         from moto.iam.models import iam_backends
 
         for acc in self.seed["accounts"]:
+            if acc["roles"]:
+                creds = self.assume(acc) if acc["index"] != 0 else None
+                self.verify_roles(self.client("iam", creds), acc)
             if not acc["users"]:
                 continue
             creds = self.assume(acc) if acc["index"] != 0 else None
@@ -793,6 +928,32 @@ class Seeder:
             # that the exporter's first GenerateCredentialReport sees STARTED.
             backend.credential_report = None
         log.info("verified the seeded state through the API")
+
+    def verify_roles(self, iam: Any, acc: dict[str, Any]) -> None:
+        details = {
+            r["RoleName"]: r
+            for page in iam.get_paginator("get_account_authorization_details").paginate(
+                Filter=["Role"]
+            )
+            for r in page["RoleDetailList"]
+        }
+        for role in acc["roles"]:
+            where = f"account {acc['label']} role {role['name']}"
+            arn = self.arn(acc["id"], f"role{role['path']}{role['name']}")
+            got = iam.get_role(RoleName=role["name"])["Role"]
+            detail = details.get(role["name"])
+            if detail is None:
+                raise SeedError(f"{where}: missing from GetAccountAuthorizationDetails")
+            for source, r in (("GetRole", got), ("GetAccountAuthorizationDetails", detail)):
+                expect(where, f"{source} Arn", r["Arn"], arn)
+                expect(where, f"{source} Path", r["Path"], role["path"])
+                if role["created"] is not None:
+                    expect(where, f"{source} CreateDate", naive(r["CreateDate"]), role["created"])
+                last = r.get("RoleLastUsed", {})
+                wanted = role["last_used"]
+                expect(where, f"{source} RoleLastUsed",
+                       (naive(last.get("LastUsedDate")), last.get("Region")),
+                       (wanted["date"], wanted["region"]) if wanted else (None, None))
 
 
     def verify_user(self, iam: Any, backend: Any, acc: dict[str, Any],

@@ -76,6 +76,17 @@ SEED: dict[str, Any] = {
                 {"name": "console.only+x=y.z@corp", "password": True},
                 {"name": "comma,user", "keys": [{"created": "2025-07-07T07:07:07Z"}]},
             ],
+            "roles": [
+                {
+                    "name": "deployer",
+                    "path": "/ci/",
+                    "created": "2024-03-01T00:00:00Z",
+                    "last_used": {"date": "2026-10-01T12:00:00+02:00", "region": "eu-west-1"},
+                },
+                {"name": "never-used", "created": "2026-11-01T00:00:00Z"},
+                {"name": "AWSServiceRoleForAutoScaling",
+                 "service_linked": "autoscaling.amazonaws.com"},
+            ],
         },
         {
             "label": "prod",
@@ -87,6 +98,10 @@ SEED: dict[str, Any] = {
                     "created": "2025-01-01T00:00:00Z",
                     "keys": [{"created": "2025-01-02T00:00:00Z"}],
                 }
+            ],
+            "roles": [
+                {"name": "app", "last_used": {"date": "2026-11-29T00:00:00Z",
+                                              "region": "us-east-2"}},
             ],
         },
         {"label": "closed", "name": "closed", "status": "SUSPENDED"},
@@ -232,6 +247,38 @@ class SeededStateTest(unittest.TestCase):
             ],
         )
 
+    def test_roles(self) -> None:
+        iam = self.launcher.client("iam")
+        details = {
+            r["RoleName"]: r
+            for r in iam.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+        }
+        self.assertEqual(
+            set(details), {"deployer", "never-used", "AWSServiceRoleForAutoScaling"}
+        )
+        for source in (details, {n: iam.get_role(RoleName=n)["Role"] for n in details}):
+            deployer = source["deployer"]
+            self.assertEqual(deployer["Arn"], "arn:aws:iam::123456789012:role/ci/deployer")
+            self.assertEqual(deployer["CreateDate"], utc("2024-03-01T00:00:00Z"))
+            self.assertEqual(
+                deployer["RoleLastUsed"],
+                {"LastUsedDate": utc("2026-10-01T10:00:00Z"), "Region": "eu-west-1"},
+            )
+            self.assertEqual(source["never-used"]["RoleLastUsed"], {})
+            linked = source["AWSServiceRoleForAutoScaling"]
+            self.assertEqual(linked["Path"], "/aws-service-role/autoscaling.amazonaws.com/")
+            # A date left to moto is cut to whole seconds.
+            self.assertEqual(linked["CreateDate"].microsecond, 0)
+        # ListRoles has no RoleLastUsed, as on AWS.
+        listed = iam.list_roles()["Roles"]
+        self.assertEqual(len(listed), 3)
+        self.assertTrue(all("RoleLastUsed" not in r for r in listed))
+
+        member = self.launcher.client("iam", self.assume("prod"))
+        app = member.get_role(RoleName="app")["Role"]
+        self.assertEqual(app["Arn"], "arn:aws:iam::210987654321:role/app")
+        self.assertEqual(app["RoleLastUsed"]["Region"], "us-east-2")
+
     def test_access_key_last_used(self) -> None:
         iam = self.launcher.client("iam")
         keys = self.launcher.keys()
@@ -337,6 +384,15 @@ class LifecycleTest(unittest.TestCase):
             self.assertIn("ERROR", launcher.lines)
             self.assertIn("at most 2 keys", launcher.lines["ERROR"])
             self.assertEqual(launcher.proc.wait(30), 1)
+        finally:
+            launcher.close()
+
+    def test_service_linked_role_keeps_the_name_aws_gives_it(self) -> None:
+        launcher = Launcher({"accounts": [{"roles": [
+            {"name": "MyName", "service_linked": "autoscaling.amazonaws.com"}]}]})
+        try:
+            self.assertIn("ERROR", launcher.lines)
+            self.assertIn("AWSServiceRoleForAutoScaling", launcher.lines["ERROR"])
         finally:
             launcher.close()
 
