@@ -119,6 +119,15 @@ ROLE:
                                    #   /aws-service-role/<service>/; "name" must
                                    #   be that name (checked), "path" not given.
       "created": "2024-01-15T08:00:00Z",   # optional, default: seeding time
+      "inline_policies": {"name": {POLICY DOCUMENT}, ...},
+                                   # optional: PutRolePolicy for each
+      "managed_policies": {"name": {POLICY DOCUMENT}, ...},
+                                   # optional: a customer managed policy of
+                                   #   each name (CreatePolicy once per account;
+                                   #   the first document given wins), attached
+                                   #   with AttachRolePolicy
+      "instance_profile": true,    # optional: an instance profile of the same
+                                   #   name holding the role; default false
       "last_used": {"date": "...", "region": "eu-west-1"} | null
                                    # optional: RoleLastUsed, set in the backend
                                    #   (moto records no use of a role by
@@ -480,8 +489,17 @@ _ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
 def normalize_role(role: Any, where: str) -> dict[str, Any]:
     role = check_fields(
-        role, {"name", "path", "service_linked", "created", "last_used"}, where
+        role,
+        {"name", "path", "service_linked", "created", "last_used", "inline_policies",
+         "managed_policies", "instance_profile"},
+        where,
     )
+    inline = role.get("inline_policies", {})
+    if not isinstance(inline, dict) or not all(isinstance(d, dict) for d in inline.values()):
+        raise SeedError(f"{where}.inline_policies: expected an object of policy documents")
+    managed = role.get("managed_policies", {})
+    if not isinstance(managed, dict) or not all(isinstance(d, dict) for d in managed.values()):
+        raise SeedError(f"{where}.managed_policies: expected an object of policy documents")
     name = opt_str(role, "name", where)
     if not name or not _ROLE_NAME_RE.match(name):
         raise SeedError(
@@ -519,6 +537,9 @@ def normalize_role(role: Any, where: str) -> dict[str, Any]:
         "service_linked": service,
         "created": created,
         "last_used": last_used,
+        "inline_policies": inline,
+        "managed_policies": managed,
+        "instance_profile": opt_bool(role, "instance_profile", False, where),
     }
 
 
@@ -582,6 +603,8 @@ class Seeder:
         self.org_id: str | None = None
         # (account id, user name) -> list of created key ids, in slot order
         self.created_keys: dict[tuple[str, str], list[str]] = {}
+        # (account id, policy name) -> ARN of a customer managed policy
+        self.managed_policies: dict[tuple[str, str], str] = {}
 
     def client(self, service: str, creds: dict[str, str] | None = None,
                region: str | None = None) -> Any:
@@ -642,7 +665,7 @@ class Seeder:
             for user in acc["users"]:
                 self.create_user(iam, acc, user)
             for role in acc["roles"]:
-                self.create_role(iam, role)
+                self.create_role(iam, acc, role)
 
             self.accounts_out[acc["label"]] = {
                 "id": acc["id"],
@@ -795,7 +818,7 @@ class Seeder:
 
     # -- roles --------------------------------------------------------------
 
-    def create_role(self, iam: Any, role: dict[str, Any]) -> None:
+    def create_role(self, iam: Any, acc: dict[str, Any], role: dict[str, Any]) -> None:
         if role["service_linked"] is not None:
             created = iam.create_service_linked_role(
                 AWSServiceName=role["service_linked"]
@@ -819,6 +842,23 @@ class Seeder:
             RoleName=role["name"], Path=role["path"],
             AssumeRolePolicyDocument=json.dumps(trust),
         )
+        for name, document in role["inline_policies"].items():
+            iam.put_role_policy(
+                RoleName=role["name"], PolicyName=name, PolicyDocument=json.dumps(document)
+            )
+        for name, document in role["managed_policies"].items():
+            arn = self.managed_policies.get((acc["id"], name))
+            if arn is None:
+                arn = iam.create_policy(
+                    PolicyName=name, PolicyDocument=json.dumps(document)
+                )["Policy"]["Arn"]
+                self.managed_policies[(acc["id"], name)] = arn
+            iam.attach_role_policy(RoleName=role["name"], PolicyArn=arn)
+        if role["instance_profile"]:
+            iam.create_instance_profile(InstanceProfileName=role["name"], Path=role["path"])
+            iam.add_role_to_instance_profile(
+                InstanceProfileName=role["name"], RoleName=role["name"]
+            )
 
     # -- backend edits ------------------------------------------------------
 

@@ -82,6 +82,11 @@ SEED: dict[str, Any] = {
                     "path": "/ci/",
                     "created": "2024-03-01T00:00:00Z",
                     "last_used": {"date": "2026-10-01T12:00:00+02:00", "region": "eu-west-1"},
+                    "inline_policies": {"read": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}},
+                    "managed_policies": {"audit": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "iam:Get*", "Resource": "*"}]}},
+                    "instance_profile": True,
                 },
                 {"name": "never-used", "created": "2026-11-01T00:00:00Z"},
                 {"name": "AWSServiceRoleForAutoScaling",
@@ -269,6 +274,15 @@ class SeededStateTest(unittest.TestCase):
             self.assertEqual(linked["Path"], "/aws-service-role/autoscaling.amazonaws.com/")
             # A date left to moto is cut to whole seconds.
             self.assertEqual(linked["CreateDate"].microsecond, 0)
+        deployer = details["deployer"]
+        self.assertEqual([p["PolicyName"] for p in deployer["RolePolicyList"]], ["read"])
+        self.assertEqual(
+            [p["PolicyArn"] for p in deployer["AttachedManagedPolicies"]],
+            ["arn:aws:iam::123456789012:policy/audit"],
+        )
+        self.assertEqual(
+            [p["InstanceProfileName"] for p in deployer["InstanceProfileList"]], ["deployer"]
+        )
         # ListRoles has no RoleLastUsed, as on AWS.
         listed = iam.list_roles()["Roles"]
         self.assertEqual(len(listed), 3)
