@@ -12,6 +12,7 @@
 
 pub mod password_policy;
 pub mod root_credentials;
+pub mod roles;
 
 use std::time::{Duration, Instant};
 
