@@ -1,20 +1,36 @@
 //! The `roles` collector: every role with its creation and last use, read
 //! from moto and, for pagination and errors, from the SDK's mock client
 //! (moto answers GetAccountAuthorizationDetails in one page whatever
-//! MaxItems says).
+//! MaxItems says); its series, its failure isolation and its flag.
 
 mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_iam::Client;
+use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
 use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
+use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
+use aws_sdk_iam::primitives::Blob;
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::{EntityType, RoleDetail, RoleLastUsed};
+use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use common::exporter::{Exporter, value};
 use common::moto::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MotoServer};
+use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError};
 use iam_credentials_exporter::collectors::roles::{Role, RoleLastUse, list_roles};
+use iam_credentials_exporter::collectors::{Collector, Collectors};
+use iam_credentials_exporter::metrics::Exposition;
+use iam_credentials_exporter::metrics::format::Format;
+use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
+use iam_credentials_exporter::report::fetch::PollPolicy;
+use iam_credentials_exporter::source::{Source, SourceKinds};
 use iam_credentials_exporter::time::parse_rfc3339;
 use serde_json::json;
 
@@ -225,4 +241,326 @@ async fn a_denied_call_names_the_permission_to_grant() {
         ])
         .get();
     assert_eq!(errors, 1);
+}
+
+/// A refresher of one account through `client`, with only the roles
+/// collector, at the time `now` holds.
+fn refresher(
+    client: Client,
+    kinds: SourceKinds,
+    store: &Arc<Store>,
+    api: &ApiMetrics,
+    now: &Arc<AtomicI64>,
+) -> Refresher {
+    let now = Arc::clone(now);
+    Refresher {
+        accounts: Accounts::Static(vec![Arc::new(Target {
+            key: ACCOUNT.into(),
+            account_id: Some(ACCOUNT.into()),
+            name: String::new(),
+            source: Source::Aws {
+                client,
+                kinds,
+                poll: PollPolicy::default(),
+                concurrency: 4,
+                collectors: Collectors::NONE.with(Collector::Roles, true),
+            },
+        })]),
+        store: Arc::clone(store),
+        api: api.clone(),
+        clock: Arc::new(move || now.load(Ordering::SeqCst)),
+        timeout: Duration::from_secs(60),
+        parallelism: 1,
+        stagger: Duration::ZERO,
+        key_ids: KeyIdMode::Full,
+    }
+}
+
+fn render(store: &Arc<Store>, now: i64, api: &ApiMetrics, ages: bool) -> String {
+    let exposition = Exposition::new(
+        Arc::clone(store),
+        Arc::new(move || now),
+        Duration::from_secs(300),
+        api,
+    )
+    .with_ages(ages);
+    exposition
+        .render(&exposition.snapshot(), Format::Text)
+        .unwrap()
+}
+
+/// The sample lines of the role families.
+fn role_samples(metrics: &str) -> Vec<&str> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("aws_iam_role_"))
+        .collect()
+}
+
+/// 2026-12-01T00:00:00Z.
+const NOW: i64 = 1_796_083_200;
+
+/// Every role series, values worked out by hand from the seed: idle time is
+/// from last use, or from creation for a role AWS reports no use of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_series_worked_out_by_hand() {
+    let moto = MotoServer::start(&json!({"accounts": [{"roles": [
+        {"name": "deployer", "path": "/ci/", "created": "2024-03-01T00:00:00Z",
+         "last_used": {"date": "2026-10-01T10:00:00Z", "region": "eu-west-1"}},
+        {"name": "young", "created": "2026-11-01T00:00:00Z"},
+        {"name": "forgotten", "created": "2025-01-01T00:00:00Z"},
+        {"name": "AWSServiceRoleForAutoScaling", "service_linked": "autoscaling.amazonaws.com",
+         "created": "2023-01-01T00:00:00Z",
+         "last_used": {"date": "2026-11-29T23:59:59Z", "region": "us-east-2"}}
+    ]}]}));
+    let api = ApiMetrics::default();
+    let store = Arc::new(Store::default());
+    let now = Arc::new(AtomicI64::new(NOW));
+    // The account's core is the key-level API (no users here): one
+    // ListUsers call, so that the only other call is the collector's.
+    let api_only = SourceKinds {
+        report: false,
+        api: true,
+    };
+    refresher(moto_client(&moto, &api), api_only, &store, &api, &now)
+        .refresh_once()
+        .await;
+    let m = render(&store, NOW, &api, true);
+    let a = "account_id=\"123456789012\"";
+    let linked_arn = "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
+    let expected = [
+        format!(
+            "aws_iam_role_info{{{a},role=\"AWSServiceRoleForAutoScaling\",arn=\"{linked_arn}\",path=\"/aws-service-role/autoscaling.amazonaws.com/\"}} 1"
+        ),
+        format!(
+            "aws_iam_role_info{{{a},role=\"deployer\",arn=\"arn:aws:iam::123456789012:role/ci/deployer\",path=\"/ci/\"}} 1"
+        ),
+        format!(
+            "aws_iam_role_info{{{a},role=\"forgotten\",arn=\"arn:aws:iam::123456789012:role/forgotten\",path=\"/\"}} 1"
+        ),
+        format!(
+            "aws_iam_role_info{{{a},role=\"young\",arn=\"arn:aws:iam::123456789012:role/young\",path=\"/\"}} 1"
+        ),
+        // 2023-01-01, 2024-03-01, 2025-01-01, 2026-11-01 at 00:00:00Z.
+        format!(
+            "aws_iam_role_created_timestamp_seconds{{{a},role=\"AWSServiceRoleForAutoScaling\"}} 1672531200"
+        ),
+        format!("aws_iam_role_created_timestamp_seconds{{{a},role=\"deployer\"}} 1709251200"),
+        format!("aws_iam_role_created_timestamp_seconds{{{a},role=\"forgotten\"}} 1735689600"),
+        format!("aws_iam_role_created_timestamp_seconds{{{a},role=\"young\"}} 1793491200"),
+        // 2026-11-29T23:59:59Z and 2026-10-01T10:00:00Z; none for the others.
+        format!(
+            "aws_iam_role_last_used_timestamp_seconds{{{a},role=\"AWSServiceRoleForAutoScaling\"}} 1795996799"
+        ),
+        format!("aws_iam_role_last_used_timestamp_seconds{{{a},role=\"deployer\"}} 1790848800"),
+        format!(
+            "aws_iam_role_last_used_info{{{a},role=\"AWSServiceRoleForAutoScaling\",last_used_region=\"us-east-2\"}} 1"
+        ),
+        format!(
+            "aws_iam_role_last_used_info{{{a},role=\"deployer\",last_used_region=\"eu-west-1\"}} 1"
+        ),
+        // 1 day and 1 s; 60 days and 14 h; 699 days; 30 days.
+        format!("aws_iam_role_idle_seconds{{{a},role=\"AWSServiceRoleForAutoScaling\"}} 86401"),
+        format!("aws_iam_role_idle_seconds{{{a},role=\"deployer\"}} 5234400"),
+        format!("aws_iam_role_idle_seconds{{{a},role=\"forgotten\"}} 60393600"),
+        format!("aws_iam_role_idle_seconds{{{a},role=\"young\"}} 2592000"),
+    ];
+    assert_eq!(role_samples(&m), expected, "{m}");
+    assert_eq!(requests(&api, "GetAccountAuthorizationDetails"), 1);
+    assert_eq!(
+        value(
+            &m,
+            &format!("aws_iam_exporter_collector_success{{{a},collector=\"roles\"}}")
+        ),
+        Some(1.0)
+    );
+
+    // Ages are computed at scrape time, and left out with --metrics.ages=false.
+    let later = render(&store, NOW + 60, &api, true);
+    assert_eq!(
+        value(
+            &later,
+            &format!("aws_iam_role_idle_seconds{{{a},role=\"young\"}}")
+        ),
+        Some(2_592_060.0)
+    );
+    let without = render(&store, NOW, &api, false);
+    assert_eq!(role_samples(&without), expected[..12], "{without}");
+    assert!(
+        !without.contains("aws_iam_role_idle_seconds"),
+        "no HELP either"
+    );
+}
+
+const REPORT: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated
+alice,arn:aws:iam::123456789012:user/alice,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
+";
+
+/// The roles call failing does not fail the account: its credential report
+/// is published, the roles read last time are still served (and their idle
+/// time keeps growing), and the collector's health says what happened.
+#[tokio::test(start_paused = true)]
+async fn a_failing_roles_call_keeps_the_last_roles_and_not_the_account() {
+    let generate = mock!(Client::generate_credential_report).then_output(|| {
+        GenerateCredentialReportOutput::builder()
+            .state(ReportStateType::Complete)
+            .build()
+    });
+    let get = mock!(Client::get_credential_report).then_output(|| {
+        GetCredentialReportOutput::builder()
+            .content(Blob::new(REPORT))
+            .report_format(ReportFormatType::TextCsv)
+            .generated_time(DateTime::from_secs(NOW - 600))
+            .build()
+    });
+    let roles = mock!(Client::get_account_authorization_details)
+        .sequence()
+        .output(|| {
+            GetAccountAuthorizationDetailsOutput::builder()
+                .role_detail_list(detail("app", NOW - 1_000, Some((NOW - 100, Some("eu-west-1")))))
+                .build()
+        })
+        .http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                500.try_into().unwrap(),
+                aws_smithy_types::body::SdkBody::from(
+                    "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceFailure</Code><Message>internal error</Message></Error></ErrorResponse>",
+                ),
+            )
+        })
+        .repeatedly()
+        .build();
+    let client = mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&generate, &get, &roles],
+        |c| c
+            .retry_config(aws_sdk_iam::config::retry::RetryConfig::standard().with_max_attempts(2))
+    );
+    let api = ApiMetrics::default();
+    let store = Arc::new(Store::default());
+    let now = Arc::new(AtomicI64::new(NOW));
+    let refresher = refresher(client, SourceKinds::REPORT, &store, &api, &now);
+    let a = format!("account_id=\"{ACCOUNT}\"");
+    let health = |name: &str| format!("{name}{{{a},collector=\"roles\"}}");
+    let idle = format!("aws_iam_role_idle_seconds{{{a},role=\"app\"}}");
+
+    refresher.refresh_once().await;
+    let m = render(&store, NOW, &api, true);
+    assert_eq!(value(&m, &idle), Some(100.0), "{m}");
+    assert_eq!(
+        value(&m, &health("aws_iam_exporter_collector_success")),
+        Some(1.0)
+    );
+
+    now.store(NOW + 300, Ordering::SeqCst);
+    refresher.refresh_once().await;
+    let m = render(&store, NOW + 300, &api, true);
+    assert_eq!(
+        value(
+            &m,
+            &format!("aws_iam_exporter_account_refresh_success{{{a}}}")
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!("aws_iam_user_info{{{a},user=\"alice\"")),
+        "{m}"
+    );
+    assert_eq!(
+        value(&m, &health("aws_iam_exporter_collector_success")),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            &health("aws_iam_exporter_collector_last_success_timestamp_seconds")
+        ),
+        Some(NOW as f64)
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!("aws_iam_role_last_used_timestamp_seconds{{{a},role=\"app\"}}")
+        ),
+        Some((NOW - 100) as f64),
+        "last good data kept"
+    );
+    assert_eq!(value(&m, &idle), Some(400.0));
+    assert_eq!(
+        value(
+            &m,
+            r#"aws_iam_exporter_api_errors_total{operation="GetAccountAuthorizationDetails",code="ServiceFailure"}"#
+        ),
+        Some(1.0)
+    );
+    // One good call, then one failed call tried twice.
+    assert_eq!(roles.num_calls(), 3);
+}
+
+/// The exporter binary reads roles by default, one call per refresh, and
+/// `--no-collector.roles` turns that off: no call, no role series.
+#[test]
+fn roles_are_on_by_default_and_the_flag_turns_them_off() {
+    let moto = MotoServer::start(&json!({"accounts": [{
+        "users": [{"name": "alice"}],
+        "roles": [{"name": "app", "created": "2025-06-01T00:00:00Z",
+                   "last_used": {"date": "2026-11-01T00:00:00Z", "region": "eu-central-1"}}]
+    }]}));
+    let env = moto.aws_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let a = "account_id=\"123456789012\"";
+
+    let exporter = Exporter::start(&[], &env);
+    exporter.wait_ready(Duration::from_secs(30));
+    let m = exporter.metrics();
+    assert_eq!(
+        value(
+            &m,
+            &format!("aws_iam_role_created_timestamp_seconds{{{a},role=\"app\"}}")
+        ),
+        Some(1_748_736_000.0),
+        "{m}"
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!(
+                "aws_iam_role_last_used_info{{{a},role=\"app\",last_used_region=\"eu-central-1\"}}"
+            )
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"aws_iam_exporter_api_requests_total{operation="GetAccountAuthorizationDetails"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"aws_iam_exporter_collector_enabled{collector="roles"}"#
+        ),
+        Some(1.0)
+    );
+    drop(exporter);
+
+    let exporter = Exporter::start(&["--no-collector.roles"], &env);
+    exporter.wait_ready(Duration::from_secs(30));
+    let m = exporter.metrics();
+    assert!(!m.contains("aws_iam_role_"), "{m}");
+    assert!(
+        !m.contains("operation=\"GetAccountAuthorizationDetails\""),
+        "{m}"
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"aws_iam_exporter_collector_enabled{collector="roles"}"#
+        ),
+        Some(0.0)
+    );
 }

@@ -206,6 +206,15 @@ collectors! {
         default: false,
         cost: "per organization member account, 1 sts:AssumeRoot and 4 calls in the root session (GetLoginProfile, ListAccessKeys, ListMFADevices, ListSigningCertificates); per refresh, 1 iam:ListOrganizationsFeatures and 1 organizations:ListAccounts",
     },
+    Roles {
+        field: roles,
+        data: Vec<roles::Role>,
+        collect: roles::collect,
+        name: "roles",
+        env: "IAM_EXPORTER_COLLECTOR_ROLES",
+        default: true,
+        cost: "1 call per 1,000 roles per account (iam:GetAccountAuthorizationDetails, roles only)",
+    },
 }
 
 impl Collector {

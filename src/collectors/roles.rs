@@ -39,6 +39,8 @@ use aws_sdk_iam::types::{EntityType, RoleDetail};
 
 use crate::aws::{ApiMetrics, CallError};
 
+use super::Context;
+
 /// Roles per `GetAccountAuthorizationDetails` page: the API's maximum.
 const PAGE_SIZE: i32 = 1000;
 
@@ -70,6 +72,11 @@ impl Role {
     pub fn is_service_linked(&self) -> bool {
         self.path.starts_with(SERVICE_LINKED_PATH)
     }
+}
+
+/// Every role of the account, sorted by name.
+pub async fn collect(ctx: Context<'_>) -> Result<Vec<Role>, CallError> {
+    list_roles(ctx.iam, ctx.api).await
 }
 
 /// Every role of the account behind `iam`, sorted by name.

@@ -17,6 +17,7 @@ mod body;
 mod keys;
 mod password_policy;
 pub mod root_credentials;
+mod roles;
 pub mod settings;
 mod signing_certificates;
 mod table;
@@ -86,12 +87,13 @@ pub(crate) struct Times {
 }
 
 /// Every table of the exposition, in order.
-const TABLES: [&Table; 5] = [
+const TABLES: [&Table; 6] = [
     &keys::TABLE,
     &signing_certificates::TABLE,
     &users::TABLE,
     &password_policy::TABLE,
     &root_credentials::TABLE,
+    &roles::TABLE,
 ];
 
 /// The tables of one account state, rendered once.

@@ -116,6 +116,7 @@ mod tests {
              # TYPE aws_iam_exporter_collector_enabled gauge\n\
              aws_iam_exporter_collector_enabled{collector=\"password-policy\"} 1\n\
              aws_iam_exporter_collector_enabled{collector=\"root-credentials\"} 0\n\
+             aws_iam_exporter_collector_enabled{collector=\"roles\"} 0\n\
              # EOF\n"
         );
     }
