@@ -264,6 +264,7 @@ fn refresher(
                 poll: PollPolicy::default(),
                 concurrency: 4,
                 collectors: Collectors::NONE.with(Collector::Roles, true),
+                root: None,
             },
         })]),
         store: Arc::clone(store),
