@@ -11,8 +11,8 @@
 //! that reads it, its name, its default and its API cost (shown in `--help`).
 
 pub mod password_policy;
-pub mod root_credentials;
 pub mod roles;
+pub mod root_credentials;
 
 use std::time::{Duration, Instant};
 
