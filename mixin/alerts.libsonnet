@@ -243,8 +243,9 @@
   ],
 
   // Accounts whose root user, as audited by the root-credentials collector
-  // no longer than rootAuditMaxAgeSeconds ago, holds no password, no access
-  // key and no signing certificate. Only a successful audit says so: without
+  // no longer than rootAuditMaxAgeSeconds ago (the audit's own time, not the
+  // last refresh that served it), holds no password, no access key and no
+  // signing certificate. Only a successful audit says so: without
   // one (collector off, management account, China partitions, failing
   // audits) an account is never in this set.
   rootExprs:: {
@@ -258,7 +259,7 @@
       ) < %d
     ||| % [
       m('aws_iam_root_credentials', 'credential=~"password|access_key|signing_certificate"'),
-      m('aws_iam_exporter_collector_last_success_timestamp_seconds', 'collector="root-credentials"'),
+      m('aws_iam_root_credentials_audited_timestamp_seconds'),
       c.rootAuditMaxAgeSeconds,
     ],
   },

@@ -59,7 +59,8 @@
 //                                   root-credentials) that found no password,
 //                                   key or certificate silences
 //                                   AwsIamRootWithoutMFA for this long after it
-//                                   last succeeded.
+//                                   ran. Longer than the exporter's
+//                                   --collector.root-credentials.interval (6h).
 //   dataStaleRefreshIntervals       data is stale after this many of the
 //   dataStaleGraceSeconds           exporter's own refresh intervals
 //                                   (aws_iam_exporter_refresh_interval_seconds)

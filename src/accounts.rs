@@ -16,12 +16,15 @@ use tracing::{debug, error, info};
 
 use crate::assume_role::AssumeRole;
 use crate::aws::{self, ApiMetrics};
-use crate::collectors::root_credentials::{self, Organization, OrganizationFeatures, RootSession};
+use crate::collectors::root_credentials::{
+    self, Audits, Organization, OrganizationFeatures, RootSession,
+};
 use crate::collectors::{Collector, Collectors};
 use crate::model::account_from_arn;
 use crate::report::fetch::PollPolicy;
 use crate::snapshot::Snapshot;
 use crate::source::{Source, SourceKinds};
+use crate::time::system_clock;
 
 /// One account to refresh.
 #[derive(Debug)]
@@ -53,6 +56,8 @@ pub struct AccountsConfig {
     pub max_response_bytes: u64,
     /// Collectors run for every account (`--collector.*`).
     pub collectors: Collectors,
+    /// Shortest time between two root-credentials audits of one account.
+    pub root_audit_interval: std::time::Duration,
 }
 
 /// One replica's share of the accounts: `index` of `count`.
@@ -135,6 +140,8 @@ pub struct AwsAccounts {
     organization: Arc<Organization>,
     /// The organization's management account (organizations:DescribeOrganization).
     management: OnceCell<String>,
+    /// The last root-credentials audit of each audited account.
+    audits: Arc<Audits>,
 }
 
 /// Who is audited by the root-credentials collector in one refresh.
@@ -163,6 +170,7 @@ impl AwsAccounts {
             members: Mutex::default(),
             organization: Arc::default(),
             management: OnceCell::new(),
+            audits: Arc::default(),
         }
     }
 
@@ -257,6 +265,19 @@ impl AwsAccounts {
             }
         }
 
+        // Audits of accounts that are no longer audited.
+        if let Some(scope) = &root {
+            self.audits.retain(|id| {
+                wanted.contains_key(id)
+                    && self.selected(id)
+                    && root_credentials::audited(
+                        &scope.partition,
+                        scope.features.as_ref(),
+                        scope.members.contains(id),
+                        scope.management.as_deref() == Some(id),
+                    )
+            });
+        }
         // Clients (and the credentials they cache) of accounts that left.
         self.clients
             .lock()
@@ -362,6 +383,9 @@ impl AwsAccounts {
                 sts: self.sts.clone(),
                 partition: scope.partition.clone(),
                 account_id: id.to_owned(),
+                audits: Arc::clone(&self.audits),
+                interval: self.config.root_audit_interval,
+                clock: system_clock(),
             })
         })
     }

@@ -206,6 +206,13 @@ pub struct Args {
 
     #[command(flatten)]
     pub collectors: CollectorFlags,
+
+    /// Shortest time between two audits of a member account's root user
+    /// (root-credentials collector). Each audit is a root session, logged in
+    /// the member account's CloudTrail; refreshes in between serve the last
+    /// audit.
+    #[arg(long = "collector.root-credentials.interval", env = "IAM_EXPORTER_COLLECTOR_ROOT_CREDENTIALS_INTERVAL", value_name = "DURATION", default_value = "6h", value_parser = parse_duration, help_heading = "Collectors")]
+    pub root_audit_interval: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -370,6 +377,7 @@ impl TryFrom<Args> for Config {
                 kinds: args.source,
                 concurrency: args.max_concurrency as usize,
                 collectors: args.collectors.0,
+                root_audit_interval: args.root_audit_interval,
                 max_response_bytes: args.max_bytes,
             },
             key_ids: args.key_ids,
@@ -540,6 +548,23 @@ mod collector_flags {
                 "--collector.password-policy"
             ])
             .is_on(policy)
+        );
+    }
+
+    #[test]
+    fn root_credentials_is_off_by_default_and_audits_every_six_hours() {
+        let root = Collector::RootCredentials;
+        assert!(!enabled(&[]).is_on(root));
+        assert!(enabled(&["--collector.root-credentials"]).is_on(root));
+        let interval = |args: &[&str]| {
+            Args::try_parse_from(std::iter::once("exporter").chain(args.iter().copied()))
+                .expect("flags parse")
+                .root_audit_interval
+        };
+        assert_eq!(interval(&[]), std::time::Duration::from_secs(6 * 3600));
+        assert_eq!(
+            interval(&["--collector.root-credentials.interval", "1d"]),
+            std::time::Duration::from_secs(86_400)
         );
     }
 

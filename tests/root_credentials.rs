@@ -35,8 +35,8 @@ use common::exporter::value;
 use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError};
 use iam_credentials_exporter::collectors::root_credentials::{
-    Organization, OrganizationFeatures, RootCredential, RootCredentials, RootSession, audit,
-    organization_features, task_policy_arn,
+    Audits, Organization, OrganizationFeatures, RootCredential, RootCredentials, RootSession,
+    audit, organization_features, task_policy_arn,
 };
 use iam_credentials_exporter::collectors::{Collection, Collector, Collectors};
 use iam_credentials_exporter::metrics::Exposition;
@@ -45,6 +45,7 @@ use iam_credentials_exporter::metrics::root_credentials::OrganizationCollector;
 use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::source::{Source, SourceKinds};
+use iam_credentials_exporter::time::Clock;
 
 const MEMBER: &str = "210987654321";
 const SESSION_KEY: &str = "ASIAROOTSESSIONKEY01";
@@ -109,10 +110,18 @@ fn sts_rule() -> Rule {
 }
 
 fn session(rules: &[&Rule]) -> RootSession {
+    session_at(rules, Arc::new(|| 1_800_000_000))
+}
+
+/// A root session whose audits are due every 6 hours, on `clock`.
+fn session_at(rules: &[&Rule], clock: Clock) -> RootSession {
     RootSession {
         sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, rules),
         partition: "aws".to_owned(),
         account_id: MEMBER.to_owned(),
+        audits: Arc::new(Audits::default()),
+        interval: Duration::from_secs(6 * 3600),
+        clock,
     }
 }
 
@@ -290,6 +299,7 @@ async fn root_with_password_keys_mfa_and_certificates_is_read_in_full() {
                 active: true,
                 created: Some(1_550_000_000),
             }],
+            audited: 0,
         }
     );
     assert!(found.any());
@@ -513,10 +523,11 @@ fn render(store: &Arc<Store>, clock: i64, api: &ApiMetrics) -> String {
 }
 
 /// The member account with deleted root credentials: every kind 0, the root
-/// row's password known (0), and a healthy collector. The audit then fails:
-/// the account still refreshes, the last good audit stays, and the health
-/// series say it is old. The management account (no root session) gets
-/// neither series nor health.
+/// row's password known (0), and a healthy collector. Five minutes later the
+/// audit is not due: served again, no root session. Six hours later it is
+/// due and fails: the account still refreshes, the last good audit stays
+/// with its time, and the health series say it failed. The management
+/// account (no root session) gets neither series nor health.
 #[tokio::test(start_paused = true)]
 async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fails() {
     let mut rules = report_rules(member_report());
@@ -531,11 +542,19 @@ async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fa
         .http_response(|| denied(STS_NS))
         .build();
     let now = Arc::new(AtomicI64::new(1_800_000_000));
+    let clock: Clock = {
+        let now = Arc::clone(&now);
+        Arc::new(move || now.load(Ordering::SeqCst))
+    };
     let store = Arc::new(Store::default());
     let api = ApiMetrics::default();
     let refresher = Refresher {
         accounts: Accounts::Static(vec![
-            target(MEMBER, member, Some(session(&[&sts]))),
+            target(
+                MEMBER,
+                member,
+                Some(session_at(&[&sts], Arc::clone(&clock))),
+            ),
             target("111122223333", management, None),
         ]),
         store: Arc::clone(&store),
@@ -614,9 +633,27 @@ async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fa
         "{m}"
     );
 
+    let audited =
+        format!(r#"aws_iam_root_credentials_audited_timestamp_seconds{{account_id="{MEMBER}"}}"#);
+    assert_eq!(value(&m, &audited), Some(1_800_000_000.0), "{m}");
+
+    // Not due: the last audit is served again, without a root session.
     now.store(1_800_000_300, Ordering::SeqCst);
     refresher.refresh_once().await;
     let m = render(&store, 1_800_000_300, &api);
+    assert_eq!(sts.num_calls(), 1);
+    assert_eq!(value(&m, &kind("password")), Some(0.0));
+    assert_eq!(value(&m, &audited), Some(1_800_000_000.0));
+    assert_eq!(
+        value(&m, &health("aws_iam_exporter_collector_success")),
+        Some(1.0)
+    );
+
+    // Due six hours after the audit, and refused.
+    let later = 1_800_000_000 + 6 * 3600;
+    now.store(later, Ordering::SeqCst);
+    refresher.refresh_once().await;
+    let m = render(&store, later, &api);
     assert_eq!(
         value(
             &m,
@@ -634,12 +671,17 @@ async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fa
             &m,
             &health("aws_iam_exporter_collector_last_success_timestamp_seconds")
         ),
-        Some(1_800_000_000.0)
+        Some(1_800_000_300.0)
     );
     assert_eq!(
         value(&m, &kind("password")),
         Some(0.0),
         "last good audit kept"
+    );
+    assert_eq!(
+        value(&m, &audited),
+        Some(1_800_000_000.0),
+        "with the time it ran"
     );
     assert_eq!(value(&m, &root_password), Some(0.0));
     assert_eq!(

@@ -22,6 +22,8 @@
 //! without `RootCredentialsManagement`, and the China partition, which has no
 //! root user at all.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
@@ -30,6 +32,7 @@ use aws_sdk_sts::types::PolicyDescriptorType;
 
 use super::Context;
 use crate::aws::{ApiMetrics, CallError};
+use crate::time::Clock;
 
 /// The AWS-managed task policy that scopes a root session to reading the root
 /// user's credentials, in `partition`.
@@ -152,6 +155,8 @@ pub struct RootCredentials {
     /// MFA devices of the root user (virtual, hardware, passkeys).
     pub mfa_devices: usize,
     pub signing_certificates: Vec<RootCredential>,
+    /// When the audit ran, in Unix seconds (set by [`collect`]).
+    pub audited: i64,
 }
 
 /// One access key or signing certificate of the root user.
@@ -175,17 +180,66 @@ impl RootCredentials {
 /// own STS client (AssumeRoot is called with the management account's or the
 /// delegated administrator's credentials, never with a member role's) and the
 /// account's partition.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RootSession {
     pub sts: aws_sdk_sts::Client,
     pub partition: String,
     /// The member account to audit.
     pub account_id: String,
+    /// The last audit of every audited account, kept across refreshes.
+    pub audits: Arc<Audits>,
+    /// Shortest time between two audits of the account
+    /// (`--collector.root-credentials.interval`).
+    pub interval: Duration,
+    pub clock: Clock,
+}
+
+impl std::fmt::Debug for RootSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootSession")
+            .field("partition", &self.partition)
+            .field("account_id", &self.account_id)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The last successful audit of each account. Every audit is a root session
+/// that the member account's CloudTrail records (and that root-activity
+/// alarms, such as the CIS metric filter on `userIdentity.type = Root`, may
+/// count), so an account is audited at most once per interval, and refreshes
+/// in between serve the last audit.
+#[derive(Debug, Default)]
+pub struct Audits(Mutex<HashMap<String, RootCredentials>>);
+
+impl Audits {
+    /// The account's last audit, if it is younger than `interval` at `now`.
+    fn recent(&self, account_id: &str, now: i64, interval: Duration) -> Option<RootCredentials> {
+        let audits = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let last = audits.get(account_id)?;
+        let age = u64::try_from(now.saturating_sub(last.audited)).unwrap_or(0);
+        (age < interval.as_secs()).then(|| last.clone())
+    }
+
+    fn store(&self, account_id: &str, audit: RootCredentials) {
+        let mut audits = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        audits.insert(account_id.to_owned(), audit);
+    }
+
+    /// Forgets the accounts for which `keep` is false (no longer audited).
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        let mut audits = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        audits.retain(|id, _| keep(id));
+    }
 }
 
 /// The collector: audits the account's root user if the refresh gave it a
 /// root session (organization members only; the collector is off for every
 /// other account).
+///
+/// An audit younger than the session's interval is served again without a
+/// call; otherwise the account is audited now (and, if that fails, at every
+/// refresh until it succeeds).
 pub async fn collect(ctx: Context<'_>) -> Result<RootCredentials, CallError> {
     let Some(session) = ctx.root else {
         return Err(CallError::Aws {
@@ -194,7 +248,19 @@ pub async fn collect(ctx: Context<'_>) -> Result<RootCredentials, CallError> {
             message: "no root session for this account: not an organization member".to_owned(),
         });
     };
-    audit(session, ctx.iam, ctx.api).await
+    let now = (session.clock)();
+    if let Some(recent) = session
+        .audits
+        .recent(&session.account_id, now, session.interval)
+    {
+        return Ok(recent);
+    }
+    let found = RootCredentials {
+        audited: now,
+        ..audit(session, ctx.iam, ctx.api).await?
+    };
+    session.audits.store(&session.account_id, found.clone());
+    Ok(found)
 }
 
 /// Opens a root session in `account_id` and reads the root user's
@@ -340,6 +406,7 @@ async fn read(
         access_keys,
         mfa_devices,
         signing_certificates,
+        audited: 0,
     })
 }
 
@@ -377,6 +444,23 @@ mod tests {
                 "{partition} {features:?} member={member} management={management}"
             );
         }
+    }
+
+    #[test]
+    fn an_audit_is_served_again_until_the_interval_has_passed() {
+        let audits = Audits::default();
+        let interval = Duration::from_secs(3600);
+        assert_eq!(audits.recent("1", 1_000, interval), None, "never audited");
+        let audit = RootCredentials {
+            audited: 1_000,
+            ..RootCredentials::default()
+        };
+        audits.store("1", audit.clone());
+        assert_eq!(audits.recent("1", 4_599, interval), Some(audit));
+        assert_eq!(audits.recent("1", 4_600, interval), None, "due");
+        assert_eq!(audits.recent("2", 1_000, interval), None, "per account");
+        audits.retain(|id| id != "1");
+        assert_eq!(audits.recent("1", 1_001, interval), None, "forgotten");
     }
 
     #[test]

@@ -16,6 +16,8 @@ use crate::model::AccountData;
 
 const CREDENTIALS: &str = "aws_iam_root_credentials";
 const CREDENTIALS_HELP: &str = "Credentials the root user of an organization member account holds, by kind: password (0 or 1), access_key and signing_certificate (active or not), mfa_device; as read in a root session (sts:AssumeRoot with IAMAuditRootUserCredentials) by the last successful audit; absent where none has succeeded";
+const AUDITED: &str = "aws_iam_root_credentials_audited_timestamp_seconds";
+const AUDITED_HELP: &str = "Time of the root-credentials audit that aws_iam_root_credentials comes from, in Unix seconds (audits run at most every --collector.root-credentials.interval)";
 const FEATURE_ENABLED: &str = "aws_iam_organization_feature_enabled";
 
 /// How many credentials of one kind the root user holds.
@@ -29,9 +31,10 @@ const KINDS: [(&str, Count); 4] = [
     ("mfa_device", |r| r.mfa_devices),
 ];
 
-/// One family, labels `account_id` and `credential`, one row per kind.
+/// [`CREDENTIALS`] (labels `account_id` and `credential`, one row per kind),
+/// then [`AUDITED`] (label `account_id`).
 pub(super) const TABLE: Table = Table {
-    families: || vec![(CREDENTIALS, CREDENTIALS_HELP)],
+    families: || vec![(CREDENTIALS, CREDENTIALS_HELP), (AUDITED, AUDITED_HELP)],
     ages: &[],
     render,
 };
@@ -62,6 +65,12 @@ fn render(account: &str, data: &AccountData, out: &mut TableRender) {
         },
         CREDENTIALS,
     );
+    let (chunks, _) = writer.finish();
+    out.chunks.extend(chunks);
+    let mut set = String::new();
+    labels(&mut set, &[("account_id", account)]);
+    let mut writer = Writer::new(1, out.chunks.len());
+    writer.family(|_| (set.as_str(), Some(audit.audited)), AUDITED);
     let (chunks, _) = writer.finish();
     out.chunks.extend(chunks);
 }
