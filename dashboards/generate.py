@@ -509,7 +509,9 @@ def organization() -> dict:
         columns,
         "One row per account the exporter knows, worst first. Click an account to open "
         "what to fix in it. Root user: whether the root user has access keys or no MFA "
-        "(empty where the source has no root row, e.g. --source api). Data age: time "
+        "(OK without MFA where a recent root-credentials audit found no root credential; "
+        "empty where the source has no root row, e.g. --source api or the China "
+        "partitions). Data age: time "
         "since the account's last successful refresh (empty: never refreshed).",
         instant_tables(
             f"max by ({acc}, account_name) (aws_iam_account_info{sel()})",
@@ -629,7 +631,8 @@ def account() -> dict:
         f"2 * clamp_max(sum(account_id:aws_iam_root_access_keys_active:count{{{acc}}}), 1) "
         f"+ max(account_id:aws_iam_root_without_mfa:max{{{acc}}})",
         "Whether a root user of the selected accounts has access keys "
-        "(AwsIamRootAccessKeyActive) or no MFA (AwsIamRootWithoutMFA).",
+        "(AwsIamRootAccessKeyActive) or no MFA (AwsIamRootWithoutMFA; not where a recent "
+        "root-credentials audit found no password, key or certificate).",
         mappings=ROOT_STATES), 4, 4))
 
     chosen = top(keys)
