@@ -60,6 +60,8 @@ MIXIN_DEFAULTS = {
     "reportStaleThresholdSeconds": 6 * 3600,
     "passwordMinimumLength": 14,
     "passwordReusePrevention": 24,
+    "roleUnusedThresholdSeconds": 90 * DAY,
+    "roleUnusedExcludedPaths": "/aws-service-role/.*",
 }
 # Dashboard-only settings; the mixin may set them too.
 DASHBOARD_DEFAULTS = {
@@ -109,10 +111,13 @@ STALE_REPORT = C["reportStaleThresholdSeconds"]
 TABLE_ROWS = C["dashboardTableRows"]
 PASSWORD_LENGTH = C["passwordMinimumLength"]
 PASSWORD_REUSE = C["passwordReusePrevention"]
+ROLE_UNUSED = C["roleUnusedThresholdSeconds"]
+ROLE_EXCLUDED = C["roleUnusedExcludedPaths"]
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 KEY = "account_id, user, slot, access_key_id"
 USER = "account_id, user"
+ROLE = "account_id, role"
 UID = {
     "organization": "aws-iam-organization",
     "account": "aws-iam-account",
@@ -703,6 +708,40 @@ def account() -> dict:
         user_queries(top(f"{users} or {per_user('aws_iam_user_idle_seconds', acc, not_root)}")),
         user_overrides, sort=("Idle", True)), 24, 10))
 
+    p.append(lay.row("IAM roles"))
+    # Idle from the timestamps, so that the table also works with
+    # --metrics.ages=false; the roles the unused-role alert leaves out
+    # (service-linked by default) are left out here too.
+    role_ts = lambda name: f"aws_iam_role_{name}_timestamp_seconds{sel(acc)}"  # noqa: E731
+    idle = f"max by ({ROLE}) (time() - ({role_ts('last_used')} or {role_ts('created')}))"
+    if ROLE_EXCLUDED:
+        idle += (f" unless on ({ROLE}) "
+                 f"aws_iam_role_info{sel(acc, f'path=~{json.dumps(ROLE_EXCLUDED)}')}")
+    roles = top(idle)
+    p.append(lay.place(table(
+        "Idle roles",
+        [("account_id", "Account"), ("role", "Role"), ("path", "Path"), ("Value #A", "Idle"),
+         ("Value #C", "Since last use"), ("Value #D", "Age"),
+         ("last_used_region", "Last used region")],
+        f"IAM roles of the selected accounts (roles collector), the longest idle first: time "
+        f"since the last use, or since creation when AWS reports none (it tracks 400 days, so "
+        f"an empty Since last use means not used within 400 days, or never). Idle for "
+        f"{days(ROLE_UNUSED)} or more raises AwsIamRoleUnused. Roles whose path matches "
+        f"{ROLE_EXCLUDED or 'nothing'} (service-linked) are left out. At most {TABLE_ROWS} "
+        "rows.",
+        instant_tables(
+            roles,
+            f"max by ({ROLE}, path) (aws_iam_role_info{sel(acc)}) and on ({ROLE}) {roles}",
+            f"time() - max by ({ROLE}) ({role_ts('last_used')}) and on ({ROLE}) {roles}",
+            f"time() - max by ({ROLE}) ({role_ts('created')}) and on ({ROLE}) {roles}",
+            f"max by ({ROLE}, last_used_region) (aws_iam_role_last_used_info{sel(acc)})"
+            f" and on ({ROLE}) {roles}",
+        ),
+        [column("Idle", unit="dtdurations",
+                steps=((None, "transparent"), (ROLE_UNUSED, "yellow"))),
+         column("Since last use", unit="dtdurations"), column("Age", unit="dtdurations")],
+        sort=("Idle", True)), 24, 10))
+
     p.append(lay.row("Access keys by age"))
     p.append(lay.place({
         "type": "bargauge",
@@ -728,7 +767,7 @@ def account() -> dict:
     return dashboard(
         "account", "Account",
         "What to do this week in the selected accounts: keys to rotate or deactivate, "
-        "console users without MFA, unused passwords, inactive users.",
+        "console users without MFA, unused passwords, inactive users, idle roles.",
         p, [variable_query("account", "Account",
                            "label_values(aws_iam_user_info, account_id)", multi=True)])
 

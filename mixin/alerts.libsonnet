@@ -144,6 +144,29 @@
       c.signingCertificateRotationThresholdSeconds,
       m('aws_iam_signing_certificate_active'),
     ],
+    // From the timestamps rather than aws_iam_role_idle_seconds, so that it
+    // also works with --metrics.ages=false. A role with no use reported
+    // (none within the 400 days AWS tracks) counts from its creation: a
+    // young role is not unused yet, an old one is.
+    roleUnused: |||
+      time()
+      -
+      (
+        %s
+        or
+        %s
+      ) >= %d
+    ||| % [
+      m('aws_iam_role_last_used_timestamp_seconds'),
+      m('aws_iam_role_created_timestamp_seconds'),
+      c.roleUnusedThresholdSeconds,
+    ] + (
+      if c.roleUnusedExcludedPaths == '' then ''
+      else |||
+        unless on (account_id, role)
+        %s
+      ||| % m('aws_iam_role_info', 'path=~"%s"' % c.roleUnusedExcludedPaths)
+    ),
   },
 
   local keyName = 'Access key {{ with $labels.access_key_id }}{{ . }} {{ end }}in slot {{ $labels.slot }} of IAM user {{ $labels.user }} in account {{ $labels.account_id }}',
@@ -197,6 +220,12 @@
       'An active X.509 signing certificate of an IAM user was uploaded more than %s ago.' % days(c.signingCertificateRotationThresholdSeconds),
       'The signing certificate in slot {{ $labels.slot }} of IAM user {{ $labels.user }} in account {{ $labels.account_id }} was uploaded {{ $value | humanizeDuration }} ago and is still active. AWS records no use of signing certificates: replace it, or delete it if nothing uses it, at least every %s.' % days(c.signingCertificateRotationThresholdSeconds),
     ),
+    findingAlert(
+      'AwsIamRoleUnused',
+      exprs.roleUnused,
+      'An IAM role has not been used for %s or more.' % days(c.roleUnusedThresholdSeconds),
+      'IAM role {{ $labels.role }} in account {{ $labels.account_id }} has not been used for {{ $value | humanizeDuration }}. AWS reports role use for the last 400 days only: a role with no use reported counts from its creation, so it may have been used before that.',
+    ),
   ],
 
   // Account-wide findings: the password policy (CIS 1.8, 1.9). Absent while
@@ -223,9 +252,9 @@
   ],
 
   // One alert per account and kind of finding, valued with the count.
-  local summary(name, of, expr, what) = alert(
+  local summary(name, of, expr, what, of_labels='user, slot, access_key_id') = alert(
     name,
-    'count without (user, slot, access_key_id) (\n%s)\n' % indent(finding(expr), 2),
+    'count without (%s) (\n%s)\n' % [of_labels, indent(finding(expr), 2)],
     'An AWS account has %s.' % what,
     'Account {{ $labels.account_id }} has {{ $value }} %s. The %s alert of the runbook says what to do with each; the dashboards list them.' % [what, of],
     c.findingFor,
@@ -240,6 +269,7 @@
     summary('AwsIamAccountPasswordsUnused', 'AwsIamPasswordUnused', exprs.passwordUnused, 'console passwords unused for %s or more' % days(c.passwordUnusedThresholdSeconds)),
     summary('AwsIamAccountConsoleUsersWithUnusedKeys', 'AwsIamConsoleUserKeyNeverUsed', exprs.consoleUserKeyNeverUsed, 'never-used active access keys of console users'),
     summary('AwsIamAccountUsersInactive', 'AwsIamUserInactive', exprs.userInactive, 'IAM users inactive for %s or more' % days(c.userInactiveThresholdSeconds)),
+    summary('AwsIamAccountRolesUnused', 'AwsIamRoleUnused', exprs.roleUnused, 'IAM roles unused for %s or more' % days(c.roleUnusedThresholdSeconds), of_labels='role'),
   ],
 
   // Accounts whose root user, as audited by the root-credentials collector
@@ -397,6 +427,8 @@
     AwsIamAccountPasswordsUnused: t('count of AwsIamPasswordUnused findings > 0', c.passwordUnusedThresholdSeconds),
     AwsIamAccountConsoleUsersWithUnusedKeys: t('count of AwsIamConsoleUserKeyNeverUsed findings > 0', c.consoleUserKeyGraceSeconds),
     AwsIamAccountUsersInactive: t('count of AwsIamUserInactive findings > 0', c.userInactiveThresholdSeconds),
+    AwsIamRoleUnused: t('role idle >= %s (since creation if unused)' % days(c.roleUnusedThresholdSeconds), c.roleUnusedThresholdSeconds),
+    AwsIamAccountRolesUnused: t('count of AwsIamRoleUnused findings > 0', c.roleUnusedThresholdSeconds),
     AwsIamSigningCertificateNotRotated: t('active signing certificate age > %s' % days(c.signingCertificateRotationThresholdSeconds), c.signingCertificateRotationThresholdSeconds),
     AwsIamPasswordPolicyMissing: t('no password policy (CIS 1.8, 1.9)', null),
     AwsIamPasswordPolicyTooShort: t('minimum length < %d (CIS 1.8)' % c.passwordMinimumLength, null),

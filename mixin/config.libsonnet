@@ -53,6 +53,17 @@
 //                                   days, as for access keys: a certificate
 //                                   signs API requests like a key does, and
 //                                   CIS has no separate period for it).
+//   roleUnusedThresholdSeconds      an IAM role not used for this long is
+//                                   unused (90 days). AWS tracks role use for
+//                                   400 days: a role with no use reported
+//                                   counts from its creation, so a role
+//                                   younger than this never alerts.
+//   roleUnusedExcludedPaths         regular expression of role paths left
+//                                   out of the unused-role alerts; by default
+//                                   service-linked roles, which AWS services
+//                                   create and use on their own schedule
+//                                   ('/aws-service-role/.*'). '' leaves out
+//                                   none.
 //   rootRecentUseWindowSeconds      root use newer than this alerts (the
 //                                   credential report lags up to 4 h).
 //   rootAuditMaxAgeSeconds          a root-credentials audit (collector
@@ -113,6 +124,8 @@
     passwordMinimumLength: 14,
     passwordReusePrevention: 24,
     signingCertificateRotationThresholdSeconds: 90 * 86400,
+    roleUnusedThresholdSeconds: 90 * 86400,
+    roleUnusedExcludedPaths: '/aws-service-role/.*',
     rootRecentUseWindowSeconds: 86400,
     rootAuditMaxAgeSeconds: 86400,
     dataStaleRefreshIntervals: 3,
@@ -134,6 +147,7 @@
       AwsIamConsoleUserKeyNeverUsed: 'warning',
       AwsIamUserInactive: 'info',
       AwsIamSigningCertificateNotRotated: 'warning',
+      AwsIamRoleUnused: 'info',
       AwsIamPasswordPolicyMissing: 'warning',
       AwsIamPasswordPolicyTooShort: 'warning',
       AwsIamPasswordPolicyReuseTooLow: 'warning',
@@ -156,6 +170,7 @@
       AwsIamAccountPasswordsUnused: 'warning',
       AwsIamAccountConsoleUsersWithUnusedKeys: 'warning',
       AwsIamAccountUsersInactive: 'info',
+      AwsIamAccountRolesUnused: 'info',
     },
 
     perKeyAlerts: true,

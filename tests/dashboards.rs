@@ -81,6 +81,14 @@ fn seed(now: u64) -> Value {
                  "keys": [{"created": ago(20 * DAY), "last_used": used(HOUR, "eu-central-1", "ec2")}]},
                 {"name": "fresh-key", "created": ago(5 * DAY),
                  "keys": [{"created": ago(2 * DAY)}]}
+             ],
+             "roles": [
+                {"name": "forgotten", "created": ago(200 * DAY)},
+                {"name": "deployer", "path": "/ci/", "created": ago(300 * DAY),
+                 "last_used": {"date": ago(2 * DAY), "region": "eu-west-1"}},
+                {"name": "young", "created": ago(10 * DAY)},
+                {"name": "AWSServiceRoleForAutoScaling",
+                 "service_linked": "autoscaling.amazonaws.com", "created": ago(300 * DAY)}
             ]},
             {"label": "sandbox", "id": SANDBOX, "name": "Sandbox", "users": [
                 {"name": "sandbox-admin", "created": ago(10 * DAY), "password": true,
@@ -577,6 +585,62 @@ fn check_account_all(panels: &Panels) {
     assert_eq!(text(two, "Action"), "");
     assert_eq!(text(two, "Console password"), "no");
     check_buckets(panels, [5.0, 3.0, 1.0, 0.0]);
+    check_idle_roles(panels);
+}
+
+/// Every role but the service-linked one, once each: idle from the last use,
+/// or from creation when none is reported; yellow from 90 days.
+fn check_idle_roles(panels: &Panels) {
+    let roles = panels.table(
+        "Idle roles",
+        &[
+            "Account",
+            "Role",
+            "Path",
+            "Idle",
+            "Since last use",
+            "Age",
+            "Last used region",
+        ],
+        &["Account", "Role"],
+    );
+    assert_eq!(
+        roles.keys().cloned().collect::<BTreeSet<_>>(),
+        [
+            [MGMT, "forgotten"],
+            [MGMT, "deployer"],
+            [MGMT, "young"],
+            // Made by Organizations with the account.
+            [SANDBOX, "OrganizationAccountAccessRole"],
+        ]
+        .iter()
+        .map(|r| vec![r[0].to_owned(), r[1].to_owned()])
+        .collect(),
+        "service-linked roles are left out"
+    );
+    let near =
+        |got: Option<f64>, days: u64| got.is_some_and(|v| (v - (days * DAY) as f64).abs() < 600.0);
+    let row = |role: &str| &roles[&vec![MGMT.to_owned(), role.to_owned()]];
+    let r = row("forgotten");
+    assert!(near(value(r, "Idle"), 200), "{r:#}");
+    assert_eq!(color(r, "Idle"), "yellow", "{r:#}");
+    assert_eq!(value(r, "Since last use"), None, "{r:#}");
+    assert!(near(value(r, "Age"), 200), "{r:#}");
+    assert_eq!(text(r, "Path"), "/", "{r:#}");
+    let r = row("deployer");
+    assert!(near(value(r, "Idle"), 2), "{r:#}");
+    assert_eq!(color(r, "Idle"), "transparent", "{r:#}");
+    assert!(near(value(r, "Since last use"), 2), "{r:#}");
+    assert!(near(value(r, "Age"), 300), "{r:#}");
+    assert_eq!(text(r, "Path"), "/ci/", "{r:#}");
+    assert_eq!(text(r, "Last used region"), "eu-west-1", "{r:#}");
+    let r = row("young");
+    assert!(
+        near(value(r, "Idle"), 10),
+        "never used, younger than 90 days: {r:#}"
+    );
+    assert_eq!(color(r, "Idle"), "transparent", "{r:#}");
+    assert_eq!(text(r, "Last used region"), "", "{r:#}");
 }
 
 fn check_account_one(panels: &Panels) {
