@@ -228,8 +228,9 @@
     ),
   ],
 
-  // Account-wide findings: the password policy (CIS 1.8, 1.9). Absent while
-  // their collector is off or has never succeeded.
+  // Account-wide findings: the password policy (CIS 1.8, 1.9) and server
+  // certificates stored in IAM (CIS 1.19). Absent while their collector is
+  // off or has never succeeded.
   local account = [
     findingAlert(
       'AwsIamPasswordPolicyMissing',
@@ -248,6 +249,26 @@
       '%s < %d\n' % [m('aws_iam_password_policy_reuse_prevention'), c.passwordReusePrevention],
       'The IAM password policy of an AWS account remembers fewer than %d passwords.' % c.passwordReusePrevention,
       'The IAM password policy of account {{ $labels.account_id }} prevents the reuse of the last {{ $value }} passwords (0: reuse is allowed); CIS 1.9 asks for %d.' % c.passwordReusePrevention,
+    ),
+    findingAlert(
+      'AwsIamServerCertificateExpiringSoon',
+      |||
+        %s - time() <= %d
+        and
+        %s - time() > 0
+      ||| % [
+        m('aws_iam_server_certificate_expiration_timestamp_seconds'),
+        c.serverCertificateExpiryWarningSeconds,
+        m('aws_iam_server_certificate_expiration_timestamp_seconds'),
+      ],
+      'A server certificate stored in IAM expires within %s.' % days(c.serverCertificateExpiryWarningSeconds),
+      'Server certificate {{ $labels.name }} ({{ $labels.id }}) stored in IAM in account {{ $labels.account_id }} expires in {{ $value | humanizeDuration }}. Upload its renewal and move the load balancers and CloudFront distributions that serve it before then.',
+    ),
+    findingAlert(
+      'AwsIamServerCertificateExpired',
+      'time() - %s >= 0\n' % m('aws_iam_server_certificate_expiration_timestamp_seconds'),
+      'An expired server certificate is stored in IAM.',
+      'Server certificate {{ $labels.name }} ({{ $labels.id }}) stored in IAM in account {{ $labels.account_id }} expired {{ $value | humanizeDuration }} ago. Expired certificates must be deleted from IAM (CIS 1.19): anything still serving it fails TLS, and it can be deployed by mistake.',
     ),
   ],
 
@@ -320,6 +341,12 @@
       ||| % [m('aws_iam_user_mfa_active', isRoot), indent($.rootExprs.noCredential, 2) + '\n'],
       'The root user of an AWS account has no MFA device.',
       'The root user of account {{ $labels.account_id }} has no active MFA device: its password alone gives full control of the account.',
+    ),
+    findingAlert(
+      'AwsIamRootMFAVirtual',
+      '%s == 1\n' % m('aws_iam_user_mfa_virtual', isRoot),
+      'The root user of an AWS account uses a virtual MFA device.',
+      'The root user of account {{ $labels.account_id }} has a virtual MFA device (an authenticator app), alone or next to other devices. CIS 1.6 asks for hardware MFA on the root user: a virtual device lives on a phone or computer that can be lost, copied or compromised.',
     ),
     // An event, not a state: routed to the security receiver without a
     // resolved notification. The credential report lags up to 4 h, so the
@@ -433,10 +460,13 @@
     AwsIamPasswordPolicyMissing: t('no password policy (CIS 1.8, 1.9)', null),
     AwsIamPasswordPolicyTooShort: t('minimum length < %d (CIS 1.8)' % c.passwordMinimumLength, null),
     AwsIamPasswordPolicyReuseTooLow: t('reuse prevention < %d (CIS 1.9)' % c.passwordReusePrevention, null),
+    AwsIamServerCertificateExpiringSoon: t('expires within %s' % days(c.serverCertificateExpiryWarningSeconds), c.serverCertificateExpiryWarningSeconds),
+    AwsIamServerCertificateExpired: t('expired certificate stored (CIS 1.19)', null),
     AwsIamRootAccessKeyActive: t('root has an active access key (CIS 1.4)', null),
     AwsIamRootAccessKeyInactive: t('root has an inactive access key (CIS 1.4)', null),
     AwsIamRootWithoutMFA: t('root has no MFA, not audited credential-free (CIS 1.5)', c.rootAuditMaxAgeSeconds),
     AwsIamRootRecentlyUsed: t('root password or key used recently (CIS 1.7)', c.rootRecentUseWindowSeconds),
+    AwsIamRootMFAVirtual: t('root has a virtual MFA device (CIS 1.6)', null),
     AwsIamExporterDown: t('scrape of the exporter fails', null),
     AwsIamExporterAbsent: t('no exporter target is scraped at all', null),
     AwsIamExporterNoAccounts: t('exporter up, no account exported', null),

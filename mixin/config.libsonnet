@@ -64,6 +64,9 @@
 //                                   create and use on their own schedule
 //                                   ('/aws-service-role/.*'). '' leaves out
 //                                   none.
+//   serverCertificateExpiryWarningSeconds
+//                                   a server certificate stored in IAM that
+//                                   expires within this warns (30 days).
 //   rootRecentUseWindowSeconds      root use newer than this alerts (the
 //                                   credential report lags up to 4 h).
 //   rootAuditMaxAgeSeconds          a root-credentials audit (collector
@@ -99,7 +102,8 @@
 //                         count; for organizations where per-key alerts would
 //                         number in the thousands. Usually the opposite of
 //                         perKeyAlerts.
-//   accountAlerts         account-wide findings: the password policy.
+//   accountAlerts         account-wide findings: password policy, server
+//                         certificates stored in IAM.
 //   rootAlerts            root account alerts (keys, MFA, use).
 //   exporterAlerts        the exporter's own health alerts.
 {
@@ -126,6 +130,7 @@
     signingCertificateRotationThresholdSeconds: 90 * 86400,
     roleUnusedThresholdSeconds: 90 * 86400,
     roleUnusedExcludedPaths: '/aws-service-role/.*',
+    serverCertificateExpiryWarningSeconds: 30 * 86400,
     rootRecentUseWindowSeconds: 86400,
     rootAuditMaxAgeSeconds: 86400,
     dataStaleRefreshIntervals: 3,
@@ -151,10 +156,13 @@
       AwsIamPasswordPolicyMissing: 'warning',
       AwsIamPasswordPolicyTooShort: 'warning',
       AwsIamPasswordPolicyReuseTooLow: 'warning',
+      AwsIamServerCertificateExpiringSoon: 'warning',
+      AwsIamServerCertificateExpired: 'warning',
       AwsIamRootAccessKeyActive: 'critical',
       AwsIamRootAccessKeyInactive: 'warning',
       AwsIamRootWithoutMFA: 'critical',
       AwsIamRootRecentlyUsed: 'critical',
+      AwsIamRootMFAVirtual: 'warning',
       AwsIamExporterDown: 'warning',
       AwsIamExporterAbsent: 'warning',
       AwsIamExporterNoAccounts: 'warning',

@@ -45,6 +45,11 @@ fn pascal(snake: &str) -> String {
     snake
         .split('_')
         .map(|w| {
+            // The SDK spells IAM's acronyms as words: list_virtual_mfa_devices
+            // is iam:ListVirtualMFADevices.
+            if w == "mfa" {
+                return String::from("MFA");
+            }
             let mut c = w.chars();
             c.next()
                 .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
@@ -148,6 +153,8 @@ fn the_code_calls_what_the_tests_expect() {
         "iam:ListAccessKeys",
         "iam:GetAccessKeyLastUsed",
         "iam:GetAccountPasswordPolicy",
+        "iam:ListVirtualMFADevices",
+        "iam:ListServerCertificates",
         "organizations:ListAccounts",
         "organizations:DescribeOrganization",
         "iam:ListOrganizationsFeatures",

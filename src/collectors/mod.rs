@@ -13,6 +13,8 @@
 pub mod password_policy;
 pub mod roles;
 pub mod root_credentials;
+pub mod server_certificates;
+pub mod virtual_mfa;
 
 use std::time::{Duration, Instant};
 
@@ -214,6 +216,24 @@ collectors! {
         env: "IAM_EXPORTER_COLLECTOR_ROLES",
         default: true,
         cost: "1 call per 1,000 roles per account (iam:GetAccountAuthorizationDetails, roles only)",
+    },
+    VirtualMfa {
+        field: virtual_mfa,
+        data: virtual_mfa::VirtualMfaUsers,
+        collect: virtual_mfa::collect,
+        name: "virtual-mfa",
+        env: "IAM_EXPORTER_COLLECTOR_VIRTUAL_MFA",
+        default: true,
+        cost: "1 call per account and 1,000 assigned virtual MFA devices (iam:ListVirtualMFADevices)",
+    },
+    ServerCertificates {
+        field: server_certificates,
+        data: Vec<server_certificates::ServerCertificate>,
+        collect: server_certificates::collect,
+        name: "server-certificates",
+        env: "IAM_EXPORTER_COLLECTOR_SERVER_CERTIFICATES",
+        default: true,
+        cost: "1 call per account and 1,000 server certificates (iam:ListServerCertificates)",
     },
 }
 

@@ -18,11 +18,13 @@ mod keys;
 mod password_policy;
 mod roles;
 pub mod root_credentials;
+mod server_certificates;
 pub mod settings;
 mod signing_certificates;
 mod table;
 mod text;
 mod users;
+mod virtual_mfa;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,11 +89,13 @@ pub(crate) struct Times {
 }
 
 /// Every table of the exposition, in order.
-const TABLES: [&Table; 6] = [
+const TABLES: [&Table; 8] = [
     &keys::TABLE,
     &signing_certificates::TABLE,
     &users::TABLE,
+    &virtual_mfa::TABLE,
     &password_policy::TABLE,
+    &server_certificates::TABLE,
     &root_credentials::TABLE,
     &roles::TABLE,
 ];

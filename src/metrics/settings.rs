@@ -101,6 +101,17 @@ mod tests {
             report: true,
             api: true,
         };
+        // One line per collector, in SPECS order: only password-policy is on.
+        let collectors: String = crate::collectors::SPECS
+            .iter()
+            .map(|spec| {
+                let on = u8::from(spec.collector == Collector::PasswordPolicy);
+                format!(
+                    "aws_iam_exporter_collector_enabled{{collector=\"{}\"}} {on}\n",
+                    spec.name
+                )
+            })
+            .collect();
         assert_eq!(
             render(
                 SettingsCollector::new(Duration::from_secs(3600), false, both)
@@ -113,11 +124,10 @@ mod tests {
              # TYPE aws_iam_exporter_source_info gauge\n\
              aws_iam_exporter_source_info{source=\"report,api\"} 1\n\
              # HELP aws_iam_exporter_collector_enabled 1 if the collector runs (--collector.NAME), 0 if it is off; value per collector\n\
-             # TYPE aws_iam_exporter_collector_enabled gauge\n\
-             aws_iam_exporter_collector_enabled{collector=\"password-policy\"} 1\n\
-             aws_iam_exporter_collector_enabled{collector=\"root-credentials\"} 0\n\
-             aws_iam_exporter_collector_enabled{collector=\"roles\"} 0\n\
-             # EOF\n"
+             # TYPE aws_iam_exporter_collector_enabled gauge\n"
+                .to_owned()
+                + &collectors
+                + "# EOF\n"
         );
     }
 

@@ -71,7 +71,27 @@ ACCOUNT:
                                    #   (organization members only)
       "alias": "prod-eu",          # optional IAM account alias
       "users": [USER, ...],        # optional
-      "roles": [ROLE, ...]         # optional
+      "roles": [ROLE, ...],        # optional
+      "root": {                    # optional: a `<root_account>` report row
+        "created": "2020-01-01T00:00:00Z",  #   (moto writes none), created then;
+        "mfa": "virtual"           #   none (default) | virtual | hardware |
+      },                           #   both. virtual: an assigned virtual MFA
+                                   #   device whose User is the root ARN
+      "unassigned_virtual_mfa_devices": 2,
+                                   # optional: virtual devices nobody uses
+      "server_certificates": [SERVER_CERT, ...]
+                                   # optional
+    }
+
+SERVER_CERT (uploaded with a self-signed certificate whose notAfter is
+"expiration"; ListServerCertificates then returns these values):
+
+    {
+      "name": "web-2026",          # required, unique in the account
+      "path": "/cloudfront/",      # optional, default "/"
+      "id": "ASCAEXAMPLE123",      # optional ServerCertificateId (default random)
+      "uploaded": "2025-01-01T00:00:00Z",  # optional, default: seeding time
+      "expiration": "2026-01-01T00:00:00Z" # required
     }
 
 USER:
@@ -83,7 +103,13 @@ USER:
       "password": true,            # console password (login profile); default false
       "password_last_used": "2026-11-20T10:00:00Z" | null,
                                    # only with "password": true; null/absent = never
-      "mfa": false,                # an enabled virtual MFA device; default false
+      "mfa": false,                # false (default) | true (= "virtual") |
+                                   #   "virtual" | "hardware" | "both": enabled
+                                   #   MFA devices (hardware: a token serial)
+      "signing_certificates": [CERT, CERT],
+                                   # 0 to 2 X.509 signing certificates, each
+                                   #   {"status": "Active" | "Inactive",
+                                   #    "uploaded": "2025-01-01T00:00:00Z"}
       "keys": [KEY, KEY]           # 0 to 2 access keys; the list index + 1 is
                                    #   the slot in the credential report
     }
@@ -160,15 +186,19 @@ After the edits, these APIs return the seeded values:
   * GenerateCredentialReport + GetCredentialReport: user_creation_time,
     password_enabled, password_last_used, mfa_active, access_key_N_active,
     access_key_N_last_rotated (= key "created"), access_key_N_last_used_date.
-Gaps of moto's credential report (the launcher does not paper over them):
-  * no `<root_account>` row;
+Gaps of moto's credential report (the launcher does not paper over them,
+except where noted):
+  * no `<root_account>` row (the launcher adds one for an account with "root");
   * access_key_N_last_used_region / _service are always "not_supported",
     even for keys that were used;
   * password_last_changed is the user's creation time; password_next_rotation
     is always "not_supported";
   * for a user without password, password_last_used is "not_supported"
     (AWS writes "N/A"), and for a password never used "no_information";
-  * cert_N_last_rotated is always "N/A";
+  * cert_N_last_rotated is always "N/A" (the launcher writes the upload date
+    of the user's Nth signing certificate, as AWS does);
+  * ListServerCertificates returns one fixed id, upload date and expiration
+    for every certificate (the launcher serves the seeded ones);
   * fields are joined with "," and never quoted: the row of a user whose name
     contains a comma (IAM allows it) has extra fields;
   * GeneratedTime is always 2015-02-02T20:02:02Z;
@@ -209,6 +239,7 @@ import sys
 import threading
 import traceback
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any
 
 DEFAULT_ACCOUNT_ID = "123456789012"
@@ -330,6 +361,7 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
                 "role_name", "external_id", "status", "alias", "users",
                 "password_policy",
                 "roles",
+                "root", "unassigned_virtual_mfa_devices", "server_certificates",
             },
             where,
         )
@@ -397,6 +429,10 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
             names.add(u["name"])
             users.append(u)
 
+        unassigned = acc.get("unassigned_virtual_mfa_devices", 0)
+        if not isinstance(unassigned, int) or isinstance(unassigned, bool) or unassigned < 0:
+            raise SeedError(f"{where}.unassigned_virtual_mfa_devices: expected a count")
+
         password_policy = acc.get("password_policy")
         if password_policy is not None:
             password_policy = check_fields(password_policy, PASSWORD_POLICY_FIELDS,
@@ -430,6 +466,10 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
                 "users": users,
                 "password_policy": password_policy,
                 "roles": roles,
+                "root": normalize_root(acc.get("root"), f"{where}.root"),
+                "unassigned_virtual_mfa_devices": unassigned,
+                "server_certificates": normalize_server_certificates(
+                    acc.get("server_certificates", []), f"{where}.server_certificates"),
             }
         )
     return {"partition": partition, "organization": org, "accounts": accounts}
@@ -443,13 +483,77 @@ PASSWORD_POLICY_FIELDS = {
     "HardExpiry",
 }
 
+MFA_KINDS = {False: [], True: ["virtual"], "virtual": ["virtual"],
+             "hardware": ["hardware"], "both": ["virtual", "hardware"]}
+
+
+def normalize_mfa(value: Any, where: str) -> list[str]:
+    if isinstance(value, (bool, str)) and value in MFA_KINDS:
+        return MFA_KINDS[value]
+    raise SeedError(f"{where}: expected false, true, virtual, hardware or both")
+
+
+def normalize_root(root: Any, where: str) -> dict[str, Any] | None:
+    if root is None:
+        return None
+    root = check_fields(root, {"created", "mfa"}, where)
+    created = root.get("created")
+    mfa = root.get("mfa", "none")
+    return {
+        "created": parse_ts(created, f"{where}.created") if created is not None else None,
+        "mfa": normalize_mfa(False if mfa == "none" else mfa, f"{where}.mfa"),
+    }
+
+
+def normalize_server_certificates(certs: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(certs, list):
+        raise SeedError(f"{where}: expected a list")
+    out = []
+    for i, cert in enumerate(certs):
+        w = f"{where}[{i}]"
+        cert = check_fields(cert, {"name", "path", "id", "uploaded", "expiration"}, w)
+        name = opt_str(cert, "name", w)
+        if not name:
+            raise SeedError(f"{w}.name: required")
+        uploaded = cert.get("uploaded")
+        out.append({
+            "name": name,
+            "path": opt_str(cert, "path", w) or "/",
+            "id": opt_str(cert, "id", w),
+            "uploaded": parse_ts(uploaded, f"{w}.uploaded") if uploaded is not None else None,
+            "expiration": parse_ts(cert.get("expiration"), f"{w}.expiration"),
+        })
+    if len({c["name"] for c in out}) != len(out):
+        raise SeedError(f"{where}: duplicate certificate name")
+    return out
+
+
+def normalize_signing_certificates(certs: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(certs, list) or len(certs) > 2:
+        raise SeedError(f"{where}: expected a list of at most 2 (IAM's limit)")
+    out = []
+    for i, cert in enumerate(certs):
+        w = f"{where}[{i}]"
+        cert = check_fields(cert, {"status", "uploaded"}, w)
+        status = cert.get("status", "Active")
+        if status not in ("Active", "Inactive"):
+            raise SeedError(f"{w}.status: expected Active or Inactive, got {status!r}")
+        uploaded = cert.get("uploaded")
+        out.append({
+            "status": status,
+            "uploaded": parse_ts(uploaded, f"{w}.uploaded") if uploaded is not None else None,
+        })
+    return out
+
+
 _USER_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
 
 def normalize_user(user: Any, where: str) -> dict[str, Any]:
     user = check_fields(
         user,
-        {"name", "path", "created", "password", "password_last_used", "mfa", "keys"},
+        {"name", "path", "created", "password", "password_last_used", "mfa", "keys",
+         "signing_certificates"},
         where,
     )
     name = opt_str(user, "name", where)
@@ -479,8 +583,11 @@ def normalize_user(user: Any, where: str) -> dict[str, Any]:
         "created": created,
         "password": password,
         "password_last_used": plu,
-        "mfa": opt_bool(user, "mfa", False, where),
+        "mfa": bool(normalize_mfa(user.get("mfa", False), f"{where}.mfa")),
+        "mfa_kinds": normalize_mfa(user.get("mfa", False), f"{where}.mfa"),
         "keys": keys,
+        "signing_certificates": normalize_signing_certificates(
+            user.get("signing_certificates", []), f"{where}.signing_certificates"),
     }
 
 
@@ -605,6 +712,7 @@ class Seeder:
         self.created_keys: dict[tuple[str, str], list[str]] = {}
         # (account id, policy name) -> ARN of a customer managed policy
         self.managed_policies: dict[tuple[str, str], str] = {}
+        self.signing_certs: dict[tuple[str, str], list[str]] = {}
 
     def client(self, service: str, creds: dict[str, str] | None = None,
                region: str | None = None) -> Any:
@@ -666,6 +774,12 @@ class Seeder:
                 self.create_user(iam, acc, user)
             for role in acc["roles"]:
                 self.create_role(iam, acc, role)
+            for n in range(acc["unassigned_virtual_mfa_devices"]):
+                iam.create_virtual_mfa_device(VirtualMFADeviceName=f"unassigned-{n}")
+            for cert in acc["server_certificates"]:
+                self.upload_server_certificate(iam, cert)
+            if acc["root"] is not None:
+                self.seed_root(iam, acc)
 
             self.accounts_out[acc["label"]] = {
                 "id": acc["id"],
@@ -780,16 +894,30 @@ class Seeder:
         iam.create_user(UserName=name, Path=user["path"])
         if user["password"]:
             iam.create_login_profile(UserName=name, Password="Seeded-Passw0rd!")
-        if user["mfa"]:
-            serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)[
-                "VirtualMFADevice"
-            ]["SerialNumber"]
+        for kind in user["mfa_kinds"]:
+            if kind == "virtual":
+                serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)[
+                    "VirtualMFADevice"
+                ]["SerialNumber"]
+            else:
+                # A hardware TOTP token's serial is not an ARN.
+                serial = "GAHT" + "".join(random.choice("0123456789") for _ in range(8))
             iam.enable_mfa_device(
                 UserName=name,
                 SerialNumber=serial,
                 AuthenticationCode1="123456",
                 AuthenticationCode2="654321",
             )
+        cert_ids = []
+        for n, cert in enumerate(user["signing_certificates"]):
+            body, _ = self_signed_pem(f"{name}-{n}", datetime(2030, 1, 1))
+            cert_id = iam.upload_signing_certificate(UserName=name, CertificateBody=body)[
+                "Certificate"]["CertificateId"]
+            if cert["status"] != "Active":
+                iam.update_signing_certificate(
+                    UserName=name, CertificateId=cert_id, Status=cert["status"])
+            cert_ids.append(cert_id)
+        self.signing_certs[(acc["id"], name)] = cert_ids
         key_ids = []
         for slot, key in enumerate(user["keys"], start=1):
             created = iam.create_access_key(UserName=name)["AccessKey"]
@@ -803,6 +931,36 @@ class Seeder:
                     UserName=name, AccessKeyId=key_id, Status=key["status"]
                 )
         self.created_keys[(acc["id"], name)] = key_ids
+
+    def upload_server_certificate(self, iam: Any, cert: dict[str, Any]) -> None:
+        body, key = self_signed_pem(cert["name"], cert["expiration"])
+        iam.upload_server_certificate(
+            ServerCertificateName=cert["name"], Path=cert["path"],
+            CertificateBody=body, PrivateKey=key)
+
+    def seed_root(self, iam: Any, acc: dict[str, Any]) -> None:
+        """The `<root_account>` row moto's report lacks, and root's virtual
+        MFA device (root's own API calls cannot be made against moto)."""
+        from moto.iam.models import iam_backends
+
+        backend = iam_backends[acc["id"]][self.partition]
+        root = acc["root"]
+        created = root["created"] or whole_seconds(datetime.now(timezone.utc).replace(tzinfo=None))
+        arn = f"arn:{self.partition}:iam::{acc['id']}:root"
+        if "virtual" in root["mfa"]:
+            serial = iam.create_virtual_mfa_device(
+                VirtualMFADeviceName="root-account-mfa-device")["VirtualMFADevice"]["SerialNumber"]
+            device = backend.virtual_mfa_devices[serial]
+            device.enable_date = created
+            # IAM gives the root user no user name: only its ARN and the
+            # account id as user id.
+            device.user = SimpleNamespace(path="/", id=acc["id"], arn=arn, create_date=created)
+        backend.seeded_root_row = ",".join([
+            "<root_account>", arn, fmt_report(created), "not_supported", "no_information",
+            "not_supported", "not_supported", "true" if root["mfa"] else "false",
+            "false", "N/A", "N/A", "N/A", "N/A", "false", "N/A", "N/A", "N/A", "N/A",
+            "false", "N/A", "false", "N/A",
+        ]) + "\n"
 
     def use_key(self, created: dict[str, Any], use: dict[str, str]) -> None:
         client_name, operation, kwargs, _ = SERVICE_CALLS[use["service"]]
@@ -937,6 +1095,17 @@ class Seeder:
                         service=lu["service"] or current.service,
                         region=lu["region"] or current.region,
                     )
+            cert_ids = self.signing_certs[(acc["id"], user["name"])]
+            for cert_id, cert in zip(cert_ids, user["signing_certificates"]):
+                c = u.signing_certificates[cert_id]
+                c.upload_date = cert["uploaded"] or whole_seconds(c.upload_date)
+        for cert in acc["server_certificates"]:
+            c = backend.get_server_certificate(cert["name"])
+            c.seeded_id = cert["id"] or "ASCA" + "".join(
+                random.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(17))
+            c.seeded_uploaded = cert["uploaded"] or whole_seconds(
+                datetime.now(timezone.utc).replace(tzinfo=None))
+            c.seeded_expiration = cert["expiration"]
 
     # -- verification through the public API -------------------------------
 
@@ -964,6 +1133,7 @@ class Seeder:
 
             for user in acc["users"]:
                 self.verify_user(iam, backend, acc, user, listed, content, report)
+            self.verify_account(iam, acc, report)
             # Leave the account as if no report had ever been requested, so
             # that the exporter's first GenerateCredentialReport sees STARTED.
             backend.credential_report = None
@@ -995,6 +1165,52 @@ class Seeder:
                        (naive(last.get("LastUsedDate")), last.get("Region")),
                        (wanted["date"], wanted["region"]) if wanted else (None, None))
 
+
+    def verify_account(self, iam: Any, acc: dict[str, Any],
+                       report: dict[str, dict[str, str]]) -> None:
+        where = f"account {acc['label']}"
+        virtual = sorted(
+            d["User"]["Arn"]
+            for page in iam.get_paginator("list_virtual_mfa_devices").paginate(
+                AssignmentStatus="Assigned")
+            for d in page["VirtualMFADevices"]
+        )
+        wanted = sorted(
+            [self.arn(acc["id"], f"user{u['path']}{u['name']}")
+             for u in acc["users"] if "virtual" in u["mfa_kinds"]]
+            + ([f"arn:{self.partition}:iam::{acc['id']}:root"]
+               if acc["root"] and "virtual" in acc["root"]["mfa"] else [])
+        )
+        expect(where, "assigned virtual MFA devices", virtual, wanted)
+        certs = {c["ServerCertificateName"]: c for c in
+                 iam.list_server_certificates()["ServerCertificateMetadataList"]}
+        for cert in acc["server_certificates"]:
+            got = certs.get(cert["name"])
+            if got is None:
+                raise SeedError(f"{where}: server certificate {cert['name']} not listed")
+            expect(where, f"server certificate {cert['name']} Expiration",
+                   naive(got["Expiration"]), cert["expiration"])
+            if cert["id"]:
+                expect(where, f"server certificate {cert['name']} id",
+                       got["ServerCertificateId"], cert["id"])
+        if acc["root"] is not None:
+            row = report.get("<root_account>")
+            if row is None:
+                raise SeedError(f"{where}: no <root_account> row in the report")
+            expect(where, "root mfa_active", row["mfa_active"],
+                   "true" if acc["root"]["mfa"] else "false")
+        for user in acc["users"]:
+            row = report.get(user["name"])
+            if row is None:
+                continue
+            for slot in (1, 2):
+                certs_in = user["signing_certificates"]
+                cert = certs_in[slot - 1] if slot <= len(certs_in) else None
+                expect(where, f"{user['name']} cert_{slot}_active", row[f"cert_{slot}_active"],
+                       "true" if cert and cert["status"] == "Active" else "false")
+                if cert and cert["uploaded"]:
+                    expect(where, f"{user['name']} cert_{slot}_last_rotated",
+                           row[f"cert_{slot}_last_rotated"], fmt_report(cert["uploaded"]))
 
     def verify_user(self, iam: Any, backend: Any, acc: dict[str, Any],
                     user: dict[str, Any], listed: dict[str, Any], content: str,
@@ -1067,6 +1283,90 @@ class Seeder:
                        fmt_report(k.create_date))
                 expect(kw, f"report {col}last_used_date", row[col + "last_used_date"],
                        fmt_report(k.last_used.timestamp) if k.last_used else "N/A")
+
+def self_signed_pem(common_name: str, not_after: datetime) -> tuple[str, str]:
+    """A self-signed certificate (and its key) valid until `not_after`:
+    moto checks that a signing certificate parses."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_after - timedelta(days=400))
+        .not_valid_after(not_after)
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        cert.public_bytes(serialization.Encoding.PEM).decode(),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                          serialization.NoEncryption()).decode(),
+    )
+
+
+def iso_z(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def patch_moto() -> None:
+    """Where moto's answers are fixed or missing, serve what the seed says,
+    as AWS would: the report's cert_N_last_rotated and `<root_account>` row,
+    and each server certificate's own id, upload date and expiration."""
+    from moto.iam import models, responses
+
+    report_row = models.User.to_csv
+
+    def to_csv(self: Any) -> str:
+        fields = report_row(self).rstrip("\n").split(",")
+        # The last four fields are cert_1_active, cert_1_last_rotated,
+        # cert_2_active, cert_2_last_rotated (counted from the end: moto does
+        # not quote a user name with a comma).
+        for slot, cert in enumerate(list(self.signing_certificates.values())[:2]):
+            fields[len(fields) - 3 + 2 * slot] = fmt_report(cert.upload_date)
+        return ",".join(fields) + "\n"
+
+    models.User.to_csv = to_csv
+
+    report = models.IAMBackend.get_credential_report
+
+    def get_credential_report(self: Any) -> str:
+        text = report(self)
+        root = getattr(self, "seeded_root_row", None)
+        if root is None:
+            return text
+        header, _, rows = text.partition("\n")
+        return header + "\n" + root + rows
+
+    models.IAMBackend.get_credential_report = get_credential_report
+
+    def list_server_certificates(self: Any) -> Any:
+        certs = self.backend.list_server_certificates()
+        return responses.ActionResult({
+            "ServerCertificateMetadataList": [
+                {
+                    "ServerCertificateName": cert.cert_name,
+                    "Path": cert.path,
+                    "Arn": cert.arn,
+                    "UploadDate": iso_z(cert.seeded_uploaded),
+                    "ServerCertificateId": cert.seeded_id,
+                    "Expiration": iso_z(cert.seeded_expiration),
+                }
+                for cert in certs
+            ],
+            "IsTruncated": False,
+        })
+
+    responses.IamResponse.list_server_certificates = list_server_certificates
+
 
 def whole_seconds(value: datetime) -> datetime:
     return value.replace(microsecond=0)
@@ -1176,6 +1476,7 @@ def main(argv: list[str] | None = None) -> int:
             seed = normalize_seed(json.load(f))
         from moto.server import ThreadedMotoServer
 
+        patch_moto()
         server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()

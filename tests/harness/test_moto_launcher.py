@@ -389,6 +389,55 @@ class SeededStateTest(unittest.TestCase):
         )
 
 
+class MfaAndCertificatesTest(unittest.TestCase):
+    """What the launcher adds to moto: the root row and root's virtual MFA
+    device, hardware MFA, signing certificate dates in the report, and each
+    server certificate's own id and dates."""
+
+    SEED = {"accounts": [{
+        "root": {"created": "2020-01-01T00:00:00Z", "mfa": "virtual"},
+        "unassigned_virtual_mfa_devices": 1,
+        "server_certificates": [
+            {"name": "web", "id": "ASCAWEBEXAMPLE000001", "uploaded": "2025-12-01T00:00:00Z",
+             "expiration": "2026-12-10T00:00:00Z"},
+        ],
+        "users": [
+            {"name": "vera", "mfa": "virtual"},
+            {"name": "hank", "mfa": "hardware",
+             "signing_certificates": [{"uploaded": "2025-02-01T00:00:00Z"},
+                                      {"status": "Inactive", "uploaded": "2024-02-01T00:00:00Z"}]},
+        ],
+    }]}
+
+    def test_seeded_mfa_and_certificates(self) -> None:
+        launcher = Launcher(self.SEED)
+        try:
+            self.assertIn("READY", launcher.lines, launcher.lines)
+            iam = launcher.client("iam")
+            assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")
+            users = sorted(d["User"]["Arn"] for d in assigned["VirtualMFADevices"])
+            self.assertEqual(users, ["arn:aws:iam::123456789012:root",
+                                     "arn:aws:iam::123456789012:user/vera"])
+            everything = iam.list_virtual_mfa_devices()["VirtualMFADevices"]
+            self.assertEqual(len(everything), 3, "one unassigned device too")
+            cert = iam.list_server_certificates()["ServerCertificateMetadataList"][0]
+            self.assertEqual(cert["ServerCertificateId"], "ASCAWEBEXAMPLE000001")
+            self.assertEqual(cert["Expiration"], utc("2026-12-10T00:00:00Z"))
+            self.assertEqual(cert["UploadDate"], utc("2025-12-01T00:00:00Z"))
+            iam.generate_credential_report()
+            content = iam.get_credential_report()["Content"].decode()
+            rows = {r["user"]: r for r in csv.DictReader(io.StringIO(content))}
+            self.assertEqual(rows["<root_account>"]["arn"], "arn:aws:iam::123456789012:root")
+            self.assertEqual(rows["<root_account>"]["mfa_active"], "true")
+            self.assertEqual(rows["hank"]["mfa_active"], "true")
+            self.assertEqual(
+                [rows["hank"][c] for c in ("cert_1_active", "cert_1_last_rotated",
+                                           "cert_2_active", "cert_2_last_rotated")],
+                ["true", "2025-02-01T00:00:00+00:00", "false", "2024-02-01T00:00:00+00:00"])
+        finally:
+            launcher.close()
+
+
 class LifecycleTest(unittest.TestCase):
     MINIMAL = {"accounts": [{"users": [{"name": "a"}]}]}
 
