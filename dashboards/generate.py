@@ -60,6 +60,7 @@ MIXIN_DEFAULTS = {
     "reportStaleThresholdSeconds": 6 * 3600,
     "passwordMinimumLength": 14,
     "passwordReusePrevention": 24,
+    "serverCertificateExpiryWarningSeconds": 30 * DAY,
     "roleUnusedThresholdSeconds": 90 * DAY,
     "roleUnusedExcludedPaths": "/aws-service-role/.*",
 }
@@ -111,6 +112,7 @@ STALE_REPORT = C["reportStaleThresholdSeconds"]
 TABLE_ROWS = C["dashboardTableRows"]
 PASSWORD_LENGTH = C["passwordMinimumLength"]
 PASSWORD_REUSE = C["passwordReusePrevention"]
+CERT_EXPIRY = C["serverCertificateExpiryWarningSeconds"]
 ROLE_UNUSED = C["roleUnusedThresholdSeconds"]
 ROLE_EXCLUDED = C["roleUnusedExcludedPaths"]
 
@@ -567,6 +569,39 @@ def organization() -> dict:
          column("Passwords remembered", steps=((None, "red"), (PASSWORD_REUSE, "green"))),
          column("Hard expiry", mappings=mapping((0, "no", "text"), (1, "yes", "text")))],
         sort=("Policy", False)), 24, 7))
+
+    p.append(lay.row("Root MFA and server certificates"))
+    root_user = f"user={json.dumps(ROOT_USER)}"
+    p.append(lay.place(table(
+        "Root MFA type",
+        [("account_name", "Name"), ("account_id", "Account"), ("Value #B", "Root MFA")],
+        "The kind of the root user's MFA (virtual-mfa collector), for CIS 1.6 (hardware MFA "
+        "for root; AwsIamRootMFAVirtual). virtual: an authenticator app, alone or next to a "
+        "hardware device; hardware: a hardware token or security key only. Empty: root has "
+        "no MFA (see Accounts), the source has no root row, or the collector did not run.",
+        instant_tables(
+            f"max by ({acc}, account_name) (aws_iam_account_info{sel()})",
+            f"max by ({acc}) (aws_iam_user_mfa_virtual{sel(root_user)})",
+        ),
+        [column("Name", link=account_link), column("Account", link=account_link),
+         column("Root MFA", mappings=mapping((1, "virtual", "red"),
+                                             (0, "hardware", "green")))],
+        sort=("Root MFA", True)), 8, 8))
+    p.append(lay.place(table(
+        "Server certificates",
+        [("account_id", "Account"), ("name", "Certificate"), ("id", "Id"),
+         ("Value", "Expires in")],
+        f"Server certificates stored in IAM (server-certificates collector), the "
+        f"{TABLE_ROWS} closest to expiry first. Red: expired, to delete (CIS 1.19, "
+        f"AwsIamServerCertificateExpired); orange: expires within {days(CERT_EXPIRY)} "
+        f"(AwsIamServerCertificateExpiringSoon).",
+        [target(f"bottomk({TABLE_ROWS}, max by ({acc}, name, id) "
+                f"(aws_iam_server_certificate_expiration_timestamp_seconds{sel()}) - time())",
+                instant=True, table=True)],
+        [column("Account", link=account_link),
+         column("Expires in", unit="s",
+                steps=((None, "red"), (0, "orange"), (CERT_EXPIRY, "green")))],
+        sort=("Expires in", False)), 16, 8))
 
     p.append(lay.row("Access keys by age"))
     bars = {

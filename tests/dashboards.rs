@@ -58,6 +58,14 @@ fn seed(now: u64) -> Value {
         "organization": {"feature_set": "ALL"},
         "accounts": [
             {"label": "mgmt", "name": "Management",
+             "server_certificates": [
+                {"name": "web", "id": "ASCAWEBEXAMPLE000001", "uploaded": ago(300 * DAY),
+                 "expiration": iso8601(now + 10 * DAY)},
+                {"name": "legacy", "id": "ASCALEGACYEXAMPLE001", "uploaded": ago(800 * DAY),
+                 "expiration": ago(5 * DAY)},
+                {"name": "api", "id": "ASCAAPIEXAMPLE000001", "uploaded": ago(DAY),
+                 "expiration": iso8601(now + 300 * DAY)}
+             ],
              "password_policy": {"MinimumPasswordLength": 14, "PasswordReusePrevention": 24,
                                  "MaxPasswordAge": 90, "RequireSymbols": true},
              "users": [
@@ -90,7 +98,9 @@ fn seed(now: u64) -> Value {
                 {"name": "AWSServiceRoleForAutoScaling",
                  "service_linked": "autoscaling.amazonaws.com", "created": ago(300 * DAY)}
             ]},
-            {"label": "sandbox", "id": SANDBOX, "name": "Sandbox", "users": [
+            {"label": "sandbox", "id": SANDBOX, "name": "Sandbox",
+             "root": {"created": ago(400 * DAY), "mfa": "virtual"},
+             "users": [
                 {"name": "sandbox-admin", "created": ago(10 * DAY), "password": true,
                  "password_last_used": ago(DAY), "mfa": false},
                 {"name": "ci-bot", "created": ago(10 * DAY),
@@ -317,7 +327,8 @@ fn check_organization(panels: &Panels) {
     // (account, name, users, console w/o MFA, rotate, due, unused, root)
     let expected: [AccountRow; 3] = [
         (MGMT, "Management", 9.0, 1.0, 1.0, 1.0, 1.0, ""),
-        (SANDBOX, "Sandbox", 2.0, 1.0, 0.0, 0.0, 0.0, ""),
+        // The launcher's root row: MFA, no keys.
+        (SANDBOX, "Sandbox", 2.0, 1.0, 0.0, 0.0, 0.0, "OK"),
         (FIXTURE, "", 2.0, 0.0, 0.0, 0.0, 0.0, "active keys, no MFA"),
     ];
     for (account, name, users, no_mfa, rotate, due, unused, root) in expected {
@@ -358,6 +369,7 @@ fn check_organization(panels: &Panels) {
     assert_eq!(value(r, "Users"), None, "{r:#}");
 
     check_password_policies(panels);
+    check_root_mfa_and_server_certificates(panels);
 
     assert_eq!(panels.stat("Accounts known"), vec![4.0]);
     assert_eq!(panels.stat("IAM users"), vec![13.0]);
@@ -408,6 +420,57 @@ fn check_password_policies(panels: &Panels) {
         assert_eq!(text(r, "Policy"), "", "{account}: {r:#}");
         assert_eq!(value(r, "Minimum length"), None, "{account}: {r:#}");
     }
+}
+
+/// Sandbox's root user has a virtual device (the launcher's root row); the
+/// other accounts have no root row the collector could match. Management's
+/// three certificates, closest to expiry first: one expired, one within 30
+/// days, one far off.
+fn check_root_mfa_and_server_certificates(panels: &Panels) {
+    let root = panels.table(
+        "Root MFA type",
+        &["Name", "Account", "Root MFA"],
+        &["Account"],
+    );
+    assert_eq!(
+        root.keys().cloned().collect::<BTreeSet<_>>(),
+        [MGMT, SANDBOX, FIXTURE, UNREACHABLE]
+            .map(|a| vec![a.to_owned()])
+            .into(),
+        "one row per account"
+    );
+    for account in [MGMT, SANDBOX, FIXTURE, UNREACHABLE] {
+        let r = &root[&vec![account.to_owned()]];
+        let (want, colour) = if account == SANDBOX {
+            ("virtual", "red")
+        } else {
+            ("", "")
+        };
+        assert_eq!(text(r, "Root MFA"), want, "{account}: {r:#}");
+        if !colour.is_empty() {
+            assert_eq!(color(r, "Root MFA"), colour, "{account}: {r:#}");
+        }
+    }
+
+    let certs = panels.table(
+        "Server certificates",
+        &["Account", "Certificate", "Id", "Expires in"],
+        &["Certificate"],
+    );
+    let near =
+        |got: Option<f64>, days: f64| got.is_some_and(|v| (v - days * DAY as f64).abs() < 600.0);
+    for (name, id, days, colour) in [
+        ("legacy", "ASCALEGACYEXAMPLE001", -5.0, "red"),
+        ("web", "ASCAWEBEXAMPLE000001", 10.0, "orange"),
+        ("api", "ASCAAPIEXAMPLE000001", 300.0, "green"),
+    ] {
+        let r = &certs[&vec![name.to_owned()]];
+        assert_eq!(text(r, "Account"), MGMT, "{r:#}");
+        assert_eq!(text(r, "Id"), id, "{r:#}");
+        assert!(near(value(r, "Expires in"), days), "{name}: {r:#}");
+        assert_eq!(color(r, "Expires in"), colour, "{name}: {r:#}");
+    }
+    assert_eq!(certs.len(), 3, "{certs:#?}");
 }
 
 type AccountRow = (
