@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -20,7 +21,7 @@ use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::{EntityType, RoleDetail, RoleLastUsed};
 use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use common::exporter::{Exporter, value};
+use common::exporter::{Exporter, run_tool, value};
 use common::moto::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MotoServer};
 use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError};
@@ -367,6 +368,12 @@ async fn every_role_series_worked_out_by_hand() {
         format!("aws_iam_role_idle_seconds{{{a},role=\"young\"}} 2592000"),
     ];
     assert_eq!(role_samples(&m), expected, "{m}");
+    // Well-formed for Prometheus's own linter (names, units, HELP and TYPE).
+    let lint = run_tool(Path::new("promtool"), &["check", "metrics"], &m);
+    assert!(
+        !lint.contains("aws_iam_role") && !lint.contains("error"),
+        "{lint}"
+    );
     assert_eq!(requests(&api, "GetAccountAuthorizationDetails"), 1);
     assert_eq!(
         value(
