@@ -206,7 +206,7 @@ collectors! {
         name: "root-credentials",
         env: "IAM_EXPORTER_COLLECTOR_ROOT_CREDENTIALS",
         default: false,
-        cost: "per organization member account, 1 sts:AssumeRoot and 4 calls in the root session (GetLoginProfile, ListAccessKeys, ListMFADevices, ListSigningCertificates); per refresh, 1 iam:ListOrganizationsFeatures and 1 organizations:ListAccounts",
+        cost: "per organization member account and --collector.root-credentials.interval, 1 sts:AssumeRoot and 4 calls in the root session (GetLoginProfile, ListAccessKeys, ListMFADevices, ListSigningCertificates); per refresh, 1 iam:ListOrganizationsFeatures and 1 organizations:ListAccounts",
     },
     Roles {
         field: roles,

@@ -13,8 +13,10 @@
 //! reads the root user's login profile, access keys, MFA devices and signing
 //! certificates (each call without a user name means the root user).
 //!
-//! Calls per member account and refresh: 1 `AssumeRoot` + 4 IAM calls (more
-//! only if a list has more than one page). Per refresh, once:
+//! Calls per member account and audit: 1 `AssumeRoot` + 4 IAM calls (more
+//! only if a list has more than one page); an account is audited at most
+//! once per `--collector.root-credentials.interval` ([`Audits`]), and
+//! refreshes in between make no call for it. Per refresh, once:
 //! `iam:ListOrganizationsFeatures` ([`organization_features`]).
 //!
 //! Not applicable (no audit, no series): the management account (its root is
