@@ -572,3 +572,48 @@ fn roles_are_on_by_default_and_the_flag_turns_them_off() {
         Some(0.0)
     );
 }
+
+/// A role path may hold any printable ASCII character, `"` and `\` included
+/// (IAM's pattern is `/[\u0021-\u007E]+/`): label values are escaped, and
+/// Prometheus's linter accepts the result.
+#[tokio::test]
+async fn odd_role_paths_are_escaped() {
+    let users = mock!(Client::list_users).then_output(|| {
+        aws_sdk_iam::operation::list_users::ListUsersOutput::builder()
+            .set_users(Some(Vec::new()))
+            .build()
+            .unwrap()
+    });
+    let roles = mock!(Client::get_account_authorization_details).then_output(|| {
+        GetAccountAuthorizationDetailsOutput::builder()
+            .role_detail_list(
+                RoleDetail::builder()
+                    .role_name("odd")
+                    .path(r#"/q"b\s/"#)
+                    .arn(format!(r#"arn:aws:iam::{ACCOUNT}:role/q"b\s/odd"#))
+                    .create_date(DateTime::from_secs(NOW - 10))
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&users, &roles]);
+    let api = ApiMetrics::default();
+    let store = Arc::new(Store::default());
+    let now = Arc::new(AtomicI64::new(NOW));
+    let api_only = SourceKinds {
+        report: false,
+        api: true,
+    };
+    refresher(client, api_only, &store, &api, &now)
+        .refresh_once()
+        .await;
+    let m = render(&store, NOW, &api, true);
+    assert!(
+        m.contains(&format!(
+            r#"aws_iam_role_info{{account_id="{ACCOUNT}",role="odd",arn="arn:aws:iam::{ACCOUNT}:role/q\"b\\s/odd",path="/q\"b\\s/"}} 1"#
+        )),
+        "{m}"
+    );
+    let lint = run_tool(Path::new("promtool"), &["check", "metrics"], &m);
+    assert!(!lint.contains("error"), "{lint}");
+}
