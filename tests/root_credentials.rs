@@ -642,6 +642,10 @@ async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fa
     refresher.refresh_once().await;
     let m = render(&store, 1_800_000_300, &api);
     assert_eq!(sts.num_calls(), 1);
+    // GetLoginProfile, ListAccessKeys, ListMFADevices, ListSigningCertificates:
+    // once each for two refreshes.
+    let reads: Vec<usize> = rules[2..].iter().map(Rule::num_calls).collect();
+    assert_eq!(reads, [1, 1, 1, 1]);
     assert_eq!(value(&m, &kind("password")), Some(0.0));
     assert_eq!(value(&m, &audited), Some(1_800_000_000.0));
     assert_eq!(
