@@ -236,7 +236,7 @@
       'AwsIamPasswordPolicyMissing',
       '%s == 0\n' % m('aws_iam_password_policy_present'),
       'An AWS account has no IAM password policy.',
-      "Account {{ $labels.account_id }} has no IAM password policy: console passwords follow IAM's defaults (8 characters, any reuse), below CIS 1.8 (%d characters) and 1.9 (%d remembered)." % [c.passwordMinimumLength, c.passwordReusePrevention],
+      "There is no IAM password policy in account {{ $labels.account_id }}: console passwords follow IAM's defaults (8 characters, any reuse), below CIS 1.8 (%d characters) and 1.9 (%d remembered)." % [c.passwordMinimumLength, c.passwordReusePrevention],
     ),
     findingAlert(
       'AwsIamPasswordPolicyTooShort',

@@ -85,6 +85,15 @@ fn expected_alerts() -> BTreeSet<AlertKey> {
         // moto always reports GeneratedTime 2015-02-02T20:02:02Z, so the
         // report of the moto account is years old: the alert is right.
         m("AwsIamCredentialReportStale", ""),
+        // old-key's active signing certificate was uploaded 100 days ago.
+        m("AwsIamSigningCertificateNotRotated", "old-key"),
+        // The moto account has no password policy (CIS 1.8, 1.9).
+        m("AwsIamPasswordPolicyMissing", ""),
+        // A server certificate that expired 3 days ago (CIS 1.19); the
+        // other one expires in 200 days.
+        m("AwsIamServerCertificateExpired", ""),
+        // The launcher's root row: MFA on, by a virtual device (CIS 1.6).
+        m("AwsIamRootMFAVirtual", "<root_account>"),
         // Root row of the fixture: active key used 2 hours ago, no MFA.
         f("AwsIamRootAccessKeyActive"),
         f("AwsIamRootRecentlyUsed"),
@@ -97,9 +106,16 @@ fn expected_alerts() -> BTreeSet<AlertKey> {
 fn moto_seed(now: u64) -> Value {
     let ago = |s: u64| iso8601(now - s);
     let used = |s: u64, region: &str, service: &str| json!({"date": ago(s), "region": region, "service": service});
-    json!({"accounts": [{"users": [
+    json!({"accounts": [{
+     "root": {"created": ago(3000 * DAY), "mfa": "virtual"},
+     "server_certificates": [
+        {"name": "expired", "uploaded": ago(400 * DAY), "expiration": ago(3 * DAY)},
+        {"name": "current", "uploaded": ago(10 * DAY), "expiration": iso8601(now + 200 * DAY)}
+     ],
+     "users": [
         {"name": "old-key", "created": ago(200 * DAY),
-         "keys": [{"created": ago(120 * DAY), "last_used": used(DAY, "eu-west-1", "s3")}]},
+         "keys": [{"created": ago(120 * DAY), "last_used": used(DAY, "eu-west-1", "s3")}],
+         "signing_certificates": [{"uploaded": ago(100 * DAY)}]},
         {"name": "never-used-key", "created": ago(60 * DAY),
          "keys": [{"created": ago(60 * DAY)}]},
         {"name": "two-keys", "path": "/ci/", "created": ago(100 * DAY),
