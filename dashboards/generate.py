@@ -948,6 +948,25 @@ def health() -> dict:
          column("Rows skipped", steps=((None, "green"), (1, "orange")))],
         sort=("Last refresh", False)), 24, 10))
 
+    p.append(lay.place(table(
+        "Collectors",
+        [("account_id", "Account"), ("collector", "Collector"), ("Value #A", "Last attempt"),
+         ("Value #B", "Data age"), ("Value #C", "Duration")],
+        "Every collector (--collector.NAME) of every account it ran for, failing ones first "
+        "(AwsIamExporterCollectorFailing). A failing collector's series are from its last "
+        "success; Data age is the time since then (empty: it never succeeded).",
+        instant_tables(
+            f"min by (account_id, collector) (aws_iam_exporter_collector_success{sel(acc)})",
+            f"time() - max by (account_id, collector) "
+            f"(aws_iam_exporter_collector_last_success_timestamp_seconds{sel(acc)})",
+            f"max by (account_id, collector) "
+            f"(aws_iam_exporter_collector_duration_seconds{sel(acc)})",
+        ),
+        [column("Last attempt", mappings=REFRESH_STATES, width=110),
+         column("Data age", unit="dtdurations", steps=((None, "green"), (STALE_DATA, "red"))),
+         column("Duration", unit="s")],
+        sort=("Last attempt", False)), 24, 8))
+
     p.append(lay.row("Over time"))
     p.append(lay.place(timeseries(
         "Data age",

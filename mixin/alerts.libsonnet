@@ -395,6 +395,13 @@
       c.exporterHealthFor,
     ),
     alert(
+      'AwsIamExporterCollectorFailing',
+      '%s == 0\n' % m('aws_iam_exporter_collector_success'),
+      'A collector of iam-credentials-exporter cannot read an AWS account.',
+      'The {{ $labels.collector }} collector has failed for account {{ $labels.account_id }} on {{ $labels.instance }} for more than %s. The account\'s other data is current; this collector\'s series are from its last success (aws_iam_exporter_collector_last_success_timestamp_seconds), or absent if it never succeeded.' % words(c.exporterHealthFor),
+      c.exporterHealthFor,
+    ),
+    alert(
       'AwsIamExporterDataStale',
       // Relative to the exporter's own --refresh.interval.
       |||
@@ -471,6 +478,7 @@
     AwsIamExporterAbsent: t('no exporter target is scraped at all', null),
     AwsIamExporterNoAccounts: t('exporter up, no account exported', null),
     AwsIamExporterRefreshFailing: t('last refresh of an account failed', null),
+    AwsIamExporterCollectorFailing: t('last attempt of a collector for an account failed', null),
     AwsIamExporterDataStale: t('last success > N refresh intervals + grace', c.dataStaleGraceSeconds),
     AwsIamCredentialReportStale: t('report from AWS older than threshold', c.reportStaleThresholdSeconds),
     AwsIamCredentialReportRowsSkipped: t('report rows could not be parsed', null),

@@ -91,7 +91,8 @@
 //                         refresh of your largest organization. A fixed
 //                         finding resolves this much later.
 //   exporterDownFor       `for:` of the exporter-down alert.
-//   exporterHealthFor     `for:` of refresh-failing and rows-skipped alerts.
+//   exporterHealthFor     `for:` of refresh-failing, collector-failing and
+//                         rows-skipped alerts.
 //   exporterNoAccountsFor `for:` of the alert on an exporter that is up but
 //                         exports no account; longer than the first refresh
 //                         of your largest organization (none is exported
@@ -167,6 +168,7 @@
       AwsIamExporterAbsent: 'warning',
       AwsIamExporterNoAccounts: 'warning',
       AwsIamExporterRefreshFailing: 'warning',
+      AwsIamExporterCollectorFailing: 'warning',
       AwsIamExporterDataStale: 'warning',
       AwsIamCredentialReportStale: 'warning',
       AwsIamCredentialReportRowsSkipped: 'warning',

@@ -832,6 +832,45 @@ fn check_health(panels: &Panels) {
     assert_eq!(color(r, "Credential report age"), "orange");
     let r = &accounts[&vec![FIXTURE.to_owned()]];
     assert_eq!(color(r, "Credential report age"), "green");
+    // The default collectors of both moto accounts, all succeeding; none for
+    // the report file or the unreachable account.
+    let collectors = panels.table(
+        "Collectors",
+        &[
+            "Account",
+            "Collector",
+            "Last attempt",
+            "Data age",
+            "Duration",
+        ],
+        &["Account", "Collector"],
+    );
+    let defaults: Vec<&str> = iam_credentials_exporter::collectors::SPECS
+        .iter()
+        .filter(|s| s.default)
+        .map(|s| s.name)
+        .collect();
+    assert!(defaults.contains(&"password-policy"), "{defaults:?}");
+    let expected: BTreeSet<Vec<String>> = [MGMT, SANDBOX]
+        .iter()
+        .flat_map(|a| {
+            defaults
+                .iter()
+                .map(move |c| vec![a.to_string(), c.to_string()])
+        })
+        .collect();
+    assert_eq!(
+        collectors.keys().cloned().collect::<BTreeSet<_>>(),
+        expected
+    );
+    for (key, r) in &collectors {
+        assert_eq!(text(r, "Last attempt"), "OK", "{key:?}: {r:#}");
+        assert!(
+            value(r, "Data age").is_some_and(|s| s < 120.0),
+            "{key:?}: {r:#}"
+        );
+        assert!(value(r, "Duration").is_some(), "{key:?}: {r:#}");
+    }
     assert_eq!(panels.stat("Accounts failing"), vec![1.0]);
     assert_eq!(panels.stat("Accounts never refreshed"), vec![1.0]);
     assert_eq!(panels.stat("Exporters down"), Vec::<f64>::new());
