@@ -61,6 +61,7 @@ MIXIN_DEFAULTS = {
     "passwordMinimumLength": 14,
     "passwordReusePrevention": 24,
     "serverCertificateExpiryWarningSeconds": 30 * DAY,
+    "signingCertificateRotationThresholdSeconds": 90 * DAY,
     "roleUnusedThresholdSeconds": 90 * DAY,
     "roleUnusedExcludedPaths": "/aws-service-role/.*",
 }
@@ -113,6 +114,7 @@ TABLE_ROWS = C["dashboardTableRows"]
 PASSWORD_LENGTH = C["passwordMinimumLength"]
 PASSWORD_REUSE = C["passwordReusePrevention"]
 CERT_EXPIRY = C["serverCertificateExpiryWarningSeconds"]
+SIGNING_ROTATION = C["signingCertificateRotationThresholdSeconds"]
 ROLE_UNUSED = C["roleUnusedThresholdSeconds"]
 ROLE_EXCLUDED = C["roleUnusedExcludedPaths"]
 
@@ -742,6 +744,31 @@ def account() -> dict:
         "root user is on the Organization dashboard.",
         user_queries(top(f"{users} or {per_user('aws_iam_user_idle_seconds', acc, not_root)}")),
         user_overrides, sort=("Idle", True)), 24, 10))
+
+    p.append(lay.row("Signing certificates"))
+    # Age from the upload time, so that it also works with --metrics.ages=false.
+    cert = "account_id, user, slot"
+    certs = top(f"max by ({cert}) (time() - aws_iam_signing_certificate_created_timestamp_seconds"
+                f"{sel(acc)})")
+    p.append(lay.place(table(
+        "Signing certificates",
+        [("account_id", "Account"), ("user", "User"), ("slot", "Slot"), ("Value #A", "Age"),
+         ("Value #B", "State")],
+        f"X.509 signing certificates of the selected accounts (the credential report's "
+        f"cert_1 and cert_2 columns), the oldest first; the root user's included. AWS records "
+        f"no use of them. Active and older than {days(SIGNING_ROTATION)}: "
+        f"AwsIamSigningCertificateNotRotated (an inactive one that old is red too: delete it). "
+        f"At most {TABLE_ROWS} rows.",
+        instant_tables(
+            certs,
+            f"max by ({cert}) (aws_iam_signing_certificate_active{sel(acc)}) "
+            f"and on ({cert}) {certs}",
+        ),
+        [column("User", link=user_link()),
+         column("Age", unit="dtdurations",
+                steps=((None, "transparent"), (SIGNING_ROTATION, "red"))),
+         column("State", mappings=mapping((1, "active", "text"), (0, "inactive", "transparent")))],
+        sort=("Age", True)), 24, 7))
 
     p.append(lay.row("IAM roles"))
     # Idle from the timestamps, so that the table also works with

@@ -70,7 +70,8 @@ fn seed(now: u64) -> Value {
                                  "MaxPasswordAge": 90, "RequireSymbols": true},
              "users": [
                 {"name": "old-key", "created": ago(200 * DAY),
-                 "keys": [{"created": ago(120 * DAY), "last_used": used(DAY, "eu-west-1", "s3")}]},
+                 "keys": [{"created": ago(120 * DAY), "last_used": used(DAY, "eu-west-1", "s3")}],
+                 "signing_certificates": [{"uploaded": ago(100 * DAY)}]},
                 {"name": "never-used-key", "created": ago(60 * DAY),
                  "keys": [{"created": ago(60 * DAY)}]},
                 {"name": "due-soon", "created": ago(100 * DAY),
@@ -83,7 +84,8 @@ fn seed(now: u64) -> Value {
                 {"name": "stale-password", "created": ago(300 * DAY), "password": true,
                  "password_last_used": ago(50 * DAY), "mfa": true},
                 {"name": "dormant", "created": ago(200 * DAY),
-                 "keys": [{"status": "Inactive", "created": ago(200 * DAY)}]},
+                 "keys": [{"status": "Inactive", "created": ago(200 * DAY)}],
+                 "signing_certificates": [{"status": "Inactive", "uploaded": ago(150 * DAY)}]},
                 {"name": "healthy-console", "created": ago(400 * DAY), "password": true,
                  "password_last_used": ago(HOUR), "mfa": true,
                  "keys": [{"created": ago(20 * DAY), "last_used": used(HOUR, "eu-central-1", "ec2")}]},
@@ -649,10 +651,42 @@ fn check_account_all(panels: &Panels) {
     assert_eq!(text(two, "Console password"), "no");
     check_buckets(panels, [5.0, 3.0, 1.0, 0.0]);
     check_idle_roles(panels);
+    check_signing_certificates(panels);
 }
 
 /// Every role but the service-linked one, once each: idle from the last use,
 /// or from creation when none is reported; yellow from 90 days.
+/// old-key's active certificate (100 days: over the 90-day threshold, red)
+/// and dormant's inactive one (150 days), oldest first.
+fn check_signing_certificates(panels: &Panels) {
+    let certs = panels.table(
+        "Signing certificates",
+        &["Account", "User", "Slot", "Age", "State"],
+        &["Account", "User", "Slot"],
+    );
+    let key = |user: &str| vec![MGMT.to_owned(), user.to_owned(), "1".to_owned()];
+    assert_eq!(
+        certs.keys().cloned().collect::<BTreeSet<_>>(),
+        [key("old-key"), key("dormant")].into(),
+        "{certs:#?}"
+    );
+    let near =
+        |got: Option<f64>, days: u64| got.is_some_and(|v| (v - (days * DAY) as f64).abs() < 600.0);
+    let r = &certs[&key("old-key")];
+    assert!(near(value(r, "Age"), 100), "{r:#}");
+    assert_eq!(color(r, "Age"), "red", "{r:#}");
+    assert_eq!(text(r, "State"), "active", "{r:#}");
+    let r = &certs[&key("dormant")];
+    assert!(near(value(r, "Age"), 150), "{r:#}");
+    assert_eq!(text(r, "State"), "inactive", "{r:#}");
+    assert_eq!(
+        links(r, "User"),
+        vec![format!(
+            "/d/aws-iam-user/?var-account={MGMT}&var-user=dormant&from=now-7d&to=now&var-datasource=prometheus"
+        )]
+    );
+}
+
 fn check_idle_roles(panels: &Panels) {
     let roles = panels.table(
         "Idle roles",
