@@ -166,6 +166,12 @@ impl ApiMetrics {
     }
 }
 
+/// The interceptor that counts every request in `api`, for clients built
+/// elsewhere (the SDK's mock clients in tests).
+pub fn call_counter(api: &ApiMetrics) -> impl Intercept + 'static {
+    CallCounter(api.clone())
+}
+
 /// Counts every request the SDK transmits, so retries show up too.
 #[derive(Debug)]
 struct CallCounter(ApiMetrics);

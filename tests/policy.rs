@@ -38,6 +38,10 @@ const AUDIT_TASK_POLICY: [&str; 7] = [
     "iam:ListSigningCertificates",
 ];
 
+/// IAM action names that the SDK's snake_case operation names do not spell
+/// in PascalCase: `list_ssh_public_keys` is `iam:ListSSHPublicKeys`.
+const ACRONYMS: [(&str, &str); 1] = [("Ssh", "SSH")];
+
 /// Calls that need no permission.
 const UNPRIVILEGED: [&str; 1] = ["sts:GetCallerIdentity"];
 
@@ -51,9 +55,14 @@ fn pascal(snake: &str) -> String {
                 return String::from("MFA");
             }
             let mut c = w.chars();
-            c.next()
+            let word = c
+                .next()
                 .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            match ACRONYMS.iter().find(|(sdk, _)| *sdk == word) {
+                Some((_, iam)) => (*iam).to_owned(),
+                None => word,
+            }
         })
         .collect()
 }
@@ -155,6 +164,8 @@ fn the_code_calls_what_the_tests_expect() {
         "iam:GetAccountPasswordPolicy",
         "iam:ListVirtualMFADevices",
         "iam:ListServerCertificates",
+        "iam:ListSSHPublicKeys",
+        "iam:ListServiceSpecificCredentials",
         "organizations:ListAccounts",
         "organizations:DescribeOrganization",
         "iam:ListOrganizationsFeatures",

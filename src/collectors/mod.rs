@@ -14,6 +14,8 @@ pub mod password_policy;
 pub mod roles;
 pub mod root_credentials;
 pub mod server_certificates;
+pub mod service_specific_credentials;
+pub mod ssh_public_keys;
 pub mod virtual_mfa;
 
 use std::time::{Duration, Instant};
@@ -234,6 +236,24 @@ collectors! {
         env: "IAM_EXPORTER_COLLECTOR_SERVER_CERTIFICATES",
         default: true,
         cost: "1 call per account and 1,000 server certificates (iam:ListServerCertificates)",
+    },
+    SshPublicKeys {
+        field: ssh_public_keys,
+        data: ssh_public_keys::SshPublicKeys,
+        collect: ssh_public_keys::collect,
+        name: "ssh-public-keys",
+        env: "IAM_EXPORTER_COLLECTOR_SSH_PUBLIC_KEYS",
+        default: false,
+        cost: "1 call per user, plus 1 per 1,000 users (iam:ListSSHPublicKeys, iam:ListUsers)",
+    },
+    ServiceSpecificCredentials {
+        field: service_specific_credentials,
+        data: service_specific_credentials::ServiceSpecificCredentials,
+        collect: service_specific_credentials::collect,
+        name: "service-specific-credentials",
+        env: "IAM_EXPORTER_COLLECTOR_SERVICE_SPECIFIC_CREDENTIALS",
+        default: true,
+        cost: "7 calls per account, 1 per service, whatever the number of users (iam:ListServiceSpecificCredentials)",
     },
 }
 

@@ -19,8 +19,10 @@ mod password_policy;
 mod roles;
 pub mod root_credentials;
 mod server_certificates;
+mod service_specific_credentials;
 pub mod settings;
 mod signing_certificates;
+mod ssh_public_keys;
 mod table;
 mod text;
 mod users;
@@ -89,7 +91,7 @@ pub(crate) struct Times {
 }
 
 /// Every table of the exposition, in order.
-const TABLES: [&Table; 8] = [
+const TABLES: [&Table; 10] = [
     &keys::TABLE,
     &signing_certificates::TABLE,
     &users::TABLE,
@@ -98,6 +100,8 @@ const TABLES: [&Table; 8] = [
     &server_certificates::TABLE,
     &root_credentials::TABLE,
     &roles::TABLE,
+    &ssh_public_keys::TABLE,
+    &service_specific_credentials::TABLE,
 ];
 
 /// The tables of one account state, rendered once.

@@ -110,8 +110,31 @@ USER:
                                    # 0 to 2 X.509 signing certificates, each
                                    #   {"status": "Active" | "Inactive",
                                    #    "uploaded": "2025-01-01T00:00:00Z"}
-      "keys": [KEY, KEY]           # 0 to 2 access keys; the list index + 1 is
+      "keys": [KEY, KEY],          # 0 to 2 access keys; the list index + 1 is
                                    #   the slot in the credential report
+      "ssh_keys": [SSH_KEY, ...],  # 0 to 5 SSH public keys (IAM's limit)
+      "service_specific_credentials": [SSC, ...]
+                                   # at most 2 per service (IAM's limit)
+    }
+
+SSH_KEY:
+
+    {
+      "id": "APKAEXAMPLE1",        # optional: the SSHPublicKeyId (default: moto's)
+      "status": "Active",          # Active (default) | Inactive
+      "uploaded": "2025-01-01T00:00:00Z"   # optional, default: seeding time
+    }
+
+SSC (a service-specific credential; moto has none, the launcher serves
+ListServiceSpecificCredentials itself, see serve_service_specific_credentials):
+
+    {
+      "service": "bedrock.amazonaws.com",  # required: the ServiceName
+      "id": "ACCAEXAMPLE1",        # optional: ServiceSpecificCredentialId
+                                   #   (default: ACCA + 16 random characters)
+      "status": "Active",          # Active (default) | Inactive | Expired
+      "created": "2025-01-01T00:00:00Z",   # optional, default: seeding time
+      "expires": "2026-01-01T00:00:00Z"    # optional; absent = never expires
     }
 
 KEY:
@@ -183,6 +206,10 @@ After the edits, these APIs return the seeded values:
     CreateDate = role "created", RoleLastUsed = role "last_used" (empty
     element when never used, as AWS answers). ListRoles returns no
     RoleLastUsed (neither does AWS).
+  * ListSSHPublicKeys: SSHPublicKeyId = "id", Status, UploadDate = "uploaded".
+  * ListServiceSpecificCredentials (served by the launcher): UserName,
+    ServiceName and AllUsers filters as AWS documents them, MaxItems (default
+    100) and Marker paginate.
   * GenerateCredentialReport + GetCredentialReport: user_creation_time,
     password_enabled, password_last_used, mfa_active, access_key_N_active,
     access_key_N_last_rotated (= key "created"), access_key_N_last_used_date.
@@ -553,7 +580,7 @@ def normalize_user(user: Any, where: str) -> dict[str, Any]:
     user = check_fields(
         user,
         {"name", "path", "created", "password", "password_last_used", "mfa", "keys",
-         "signing_certificates"},
+         "signing_certificates", "ssh_keys", "service_specific_credentials"},
         where,
     )
     name = opt_str(user, "name", where)
@@ -577,7 +604,22 @@ def normalize_user(user: Any, where: str) -> dict[str, Any]:
     if not isinstance(keys_in, list) or len(keys_in) > 2:
         raise SeedError(f"{where}.keys: expected a list of at most 2 keys (IAM's limit)")
     keys = [normalize_key(k, f"{where}.keys[{i}]") for i, k in enumerate(keys_in)]
+    ssh_in = user.get("ssh_keys", [])
+    if not isinstance(ssh_in, list) or len(ssh_in) > 5:
+        raise SeedError(f"{where}.ssh_keys: expected a list of at most 5 keys (IAM's limit)")
+    ssh_keys = [normalize_ssh_key(k, f"{where}.ssh_keys[{i}]") for i, k in enumerate(ssh_in)]
+    ssc_in = user.get("service_specific_credentials", [])
+    if not isinstance(ssc_in, list):
+        raise SeedError(f"{where}.service_specific_credentials: expected a list")
+    sscs = [normalize_ssc(c, f"{where}.service_specific_credentials[{i}]")
+            for i, c in enumerate(ssc_in)]
+    for service in {c["service"] for c in sscs}:
+        if sum(c["service"] == service for c in sscs) > 2:
+            raise SeedError(f"{where}.service_specific_credentials: more than 2 for "
+                            f"{service} (IAM's limit)")
     return {
+        "ssh_keys": ssh_keys,
+        "service_specific_credentials": sscs,
         "name": name,
         "path": path,
         "created": created,
@@ -647,6 +689,42 @@ def normalize_role(role: Any, where: str) -> dict[str, Any]:
         "inline_policies": inline,
         "managed_policies": managed,
         "instance_profile": opt_bool(role, "instance_profile", False, where),
+    }
+
+
+def opt_ts(obj: dict[str, Any], key: str, where: str) -> datetime | None:
+    value = obj.get(key)
+    return parse_ts(value, f"{where}.{key}") if value is not None else None
+
+
+def normalize_ssh_key(key: Any, where: str) -> dict[str, Any]:
+    key = check_fields(key, {"id", "status", "uploaded"}, where)
+    status = key.get("status", "Active")
+    if status not in ("Active", "Inactive"):
+        raise SeedError(f"{where}.status: expected Active or Inactive, got {status!r}")
+    key_id = opt_str(key, "id", where)
+    if key_id is not None and not re.fullmatch(r"[A-Z0-9]{20,128}", key_id):
+        raise SeedError(f"{where}.id: 20 to 128 upper-case letters or digits, got {key_id!r}")
+    return {"id": key_id, "status": status, "uploaded": opt_ts(key, "uploaded", where)}
+
+
+def normalize_ssc(cred: Any, where: str) -> dict[str, Any]:
+    cred = check_fields(cred, {"service", "id", "status", "created", "expires"}, where)
+    service = opt_str(cred, "service", where)
+    if not service:
+        raise SeedError(f"{where}.service: required, e.g. bedrock.amazonaws.com")
+    status = cred.get("status", "Active")
+    if status not in ("Active", "Inactive", "Expired"):
+        raise SeedError(f"{where}.status: expected Active, Inactive or Expired, got {status!r}")
+    cred_id = opt_str(cred, "id", where)
+    if cred_id is not None and not re.fullmatch(r"\w{20,128}", cred_id):
+        raise SeedError(f"{where}.id: 20 to 128 word characters, got {cred_id!r}")
+    return {
+        "service": service,
+        "id": cred_id,
+        "status": status,
+        "created": opt_ts(cred, "created", where),
+        "expires": opt_ts(cred, "expires", where),
     }
 
 
@@ -931,6 +1009,28 @@ class Seeder:
                     UserName=name, AccessKeyId=key_id, Status=key["status"]
                 )
         self.created_keys[(acc["id"], name)] = key_ids
+        for number, ssh in enumerate(user["ssh_keys"]):
+            # Any body will do: moto keeps it and fingerprints it, IAM would
+            # check that it is an ssh-rsa key.
+            body = f"ssh-rsa AAAAB3NzaC1yc2E{number}{name} {name}@seed"
+            uploaded = iam.upload_ssh_public_key(UserName=name, SSHPublicKeyBody=body)
+            ssh["moto_id"] = uploaded["SSHPublicKey"]["SSHPublicKeyId"]
+            if ssh["status"] != "Active":
+                iam.update_ssh_public_key(UserName=name, SSHPublicKeyId=ssh["moto_id"],
+                                          Status=ssh["status"])
+        store = SERVICE_CREDENTIALS.setdefault((acc["id"], self.partition), [])
+        for cred in user["service_specific_credentials"]:
+            store.append({
+                "UserName": name,
+                "Status": cred["status"],
+                "ServiceUserName": f"{name}-at-{acc['id']}",
+                "CreateDate": cred["created"] or whole_seconds(datetime.now(timezone.utc)
+                                                               .replace(tzinfo=None)),
+                "ExpirationDate": cred["expires"],
+                "ServiceSpecificCredentialId": cred["id"] or "ACCA" + "".join(
+                    random.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16)),
+                "ServiceName": cred["service"],
+            })
 
     def upload_server_certificate(self, iam: Any, cert: dict[str, Any]) -> None:
         body, key = self_signed_pem(cert["name"], cert["expiration"])
@@ -1061,6 +1161,11 @@ class Seeder:
             # microseconds) and the report (which drops them) agree.
             u.create_date = user["created"] or whole_seconds(u.create_date)
             u.password_last_used = user["password_last_used"]
+            for ssh in user["ssh_keys"]:
+                k = u.get_ssh_public_key(ssh["moto_id"])
+                k.upload_date = ssh["uploaded"] or whole_seconds(k.upload_date)
+                if ssh["id"] is not None:
+                    k.ssh_public_key_id = ssh["id"]
             key_ids = self.created_keys[(acc["id"], user["name"])]
             for key_id, key in zip(key_ids, user["keys"]):
                 k = u.get_access_key_by_id(key_id)
@@ -1247,6 +1352,28 @@ class Seeder:
             expect(where, "report mfa_active", row["mfa_active"],
                    "true" if user["mfa"] else "false")
 
+        ssh_listed = iam.list_ssh_public_keys(UserName=name)["SSHPublicKeys"]
+        expect(where, "ListSSHPublicKeys",
+               [(k["SSHPublicKeyId"], k["Status"], naive(k["UploadDate"])) for k in ssh_listed],
+               [(k.ssh_public_key_id, k.status, k.upload_date)
+                for k in u.get_all_ssh_public_keys()])
+        for ssh, listed in zip(user["ssh_keys"], ssh_listed):
+            if ssh["uploaded"] is not None:
+                expect(where, "SSH key uploaded", naive(listed["UploadDate"]), ssh["uploaded"])
+            if ssh["id"] is not None:
+                expect(where, "SSH key id", listed["SSHPublicKeyId"], ssh["id"])
+        creds = iam.list_service_specific_credentials(UserName=name)["ServiceSpecificCredentials"]
+        expect(where, "ListServiceSpecificCredentials",
+               [(c["ServiceName"], c["Status"], naive(c["CreateDate"]),
+                 naive(c.get("ExpirationDate"))) for c in creds],
+               [(c["service"], c["status"], c["created"] or naive(listed["CreateDate"]),
+                 c["expires"])
+                for c, listed in zip(user["service_specific_credentials"], creds)])
+        for cred, listed in zip(user["service_specific_credentials"], creds):
+            if cred["id"] is not None:
+                expect(where, "service-specific credential id",
+                       listed["ServiceSpecificCredentialId"], cred["id"])
+
         api_keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
         key_ids = self.created_keys[(acc["id"], name)]
         expect(where, "ListAccessKeys ids", [k["AccessKeyId"] for k in api_keys], key_ids)
@@ -1395,6 +1522,50 @@ def expect(where: str, what: str, actual: Any, wanted: Any) -> None:
 # ---------------------------------------------------------------------------
 
 
+# (account id, partition) -> ServiceSpecificCredentialMetadata dicts, in
+# creation order. Filled by the Seeder, read by the patched response below.
+SERVICE_CREDENTIALS: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
+def serve_service_specific_credentials() -> None:
+    """moto 5.2.5 has no service-specific credentials. Serve
+    ListServiceSpecificCredentials from SERVICE_CREDENTIALS as IAM documents it:
+    without UserName the caller's own (none: the launcher's callers are not
+    IAM users); with AllUsers=true every user's; ServiceName filters; MaxItems
+    (default 100) and Marker paginate, the Marker being an opaque offset."""
+    from moto.core.responses import ActionResult
+    from moto.iam.exceptions import ValidationError
+    from moto.iam.responses import IamResponse
+
+    def list_service_specific_credentials(self: Any) -> Any:
+        user_name = self._get_param("UserName")
+        service = self._get_param("ServiceName")
+        all_users = str(self._get_param("AllUsers", "false")).lower() == "true"
+        if all_users and user_name:
+            raise ValidationError("AllUsers cannot be specified together with UserName")
+        if user_name:
+            self.backend.get_user(user_name)  # NoSuchEntity for an unknown user
+        creds = [
+            c for c in SERVICE_CREDENTIALS.get((self.current_account, self.partition), [])
+            if (all_users or c["UserName"] == user_name)
+            and (service is None or c["ServiceName"] == service)
+        ]
+        start = int(self._get_param("Marker") or 0)
+        size = int(self._get_param("MaxItems") or 100)
+        page = creds[start:start + size]
+        result: dict[str, Any] = {
+            "ServiceSpecificCredentials": [
+                {k: v for k, v in c.items() if v is not None} for c in page
+            ],
+            "IsTruncated": start + size < len(creds),
+        }
+        if result["IsTruncated"]:
+            result["Marker"] = str(start + size)
+        return ActionResult(result)
+
+    IamResponse.list_service_specific_credentials = list_service_specific_credentials
+
+
 def add_latency(seconds: float) -> None:
     """Delays every request by `seconds`. The server is threaded, so delays of
     concurrent requests overlap as a remote endpoint's round trips do."""
@@ -1477,6 +1648,7 @@ def main(argv: list[str] | None = None) -> int:
         from moto.server import ThreadedMotoServer
 
         patch_moto()
+        serve_service_specific_credentials()
         server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()

@@ -73,7 +73,24 @@ SEED: dict[str, Any] = {
                         },
                     ],
                 },
-                {"name": "console.only+x=y.z@corp", "password": True},
+                {
+                    "name": "console.only+x=y.z@corp",
+                    "password": True,
+                    "ssh_keys": [
+                        {"id": "APKACONSOLE000000001", "uploaded": "2025-03-03T03:03:03Z"},
+                        {"status": "Inactive"},
+                    ],
+                    "service_specific_credentials": [
+                        {"service": "bedrock.amazonaws.com", "id": "ACCABEDROCK000000001",
+                         "created": "2026-01-01T00:00:00Z",
+                         "expires": "2026-12-01T00:00:00Z"},
+                        {"service": "bedrock.amazonaws.com", "status": "Expired",
+                         "created": "2025-01-01T00:00:00Z",
+                         "expires": "2025-02-01T00:00:00Z"},
+                        {"service": "codecommit.amazonaws.com", "status": "Inactive",
+                         "created": "2024-04-04T04:04:04Z"},
+                    ],
+                },
                 {"name": "comma,user", "keys": [{"created": "2025-07-07T07:07:07Z"}]},
             ],
             "roles": [
@@ -102,6 +119,10 @@ SEED: dict[str, Any] = {
                     "name": "svc",
                     "created": "2025-01-01T00:00:00Z",
                     "keys": [{"created": "2025-01-02T00:00:00Z"}],
+                    "service_specific_credentials": [
+                        {"service": "bedrock.amazonaws.com", "id": "ACCAPRODBEDROCK00001",
+                         "created": "2025-05-05T00:00:00Z"},
+                    ],
                 }
             ],
             "roles": [
@@ -292,6 +313,62 @@ class SeededStateTest(unittest.TestCase):
         app = member.get_role(RoleName="app")["Role"]
         self.assertEqual(app["Arn"], "arn:aws:iam::210987654321:role/app")
         self.assertEqual(app["RoleLastUsed"]["Region"], "us-east-2")
+
+    def test_ssh_public_keys(self) -> None:
+        iam = self.launcher.client("iam")
+        listed = iam.list_ssh_public_keys(UserName="console.only+x=y.z@corp")["SSHPublicKeys"]
+        self.assertEqual(
+            [(k["SSHPublicKeyId"], k["Status"]) for k in listed][0],
+            ("APKACONSOLE000000001", "Active"),
+        )
+        self.assertEqual(listed[0]["UploadDate"], utc("2025-03-03T03:03:03Z"))
+        self.assertEqual(listed[1]["Status"], "Inactive")
+        self.assertRegex(listed[1]["SSHPublicKeyId"], r"^APKA[A-Z0-9]{16}$")
+        self.assertEqual(listed[1]["UploadDate"].microsecond, 0)
+        self.assertEqual(iam.list_ssh_public_keys(UserName="alice")["SSHPublicKeys"], [])
+
+    def test_service_specific_credentials(self) -> None:
+        iam = self.launcher.client("iam")
+        user = "console.only+x=y.z@corp"
+
+        def listing(**kwargs: Any) -> list[tuple[str, str, str, Any, Any]]:
+            out = []
+            while True:
+                page = iam.list_service_specific_credentials(**kwargs)
+                out += [(c["UserName"], c["ServiceName"], c["Status"], c["CreateDate"],
+                         c.get("ExpirationDate")) for c in page["ServiceSpecificCredentials"]]
+                if not page["IsTruncated"]:
+                    return out
+                kwargs["Marker"] = page["Marker"]
+
+        bedrock = [
+            (user, "bedrock.amazonaws.com", "Active", utc("2026-01-01T00:00:00Z"),
+             utc("2026-12-01T00:00:00Z")),
+            (user, "bedrock.amazonaws.com", "Expired", utc("2025-01-01T00:00:00Z"),
+             utc("2025-02-01T00:00:00Z")),
+        ]
+        git = (user, "codecommit.amazonaws.com", "Inactive", utc("2024-04-04T04:04:04Z"), None)
+        self.assertEqual(listing(UserName=user), bedrock + [git])
+        self.assertEqual(listing(AllUsers=True, ServiceName="bedrock.amazonaws.com"), bedrock)
+        # One item per page: the same credentials, over pages.
+        self.assertEqual(
+            listing(AllUsers=True, ServiceName="bedrock.amazonaws.com", MaxItems=1), bedrock
+        )
+        self.assertEqual(listing(AllUsers=True, ServiceName="logs.amazonaws.com"), [])
+        # Without UserName or AllUsers: the caller's own, and the caller is no IAM user.
+        self.assertEqual(listing(), [])
+        first = iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]
+        self.assertEqual(first[0]["ServiceSpecificCredentialId"], "ACCABEDROCK000000001")
+        self.assertRegex(first[1]["ServiceSpecificCredentialId"], r"^ACCA[A-Z2-7]{16}$")
+        with self.assertRaises(iam.exceptions.NoSuchEntityException):
+            iam.list_service_specific_credentials(UserName="nobody")
+        # Another account's credentials are its own.
+        prod = self.launcher.client("iam", self.assume("prod"))
+        self.assertEqual(
+            [c["ServiceSpecificCredentialId"] for c in prod.list_service_specific_credentials(
+                AllUsers=True, ServiceName="bedrock.amazonaws.com")["ServiceSpecificCredentials"]],
+            ["ACCAPRODBEDROCK00001"],
+        )
 
     def test_access_key_last_used(self) -> None:
         iam = self.launcher.client("iam")

@@ -1,0 +1,152 @@
+//! Service-specific credentials of IAM users: CodeCommit Git passwords,
+//! Amazon Keyspaces passwords, and the long-term API keys of Amazon Bedrock,
+//! Claude Platform on AWS, CloudWatch, CloudWatch Logs and X-Ray (bearer
+//! tokens; some never expire).
+//!
+//! `iam:ListServiceSpecificCredentials` with `AllUsers=true` lists one
+//! service's credentials of every user of the account, so this costs one
+//! paginated listing per service name in [`SERVICES`], whatever the number
+//! of users: 7 calls per account in the usual case.
+
+use std::sync::Arc;
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::types::{ServiceSpecificCredentialMetadata, StatusType};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::aws::{ApiMetrics, CallError};
+
+use super::Context;
+
+/// The services IAM issues service-specific credentials for, as of the IAM
+/// User Guide ("Service-specific credentials for IAM users", "API keys for
+/// AWS services"); a service AWS adds later is one line here.
+pub const SERVICES: [&str; 7] = [
+    "codecommit.amazonaws.com",
+    "cassandra.amazonaws.com",
+    "bedrock.amazonaws.com",
+    "aws-external-anthropic.amazonaws.com",
+    "cloudwatch.amazonaws.com",
+    "logs.amazonaws.com",
+    "xray.amazonaws.com",
+];
+
+/// Credentials per page: the API's maximum.
+const PAGE: i32 = 1000;
+
+/// Every service-specific credential of the account, sorted by user,
+/// service and id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceSpecificCredentials {
+    pub credentials: Vec<ServiceSpecificCredential>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSpecificCredential {
+    pub user: String,
+    /// As IAM names it, e.g. `bedrock.amazonaws.com`.
+    pub service_name: String,
+    pub id: String,
+    /// `Active`, `Inactive` or `Expired`, as IAM spells it.
+    pub status: String,
+    pub created: i64,
+    /// `None` when it never expires (only API keys can expire).
+    pub expires: Option<i64>,
+}
+
+impl ServiceSpecificCredential {
+    /// Only `Active` credentials can be used; `Expired` ones cannot.
+    pub fn active(&self) -> bool {
+        self.status == StatusType::Active.as_str()
+    }
+}
+
+/// One listing per service name, at most the account's call concurrency at
+/// once. A service the partition does not offer (`NotSupportedService`)
+/// has no credentials there; any other error fails the collector.
+pub async fn collect(ctx: Context<'_>) -> Result<ServiceSpecificCredentials, CallError> {
+    let limit = Arc::new(Semaphore::new(ctx.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for service in SERVICES {
+        let (iam, api, limit) = (ctx.iam.clone(), ctx.api.clone(), Arc::clone(&limit));
+        tasks.spawn(async move { list_service(&iam, &api, service, &limit).await });
+    }
+    let mut credentials = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined.expect("credential listing task panicked") {
+            Ok(listed) => credentials.extend(listed),
+            Err(e) => {
+                tasks.abort_all();
+                return Err(e);
+            }
+        }
+    }
+    credentials
+        .sort_by(|a, b| (&a.user, &a.service_name, &a.id).cmp(&(&b.user, &b.service_name, &b.id)));
+    Ok(ServiceSpecificCredentials { credentials })
+}
+
+async fn list_service(
+    iam: &Client,
+    api: &ApiMetrics,
+    service: &str,
+    limit: &Semaphore,
+) -> Result<Vec<ServiceSpecificCredential>, CallError> {
+    let mut credentials = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let answer = {
+            let _permit = limit.acquire().await.expect("semaphore is never closed");
+            iam.list_service_specific_credentials()
+                .all_users(true)
+                .service_name(service)
+                .max_items(PAGE)
+                .set_marker(marker.take())
+                .send()
+                .await
+        };
+        let page = match answer {
+            Ok(page) => page,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_service_not_supported_exception()) =>
+            {
+                tracing::debug!(
+                    service,
+                    "service-specific credentials not offered for this service here"
+                );
+                return Ok(Vec::new());
+            }
+            Err(e) => {
+                api.record_error("ListServiceSpecificCredentials", &e);
+                return Err(CallError::from_sdk(
+                    "iam:ListServiceSpecificCredentials",
+                    &e,
+                ));
+            }
+        };
+        credentials.extend(
+            page.service_specific_credentials
+                .unwrap_or_default()
+                .into_iter()
+                .map(credential),
+        );
+        match (page.is_truncated, page.marker) {
+            (true, Some(next)) if !next.is_empty() => marker = Some(next),
+            _ => break,
+        }
+    }
+    Ok(credentials)
+}
+
+fn credential(c: ServiceSpecificCredentialMetadata) -> ServiceSpecificCredential {
+    ServiceSpecificCredential {
+        status: c.status.as_str().to_owned(),
+        created: c.create_date.secs(),
+        expires: c.expiration_date.map(|d| d.secs()),
+        user: c.user_name,
+        service_name: c.service_name,
+        id: c.service_specific_credential_id,
+    }
+}
