@@ -64,6 +64,8 @@ MIXIN_DEFAULTS = {
     "signingCertificateRotationThresholdSeconds": 90 * DAY,
     "roleUnusedThresholdSeconds": 90 * DAY,
     "roleUnusedExcludedPaths": "/aws-service-role/.*",
+    "serviceCredentialRotationThresholdSeconds": 90 * DAY,
+    "serviceCredentialExpiryWarningSeconds": 7 * DAY,
 }
 # Dashboard-only settings; the mixin may set them too.
 DASHBOARD_DEFAULTS = {
@@ -117,11 +119,15 @@ CERT_EXPIRY = C["serverCertificateExpiryWarningSeconds"]
 SIGNING_ROTATION = C["signingCertificateRotationThresholdSeconds"]
 ROLE_UNUSED = C["roleUnusedThresholdSeconds"]
 ROLE_EXCLUDED = C["roleUnusedExcludedPaths"]
+CREDENTIAL_ROTATION = C["serviceCredentialRotationThresholdSeconds"]
+CREDENTIAL_EXPIRY = C["serviceCredentialExpiryWarningSeconds"]
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 KEY = "account_id, user, slot, access_key_id"
 USER = "account_id, user"
 ROLE = "account_id, role"
+CREDENTIAL = "account_id, user, service_name, credential_id"
+SSH_KEY = "account_id, user, ssh_public_key_id"
 UID = {
     "organization": "aws-iam-organization",
     "account": "aws-iam-account",
@@ -826,10 +832,60 @@ def account() -> dict:
         "The same buckets over time.", stack=True,
         overrides=bucket_colors(acc + ", ")), 16, 7))
 
+    p.append(lay.row("Other credentials"))
+    cred_age = (f"time() - max by ({CREDENTIAL}) "
+                f"(aws_iam_service_specific_credential_created_timestamp_seconds{sel(acc)})")
+    creds = f"topk({TABLE_ROWS}, {cred_age})"
+    p.append(lay.place(table(
+        "Service-specific credentials",
+        [("account_id", "Account"), ("user", "User"), ("service_name", "Service"),
+         ("credential_id", "Credential"), ("status", "Status"), ("Value #B", "Age"),
+         ("Value #C", "Expires in")],
+        "Git credentials for CodeCommit, Amazon Keyspaces passwords and long-term API keys "
+        "(Bedrock, CloudWatch, CloudWatch Logs, ...) of IAM users, oldest first (at most "
+        f"{TABLE_ROWS}). Age is red past {days(CREDENTIAL_ROTATION)} "
+        "(AwsIamServiceCredentialNotRotated); Expires in is empty for a credential that never "
+        f"expires and red within {days(CREDENTIAL_EXPIRY)} "
+        "(AwsIamServiceCredentialExpiringSoon). From the service-specific-credentials collector.",
+        instant_tables(
+            f"max by ({CREDENTIAL}, status) "
+            f"(aws_iam_service_specific_credential_status_info{sel(acc)}) "
+            f"and on ({CREDENTIAL}) {creds}",
+            creds,
+            f"max by ({CREDENTIAL}) "
+            f"(aws_iam_service_specific_credential_expiration_timestamp_seconds{sel(acc)}) "
+            f"- time() and on ({CREDENTIAL}) {creds}",
+        ),
+        [column("User", link=user_link()),
+         column("Age", unit="dtdurations",
+                steps=((None, "transparent"), (CREDENTIAL_ROTATION + 1, "red"))),
+         column("Expires in", unit="dtdurations",
+                steps=((None, "red"), (CREDENTIAL_EXPIRY, "transparent")))],
+        sort=("Age", True)), 24, 8))
+    ssh_age = (f"time() - max by ({SSH_KEY}) "
+               f"(aws_iam_ssh_public_key_uploaded_timestamp_seconds{sel(acc)})")
+    ssh_keys = f"topk({TABLE_ROWS}, {ssh_age})"
+    p.append(lay.place(table(
+        "SSH public keys",
+        [("account_id", "Account"), ("user", "User"), ("ssh_public_key_id", "SSH key"),
+         ("Value #A", "Active"), ("Value #B", "Age")],
+        "SSH public keys of IAM users (used with CodeCommit), oldest first (at most "
+        f"{TABLE_ROWS}). Empty unless the exporter runs with --collector.ssh-public-keys, "
+        "which costs one call per user.",
+        instant_tables(
+            f"max by ({SSH_KEY}) (aws_iam_ssh_public_key_active{sel(acc)}) "
+            f"and on ({SSH_KEY}) {ssh_keys}",
+            ssh_keys,
+        ),
+        [column("User", link=user_link()), column("Active", mappings=YES_NO, width=110),
+         column("Age", unit="dtdurations")],
+        sort=("Age", True)), 24, 7))
+
     return dashboard(
         "account", "Account",
         "What to do this week in the selected accounts: keys to rotate or deactivate, "
-        "console users without MFA, unused passwords, inactive users, idle roles.",
+        "console users without MFA, unused passwords, inactive users, idle roles, "
+        "service-specific credentials and SSH keys.",
         p, [variable_query("account", "Account",
                            "label_values(aws_iam_user_info, account_id)", multi=True)])
 

@@ -361,6 +361,57 @@
     ),
   ],
 
+  // Service-specific credentials. Ages are computed from the timestamps,
+  // so these alerts work with --metrics.ages=false too.
+  local credName = 'The {{ $labels.service_name }} credential {{ $labels.credential_id }} of IAM user {{ $labels.user }} in account {{ $labels.account_id }}',
+  local activeCred(extra='') = '%s == 1' % m('aws_iam_service_specific_credential_active', extra),
+  local serviceCredentials = [
+    findingAlert(
+      'AwsIamServiceCredentialNeverExpires',
+      |||
+        %s
+        unless
+        %s
+      ||| % [
+        activeCred('service_name!~"%s"' % std.join('|', [std.strReplace(s, '.', '\\\\.') for s in c.serviceCredentialServicesThatCannotExpire])),
+        m('aws_iam_service_specific_credential_expiration_timestamp_seconds'),
+      ],
+      'An active long-term API key never expires.',
+      credName + ' is an active API key (a bearer token) without an expiration date: whoever holds it can use it until someone deactivates it. Replace it with one that expires, or with short-term credentials.',
+    ),
+    findingAlert(
+      'AwsIamServiceCredentialExpiringSoon',
+      |||
+        (
+          %s
+          - time()
+        ) < %d > 0
+        and
+        %s
+      ||| % [
+        m('aws_iam_service_specific_credential_expiration_timestamp_seconds'),
+        c.serviceCredentialExpiryWarningSeconds,
+        activeCred(),
+      ],
+      'An active service-specific credential expires within %s.' % days(c.serviceCredentialExpiryWarningSeconds),
+      credName + ' expires in {{ $value | humanizeDuration }}. Whatever uses it stops working then: issue a replacement and move its users to it.',
+    ),
+    findingAlert(
+      'AwsIamServiceCredentialNotRotated',
+      |||
+        time() - %s > %d
+        and
+        %s
+      ||| % [
+        m('aws_iam_service_specific_credential_created_timestamp_seconds'),
+        c.serviceCredentialRotationThresholdSeconds,
+        activeCred(),
+      ],
+      'An active service-specific credential is older than %s.' % days(c.serviceCredentialRotationThresholdSeconds),
+      credName + ' was created {{ $value | humanizeDuration }} ago and is still active. Rotate it at least every %s, as access keys.' % days(c.serviceCredentialRotationThresholdSeconds),
+    ),
+  ],
+
   local exporter = [
     alert(
       'AwsIamExporterDown',
@@ -474,6 +525,9 @@
     AwsIamRootWithoutMFA: t('root has no MFA, not audited credential-free (CIS 1.5)', c.rootAuditMaxAgeSeconds),
     AwsIamRootRecentlyUsed: t('root password or key used recently (CIS 1.7)', c.rootRecentUseWindowSeconds),
     AwsIamRootMFAVirtual: t('root has a virtual MFA device (CIS 1.6)', null),
+    AwsIamServiceCredentialNeverExpires: t('active API key without expiration date', null),
+    AwsIamServiceCredentialExpiringSoon: t('active credential expires within %s' % days(c.serviceCredentialExpiryWarningSeconds), c.serviceCredentialExpiryWarningSeconds),
+    AwsIamServiceCredentialNotRotated: t('active credential age > %s' % days(c.serviceCredentialRotationThresholdSeconds), c.serviceCredentialRotationThresholdSeconds),
     AwsIamExporterDown: t('scrape of the exporter fails', null),
     AwsIamExporterAbsent: t('no exporter target is scraped at all', null),
     AwsIamExporterNoAccounts: t('exporter up, no account exported', null),
@@ -490,6 +544,7 @@
       if c.perAccountSummaries then { name: 'iam-credentials-account-summaries', rules: perAccount },
       if c.accountAlerts then { name: 'iam-credentials-account-settings', rules: account },
       if c.rootAlerts then { name: 'iam-credentials-root', rules: root },
+      if c.serviceCredentialAlerts then { name: 'iam-credentials-service-credentials', rules: serviceCredentials },
       if c.exporterAlerts then { name: 'iam-credentials-exporter', rules: exporter },
     ]),
   },

@@ -75,6 +75,20 @@
 //                                   AwsIamRootWithoutMFA for this long after it
 //                                   ran. Longer than the exporter's
 //                                   --collector.root-credentials.interval (6h).
+//   serviceCredentialRotationThresholdSeconds
+//                                   active service-specific credential (Git or
+//                                   Keyspaces password, API key) older than
+//                                   this is not rotated (90 days, as for
+//                                   access keys).
+//   serviceCredentialExpiryWarningSeconds
+//                                   an active credential that expires within
+//                                   this is about to break its users (7 days).
+//   serviceCredentialServicesThatCannotExpire
+//                                   services whose credentials have no
+//                                   expiry at all (CodeCommit and Keyspaces
+//                                   passwords): not flagged as never
+//                                   expiring. Every other service's
+//                                   credentials are API keys, which can.
 //   dataStaleRefreshIntervals       data is stale after this many of the
 //   dataStaleGraceSeconds           exporter's own refresh intervals
 //                                   (aws_iam_exporter_refresh_interval_seconds)
@@ -107,6 +121,9 @@
 //                         certificates stored in IAM.
 //   rootAlerts            root account alerts (keys, MFA, use).
 //   exporterAlerts        the exporter's own health alerts.
+//   serviceCredentialAlerts  alerts on service-specific credentials (one per
+//                         credential; the service-specific-credentials
+//                         collector is on by default).
 {
   _config+:: {
     selector: 'job="iam-credentials-exporter"',
@@ -134,6 +151,9 @@
     serverCertificateExpiryWarningSeconds: 30 * 86400,
     rootRecentUseWindowSeconds: 86400,
     rootAuditMaxAgeSeconds: 86400,
+    serviceCredentialRotationThresholdSeconds: 90 * 86400,
+    serviceCredentialExpiryWarningSeconds: 7 * 86400,
+    serviceCredentialServicesThatCannotExpire: ['codecommit.amazonaws.com', 'cassandra.amazonaws.com'],
     dataStaleRefreshIntervals: 3,
     dataStaleGraceSeconds: 600,
     reportStaleThresholdSeconds: 6 * 3600,
@@ -164,6 +184,9 @@
       AwsIamRootWithoutMFA: 'critical',
       AwsIamRootRecentlyUsed: 'critical',
       AwsIamRootMFAVirtual: 'warning',
+      AwsIamServiceCredentialNeverExpires: 'warning',
+      AwsIamServiceCredentialExpiringSoon: 'warning',
+      AwsIamServiceCredentialNotRotated: 'warning',
       AwsIamExporterDown: 'warning',
       AwsIamExporterAbsent: 'warning',
       AwsIamExporterNoAccounts: 'warning',
@@ -188,5 +211,6 @@
     accountAlerts: true,
     rootAlerts: true,
     exporterAlerts: true,
+    serviceCredentialAlerts: true,
   },
 }

@@ -71,21 +71,32 @@ fn seed(now: u64) -> Value {
              "users": [
                 {"name": "old-key", "created": ago(200 * DAY),
                  "keys": [{"created": ago(120 * DAY), "last_used": used(DAY, "eu-west-1", "s3")}],
-                 "signing_certificates": [{"uploaded": ago(100 * DAY)}]},
+                 "signing_certificates": [{"uploaded": ago(100 * DAY)}],
+                 "ssh_keys": [{"id": "APKAOLDKEY0000000001", "uploaded": ago(100 * DAY)}],
+                 "service_specific_credentials": [
+                     {"service": "bedrock.amazonaws.com", "id": "ACCAOLDKEYBEDROCK001",
+                      "created": ago(100 * DAY)}]},
                 {"name": "never-used-key", "created": ago(60 * DAY),
                  "keys": [{"created": ago(60 * DAY)}]},
                 {"name": "due-soon", "created": ago(100 * DAY),
                  "keys": [{"created": ago(85 * DAY), "last_used": used(HOUR, "us-east-1", "sts")}]},
                 {"name": "two-keys", "path": "/ci/", "created": ago(100 * DAY),
                  "keys": [{"created": ago(30 * DAY), "last_used": used(2 * HOUR, "us-east-1", "sts")},
-                          {"created": ago(10 * DAY), "last_used": used(HOUR, "us-east-1", "sts")}]},
+                          {"created": ago(10 * DAY), "last_used": used(HOUR, "us-east-1", "sts")}],
+                 "service_specific_credentials": [
+                     {"service": "logs.amazonaws.com", "id": "ACCATWOKEYSLOGS00001",
+                      "created": ago(10 * DAY), "expires": iso8601(now + 3 * DAY)},
+                     {"service": "codecommit.amazonaws.com", "id": "ACCATWOKEYSGIT000001",
+                      "status": "Inactive", "created": ago(200 * DAY)}]},
                 {"name": "console-no-mfa", "created": ago(100 * DAY), "password": true,
                  "password_last_used": ago(2 * DAY), "mfa": false},
                 {"name": "stale-password", "created": ago(300 * DAY), "password": true,
                  "password_last_used": ago(50 * DAY), "mfa": true},
                 {"name": "dormant", "created": ago(200 * DAY),
                  "keys": [{"status": "Inactive", "created": ago(200 * DAY)}],
-                 "signing_certificates": [{"status": "Inactive", "uploaded": ago(150 * DAY)}]},
+                 "signing_certificates": [{"status": "Inactive", "uploaded": ago(150 * DAY)}],
+                 "ssh_keys": [{"id": "APKADORMANT000000001", "status": "Inactive",
+                               "uploaded": ago(30 * DAY)}]},
                 {"name": "healthy-console", "created": ago(400 * DAY), "password": true,
                  "password_last_used": ago(HOUR), "mfa": true,
                  "keys": [{"created": ago(20 * DAY), "last_used": used(HOUR, "eu-central-1", "ec2")}]},
@@ -106,7 +117,10 @@ fn seed(now: u64) -> Value {
                 {"name": "sandbox-admin", "created": ago(10 * DAY), "password": true,
                  "password_last_used": ago(DAY), "mfa": false},
                 {"name": "ci-bot", "created": ago(10 * DAY),
-                 "keys": [{"created": ago(5 * DAY), "last_used": used(HOUR, "eu-west-1", "ecr")}]}
+                 "keys": [{"created": ago(5 * DAY), "last_used": used(HOUR, "eu-west-1", "ecr")}],
+                 "service_specific_credentials": [
+                     {"service": "bedrock.amazonaws.com", "id": "ACCACIBOTBEDROCK0001",
+                      "status": "Expired", "created": ago(40 * DAY), "expires": ago(10 * DAY)}]}
             ]}
         ]
     })
@@ -150,6 +164,7 @@ fn dashboards_draw_one_row_per_account_user_and_key() {
             "OrganizationAccountAccessRole",
             "--source",
             "report,api",
+            "--collector.ssh-public-keys",
             "--refresh.interval",
             "5s",
         ],
@@ -650,6 +665,115 @@ fn check_account_all(panels: &Panels) {
     assert_eq!(text(two, "Action"), "");
     assert_eq!(text(two, "Console password"), "no");
     check_buckets(panels, [5.0, 3.0, 1.0, 0.0]);
+
+    let creds = panels.table(
+        "Service-specific credentials",
+        &[
+            "Account",
+            "User",
+            "Service",
+            "Credential",
+            "Status",
+            "Age",
+            "Expires in",
+        ],
+        &["Account", "Credential"],
+    );
+    // (account, credential, user, service, status, age, age colour,
+    // expires in, its colour)
+    let expected = [
+        (
+            MGMT,
+            "ACCAOLDKEYBEDROCK001",
+            "old-key",
+            "bedrock.amazonaws.com",
+            "Active",
+            100 * DAY,
+            "red",
+            None,
+            "",
+        ),
+        (
+            MGMT,
+            "ACCATWOKEYSLOGS00001",
+            "two-keys",
+            "logs.amazonaws.com",
+            "Active",
+            10 * DAY,
+            "transparent",
+            Some(3.0 * DAY as f64),
+            "red",
+        ),
+        (
+            MGMT,
+            "ACCATWOKEYSGIT000001",
+            "two-keys",
+            "codecommit.amazonaws.com",
+            "Inactive",
+            200 * DAY,
+            "red",
+            None,
+            "",
+        ),
+        (
+            SANDBOX,
+            "ACCACIBOTBEDROCK0001",
+            "ci-bot",
+            "bedrock.amazonaws.com",
+            "Expired",
+            40 * DAY,
+            "transparent",
+            Some(-10.0 * DAY as f64),
+            "red",
+        ),
+    ];
+    assert_eq!(
+        creds.keys().cloned().collect::<BTreeSet<_>>(),
+        expected
+            .iter()
+            .map(|e| vec![e.0.to_owned(), e.1.to_owned()])
+            .collect(),
+        "every credential once"
+    );
+    for (account, id, user, service, status, age, age_color, expires, expires_color) in expected {
+        let r = &creds[&vec![account.to_owned(), id.to_owned()]];
+        assert_eq!(text(r, "User"), user, "{r:#}");
+        assert_eq!(text(r, "Service"), service, "{r:#}");
+        assert_eq!(text(r, "Status"), status, "{r:#}");
+        assert!(
+            value(r, "Age").is_some_and(|a| (a - age as f64).abs() < 600.0),
+            "{r:#}"
+        );
+        assert_eq!(color(r, "Age"), age_color, "{r:#}");
+        match expires {
+            Some(e) => assert!(
+                value(r, "Expires in").is_some_and(|v| (v - e).abs() < 600.0),
+                "{r:#}"
+            ),
+            None => assert_eq!(text(r, "Expires in"), "", "never expires: {r:#}"),
+        }
+        assert_eq!(color(r, "Expires in"), expires_color, "{r:#}");
+    }
+
+    let ssh = panels.table(
+        "SSH public keys",
+        &["Account", "User", "SSH key", "Active", "Age"],
+        &["Account", "SSH key"],
+    );
+    assert_eq!(ssh.len(), 2, "{ssh:#?}");
+    for (id, user, active, age) in [
+        ("APKAOLDKEY0000000001", "old-key", "yes", 100 * DAY),
+        ("APKADORMANT000000001", "dormant", "no", 30 * DAY),
+    ] {
+        let r = &ssh[&vec![MGMT.to_owned(), id.to_owned()]];
+        assert_eq!(text(r, "User"), user, "{r:#}");
+        assert_eq!(text(r, "Active"), active, "{r:#}");
+        assert!(
+            value(r, "Age").is_some_and(|a| (a - age as f64).abs() < 600.0),
+            "{r:#}"
+        );
+    }
+
     check_idle_roles(panels);
     check_signing_certificates(panels);
 }
@@ -866,8 +990,9 @@ fn check_health(panels: &Panels) {
     assert_eq!(color(r, "Credential report age"), "orange");
     let r = &accounts[&vec![FIXTURE.to_owned()]];
     assert_eq!(color(r, "Credential report age"), "green");
-    // The default collectors of both moto accounts, all succeeding; none for
-    // the report file or the unreachable account.
+    // The default collectors of both moto accounts and ssh-public-keys (turned
+    // on for this exporter), all succeeding; none for the report file or the
+    // unreachable account.
     let collectors = panels.table(
         "Collectors",
         &[
@@ -881,7 +1006,7 @@ fn check_health(panels: &Panels) {
     );
     let defaults: Vec<&str> = iam_credentials_exporter::collectors::SPECS
         .iter()
-        .filter(|s| s.default)
+        .filter(|s| s.default || s.name == "ssh-public-keys")
         .map(|s| s.name)
         .collect();
     assert!(defaults.contains(&"password-policy"), "{defaults:?}");
