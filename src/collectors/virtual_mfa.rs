@@ -14,17 +14,18 @@ use std::collections::BTreeSet;
 use aws_sdk_iam::types::AssignmentStatusType;
 
 use crate::aws::{ApiMetrics, CallError};
-use crate::model::ROOT_USER;
 
 use super::Context;
 
 /// The largest page IAM serves.
 const PAGE_SIZE: i32 = 1000;
 
-/// The users (the root user as `<root_account>`) with at least one assigned
-/// virtual MFA device.
+/// Who has at least one assigned virtual MFA device.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VirtualMfaUsers {
+    /// The root user (its device's user ARN ends in `:root`).
+    pub root: bool,
+    /// IAM user names.
     pub users: BTreeSet<String>,
 }
 
@@ -43,36 +44,49 @@ pub async fn list(
         .into_paginator()
         .page_size(PAGE_SIZE)
         .send();
-    let mut users = BTreeSet::new();
+    let mut out = VirtualMfaUsers::default();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
             api.record_error("ListVirtualMFADevices", &e);
             CallError::from_sdk("iam:ListVirtualMFADevices", &e)
         })?;
-        users.extend(
-            page.virtual_mfa_devices
-                .iter()
-                .filter_map(|device| device.user.as_ref())
-                .filter_map(|user| user_name(&user.arn, &user.user_name)),
-        );
+        let assignees = page
+            .virtual_mfa_devices
+            .iter()
+            .filter_map(|device| device.user.as_ref())
+            .filter_map(|user| assignee(&user.arn, &user.user_name));
+        for assignee in assignees {
+            match assignee {
+                Assignee::Root => out.root = true,
+                Assignee::User(name) => {
+                    out.users.insert(name);
+                }
+            }
+        }
     }
-    Ok(VirtualMfaUsers { users })
+    Ok(out)
 }
 
-/// The credential report's name of the user a device is assigned to: the
-/// root user's ARN is `arn:PARTITION:iam::ACCOUNT:root` (IAM gives it no user
-/// name); an IAM user's name is the last part of its ARN's path.
-fn user_name(arn: &str, name: &str) -> Option<String> {
+#[derive(Debug, PartialEq, Eq)]
+enum Assignee {
+    Root,
+    User(String),
+}
+
+/// Whom a device is assigned to: the root user's ARN is
+/// `arn:PARTITION:iam::ACCOUNT:root` (IAM gives it no user name); an IAM
+/// user's name is the last part of its ARN's path.
+fn assignee(arn: &str, name: &str) -> Option<Assignee> {
     if arn.ends_with(":root") {
-        return Some(ROOT_USER.to_owned());
+        return Some(Assignee::Root);
     }
     if !name.is_empty() {
-        return Some(name.to_owned());
+        return Some(Assignee::User(name.to_owned()));
     }
     arn.split_once(":user/")
         .and_then(|(_, path)| path.rsplit('/').next())
         .filter(|n| !n.is_empty())
-        .map(str::to_owned)
+        .map(|n| Assignee::User(n.to_owned()))
 }
 
 #[cfg(test)]
@@ -80,25 +94,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_root_user_is_named_as_in_the_credential_report_in_every_partition() {
+    fn the_root_user_is_told_by_its_arn_in_every_partition() {
         for arn in [
             "arn:aws:iam::123456789012:root",
             "arn:aws-us-gov:iam::123456789012:root",
         ] {
-            assert_eq!(user_name(arn, "").as_deref(), Some(ROOT_USER), "{arn}");
-            assert_eq!(user_name(arn, "root").as_deref(), Some(ROOT_USER), "{arn}");
+            assert_eq!(assignee(arn, ""), Some(Assignee::Root), "{arn}");
+            assert_eq!(assignee(arn, "root"), Some(Assignee::Root), "{arn}");
         }
     }
 
     #[test]
     fn an_iam_user_is_named_by_its_name_or_else_by_its_arn() {
         let arn = "arn:aws:iam::123456789012:user/ci/deploy-bot";
-        assert_eq!(user_name(arn, "deploy-bot").as_deref(), Some("deploy-bot"));
-        assert_eq!(user_name(arn, "").as_deref(), Some("deploy-bot"));
-        assert_eq!(user_name("", "").as_deref(), None);
-        assert_eq!(
-            user_name("arn:aws:iam::123456789012:user/", "").as_deref(),
-            None
-        );
+        let bot = Some(Assignee::User("deploy-bot".into()));
+        assert_eq!(assignee(arn, "deploy-bot"), bot);
+        assert_eq!(assignee(arn, ""), bot);
+        assert_eq!(assignee("", ""), None);
+        assert_eq!(assignee("arn:aws:iam::123456789012:user/", ""), None);
     }
 }

@@ -5,7 +5,7 @@ use super::table::{Table, TableRender};
 use super::text::labels;
 use super::{Family, Writer, pairs};
 use crate::collectors::virtual_mfa::VirtualMfaUsers;
-use crate::model::AccountData;
+use crate::model::{AccountData, ROOT_USER};
 
 /// With the label set `account_id`, `user`: one series per user of the
 /// report that has MFA.
@@ -57,6 +57,7 @@ fn render(account: &str, data: &AccountData, out: &mut TableRender) {
         return;
     };
     let VirtualMfaUsers {
+        root,
         users: virtual_users,
     } = listed;
     let rows: Vec<Row> = data
@@ -64,7 +65,11 @@ fn render(account: &str, data: &AccountData, out: &mut TableRender) {
         .iter()
         .map(|u| Row {
             mfa_active: u.mfa_active,
-            listed: virtual_users.contains(&u.name),
+            listed: if u.name == ROOT_USER {
+                *root
+            } else {
+                virtual_users.contains(&u.name)
+            },
         })
         .collect();
     let sets: Vec<String> = data
