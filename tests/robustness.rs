@@ -93,6 +93,7 @@ fn odd_fields() -> Vec<(&'static str, String)> {
         "password_last_used",
         "access_key_1_last_rotated",
         "access_key_1_last_used_date",
+        "cert_1_last_rotated",
     ];
     let odd_dates = [
         "2025-03-14T09:21:0é+00:00",
@@ -113,7 +114,12 @@ fn odd_fields() -> Vec<(&'static str, String)> {
             cases.push((column, value.to_owned()));
         }
     }
-    for column in ["password_enabled", "mfa_active", "access_key_1_active"] {
+    for column in [
+        "password_enabled",
+        "mfa_active",
+        "access_key_1_active",
+        "cert_2_active",
+    ] {
         for value in ["yes", "TRUE\u{0}", "ｔｒｕｅ", "tru\u{e9}", "\"", "1"] {
             cases.push((column, value.to_owned()));
         }
