@@ -393,6 +393,42 @@ async fn service_specific_credentials_are_listed_per_service_for_all_users_acros
     assert_eq!(unsupported.num_calls(), 1);
 }
 
+/// A listing whose next marker is the one just sent would never end: the
+/// collector fails after the second page instead of calling IAM until the
+/// refresh times out.
+#[tokio::test]
+async fn a_repeated_marker_fails_the_listing_instead_of_looping() {
+    let looping = mock!(Client::list_service_specific_credentials)
+        .match_requests(|r| r.service_name() == Some("bedrock.amazonaws.com"))
+        .then_output(|| {
+            ListServiceSpecificCredentialsOutput::builder()
+                .is_truncated(true)
+                .marker("same")
+                .build()
+        });
+    let others = mock!(Client::list_service_specific_credentials)
+        .match_requests(|r| r.service_name() != Some("bedrock.amazonaws.com"))
+        .then_output(|| ListServiceSpecificCredentialsOutput::builder().build());
+    let api = ApiMetrics::default();
+    let iam = client(&[&looping, &others], &api);
+    let ctx = Context {
+        iam: &iam,
+        api: &api,
+        concurrency: 1,
+        root: None,
+    };
+    let err = ssc::collect(ctx).await.unwrap_err();
+    assert!(
+        matches!(&err, CallError::Aws { code, .. } if code == "RepeatedMarker"),
+        "{err}"
+    );
+    assert_eq!(
+        looping.num_calls(),
+        2,
+        "first page, then the repeated marker"
+    );
+}
+
 fn report_rules() -> [Rule; 2] {
     [
         mock!(Client::generate_credential_report).then_output(|| {

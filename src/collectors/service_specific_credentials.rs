@@ -102,7 +102,7 @@ async fn list_service(
                 .all_users(true)
                 .service_name(service)
                 .max_items(PAGE)
-                .set_marker(marker.take())
+                .set_marker(marker.clone())
                 .send()
                 .await
         };
@@ -133,6 +133,15 @@ async fn list_service(
                 .map(credential),
         );
         match (page.is_truncated, page.marker) {
+            // The SDK's paginators stop on a repeated token; so does this
+            // loop, rather than call IAM until the refresh times out.
+            (true, Some(next)) if marker.as_ref() == Some(&next) => {
+                return Err(CallError::Aws {
+                    action: "iam:ListServiceSpecificCredentials",
+                    code: "RepeatedMarker".into(),
+                    message: format!("{service}: the next page's marker is the one just sent"),
+                });
+            }
             (true, Some(next)) if !next.is_empty() => marker = Some(next),
             _ => break,
         }
