@@ -290,6 +290,7 @@
     summary('AwsIamAccountPasswordsUnused', 'AwsIamPasswordUnused', exprs.passwordUnused, 'console passwords unused for %s or more' % days(c.passwordUnusedThresholdSeconds)),
     summary('AwsIamAccountConsoleUsersWithUnusedKeys', 'AwsIamConsoleUserKeyNeverUsed', exprs.consoleUserKeyNeverUsed, 'never-used active access keys of console users'),
     summary('AwsIamAccountUsersInactive', 'AwsIamUserInactive', exprs.userInactive, 'IAM users inactive for %s or more' % days(c.userInactiveThresholdSeconds)),
+    summary('AwsIamAccountSigningCertificatesNotRotated', 'AwsIamSigningCertificateNotRotated', exprs.signingCertNotRotated, 'active signing certificates older than %s' % days(c.signingCertificateRotationThresholdSeconds), of_labels='user, slot'),
     summary('AwsIamAccountRolesUnused', 'AwsIamRoleUnused', exprs.roleUnused, 'IAM roles unused for %s or more' % days(c.roleUnusedThresholdSeconds), of_labels='role'),
   ],
 
@@ -513,6 +514,7 @@
     AwsIamAccountConsoleUsersWithUnusedKeys: t('count of AwsIamConsoleUserKeyNeverUsed findings > 0', c.consoleUserKeyGraceSeconds),
     AwsIamAccountUsersInactive: t('count of AwsIamUserInactive findings > 0', c.userInactiveThresholdSeconds),
     AwsIamRoleUnused: t('role idle >= %s (since creation if unused)' % days(c.roleUnusedThresholdSeconds), c.roleUnusedThresholdSeconds),
+    AwsIamAccountSigningCertificatesNotRotated: t('count of AwsIamSigningCertificateNotRotated findings > 0', c.signingCertificateRotationThresholdSeconds),
     AwsIamAccountRolesUnused: t('count of AwsIamRoleUnused findings > 0', c.roleUnusedThresholdSeconds),
     AwsIamSigningCertificateNotRotated: t('active signing certificate age > %s' % days(c.signingCertificateRotationThresholdSeconds), c.signingCertificateRotationThresholdSeconds),
     AwsIamPasswordPolicyMissing: t('no password policy (CIS 1.8, 1.9)', null),

@@ -204,6 +204,7 @@
       AwsIamAccountConsoleUsersWithUnusedKeys: 'warning',
       AwsIamAccountUsersInactive: 'info',
       AwsIamAccountRolesUnused: 'info',
+      AwsIamAccountSigningCertificatesNotRotated: 'warning',
     },
 
     perKeyAlerts: true,
