@@ -471,6 +471,62 @@ def bucket_colors(acc: str) -> list[dict]:
             for b, _, c in age_buckets(acc)]
 
 
+def credentials_table(*m: str, owner: bool) -> dict:
+    """Service-specific credentials of the selection, oldest first; with the
+    account and user columns when `owner`."""
+    age = (f"time() - max by ({CREDENTIAL}) "
+           f"(aws_iam_service_specific_credential_created_timestamp_seconds{sel(*m)})")
+    rows = f"topk({TABLE_ROWS}, {age})"
+    who = [("account_id", "Account"), ("user", "User")] if owner else []
+    return table(
+        "Service-specific credentials",
+        who + [("service_name", "Service"), ("credential_id", "Credential"),
+               ("status", "Status"), ("Value #B", "Age"), ("Value #C", "Expires in")],
+        "Git credentials for CodeCommit, Amazon Keyspaces passwords and long-term API keys "
+        "(Bedrock, CloudWatch, CloudWatch Logs, ...), oldest first (at most "
+        f"{TABLE_ROWS}). Age is red past {days(CREDENTIAL_ROTATION)} "
+        "(AwsIamServiceCredentialNotRotated); Expires in is empty for a credential that never "
+        f"expires and red within {days(CREDENTIAL_EXPIRY)} "
+        "(AwsIamServiceCredentialExpiringSoon). From the service-specific-credentials collector.",
+        instant_tables(
+            f"max by ({CREDENTIAL}, status) "
+            f"(aws_iam_service_specific_credential_status_info{sel(*m)}) "
+            f"and on ({CREDENTIAL}) {rows}",
+            rows,
+            f"max by ({CREDENTIAL}) "
+            f"(aws_iam_service_specific_credential_expiration_timestamp_seconds{sel(*m)}) "
+            f"- time() and on ({CREDENTIAL}) {rows}",
+        ),
+        ([column("User", link=user_link())] if owner else []) + [
+            column("Age", unit="dtdurations",
+                   steps=((None, "transparent"), (CREDENTIAL_ROTATION + 1, "red"))),
+            column("Expires in", unit="dtdurations",
+                   steps=((None, "red"), (CREDENTIAL_EXPIRY, "transparent")))],
+        sort=("Age", True))
+
+
+def ssh_keys_table(*m: str, owner: bool) -> dict:
+    """SSH public keys of the selection, oldest first."""
+    age = (f"time() - max by ({SSH_KEY}) "
+           f"(aws_iam_ssh_public_key_uploaded_timestamp_seconds{sel(*m)})")
+    rows = f"topk({TABLE_ROWS}, {age})"
+    who = [("account_id", "Account"), ("user", "User")] if owner else []
+    return table(
+        "SSH public keys",
+        who + [("ssh_public_key_id", "SSH key"), ("Value #A", "Active"), ("Value #B", "Age")],
+        "SSH public keys of IAM users (used with CodeCommit), oldest first (at most "
+        f"{TABLE_ROWS}). Empty unless the exporter runs with --collector.ssh-public-keys, "
+        "which costs one call per user.",
+        instant_tables(
+            f"max by ({SSH_KEY}) (aws_iam_ssh_public_key_active{sel(*m)}) "
+            f"and on ({SSH_KEY}) {rows}",
+            rows,
+        ),
+        ([column("User", link=user_link())] if owner else []) + [
+            column("Active", mappings=YES_NO, width=110), column("Age", unit="dtdurations")],
+        sort=("Age", True))
+
+
 # ---------------------------------------------------------------------------
 # Organization
 # ---------------------------------------------------------------------------
@@ -833,53 +889,8 @@ def account() -> dict:
         overrides=bucket_colors(acc + ", ")), 16, 7))
 
     p.append(lay.row("Other credentials"))
-    cred_age = (f"time() - max by ({CREDENTIAL}) "
-                f"(aws_iam_service_specific_credential_created_timestamp_seconds{sel(acc)})")
-    creds = f"topk({TABLE_ROWS}, {cred_age})"
-    p.append(lay.place(table(
-        "Service-specific credentials",
-        [("account_id", "Account"), ("user", "User"), ("service_name", "Service"),
-         ("credential_id", "Credential"), ("status", "Status"), ("Value #B", "Age"),
-         ("Value #C", "Expires in")],
-        "Git credentials for CodeCommit, Amazon Keyspaces passwords and long-term API keys "
-        "(Bedrock, CloudWatch, CloudWatch Logs, ...) of IAM users, oldest first (at most "
-        f"{TABLE_ROWS}). Age is red past {days(CREDENTIAL_ROTATION)} "
-        "(AwsIamServiceCredentialNotRotated); Expires in is empty for a credential that never "
-        f"expires and red within {days(CREDENTIAL_EXPIRY)} "
-        "(AwsIamServiceCredentialExpiringSoon). From the service-specific-credentials collector.",
-        instant_tables(
-            f"max by ({CREDENTIAL}, status) "
-            f"(aws_iam_service_specific_credential_status_info{sel(acc)}) "
-            f"and on ({CREDENTIAL}) {creds}",
-            creds,
-            f"max by ({CREDENTIAL}) "
-            f"(aws_iam_service_specific_credential_expiration_timestamp_seconds{sel(acc)}) "
-            f"- time() and on ({CREDENTIAL}) {creds}",
-        ),
-        [column("User", link=user_link()),
-         column("Age", unit="dtdurations",
-                steps=((None, "transparent"), (CREDENTIAL_ROTATION + 1, "red"))),
-         column("Expires in", unit="dtdurations",
-                steps=((None, "red"), (CREDENTIAL_EXPIRY, "transparent")))],
-        sort=("Age", True)), 24, 8))
-    ssh_age = (f"time() - max by ({SSH_KEY}) "
-               f"(aws_iam_ssh_public_key_uploaded_timestamp_seconds{sel(acc)})")
-    ssh_keys = f"topk({TABLE_ROWS}, {ssh_age})"
-    p.append(lay.place(table(
-        "SSH public keys",
-        [("account_id", "Account"), ("user", "User"), ("ssh_public_key_id", "SSH key"),
-         ("Value #A", "Active"), ("Value #B", "Age")],
-        "SSH public keys of IAM users (used with CodeCommit), oldest first (at most "
-        f"{TABLE_ROWS}). Empty unless the exporter runs with --collector.ssh-public-keys, "
-        "which costs one call per user.",
-        instant_tables(
-            f"max by ({SSH_KEY}) (aws_iam_ssh_public_key_active{sel(acc)}) "
-            f"and on ({SSH_KEY}) {ssh_keys}",
-            ssh_keys,
-        ),
-        [column("User", link=user_link()), column("Active", mappings=YES_NO, width=110),
-         column("Age", unit="dtdurations")],
-        sort=("Age", True)), 24, 7))
+    p.append(lay.place(credentials_table(acc, owner=True), 24, 8))
+    p.append(lay.place(ssh_keys_table(acc, owner=True), 24, 7))
 
     return dashboard(
         "account", "Account",
@@ -945,6 +956,9 @@ def user() -> dict:
             (0, "OK", "green"), (-1, "inactive", "transparent")), width=190),
          column("Age", unit="dtdurations"), column("Idle", unit="dtdurations")]), 24, 5))
 
+    p.append(lay.place(credentials_table(*one, owner=False), 12, 6))
+    p.append(lay.place(ssh_keys_table(*one, owner=False), 12, 6))
+
     p.append(lay.row("Over time"))
     legend = "slot {{slot}} {{access_key_id}}"
     active = f"{per_key('aws_iam_access_key_active', *one)} == 1"
@@ -963,7 +977,8 @@ def user() -> dict:
         threshold=UNUSED), 12, 8))
 
     return dashboard(
-        "user", "User", "One IAM user: keys, MFA, password, and key age over time.", p,
+        "user", "User", "One IAM user: keys, MFA, password, service-specific credentials, SSH "
+        "keys, and key age over time.", p,
         [variable_query("account", "Account", "label_values(aws_iam_user_info, account_id)",
                         multi=False),
          variable_query("user", "User",

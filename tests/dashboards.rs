@@ -87,7 +87,8 @@ fn seed(now: u64) -> Value {
                      {"service": "logs.amazonaws.com", "id": "ACCATWOKEYSLOGS00001",
                       "created": ago(10 * DAY), "expires": iso8601(now + 3 * DAY)},
                      {"service": "codecommit.amazonaws.com", "id": "ACCATWOKEYSGIT000001",
-                      "status": "Inactive", "created": ago(200 * DAY)}]},
+                      "status": "Inactive", "created": ago(200 * DAY)}],
+                 "ssh_keys": [{"id": "APKATWOKEYS000000001", "uploaded": ago(5 * DAY)}]},
                 {"name": "console-no-mfa", "created": ago(100 * DAY), "password": true,
                  "password_last_used": ago(2 * DAY), "mfa": false},
                 {"name": "stale-password", "created": ago(300 * DAY), "password": true,
@@ -760,10 +761,11 @@ fn check_account_all(panels: &Panels) {
         &["Account", "User", "SSH key", "Active", "Age"],
         &["Account", "SSH key"],
     );
-    assert_eq!(ssh.len(), 2, "{ssh:#?}");
+    assert_eq!(ssh.len(), 3, "{ssh:#?}");
     for (id, user, active, age) in [
         ("APKAOLDKEY0000000001", "old-key", "yes", 100 * DAY),
         ("APKADORMANT000000001", "dormant", "no", 30 * DAY),
+        ("APKATWOKEYS000000001", "two-keys", "yes", 5 * DAY),
     ] {
         let r = &ssh[&vec![MGMT.to_owned(), id.to_owned()]];
         assert_eq!(text(r, "User"), user, "{r:#}");
@@ -941,6 +943,37 @@ fn check_user(panels: &Panels) {
         let series = panels.get(title)["series"].as_array().unwrap().len();
         assert_eq!(series, 2, "{title}: one line per active key of the user");
     }
+    // The user's own other credentials only.
+    let creds = panels.table(
+        "Service-specific credentials",
+        &["Service", "Credential", "Status", "Age", "Expires in"],
+        &["Credential"],
+    );
+    assert_eq!(
+        creds.keys().cloned().collect::<BTreeSet<_>>(),
+        [["ACCATWOKEYSLOGS00001"], ["ACCATWOKEYSGIT000001"]]
+            .iter()
+            .map(|c| vec![c[0].to_owned()])
+            .collect()
+    );
+    let logs = &creds[&vec!["ACCATWOKEYSLOGS00001".to_owned()]];
+    assert_eq!(text(logs, "Status"), "Active", "{logs:#}");
+    assert_eq!(color(logs, "Expires in"), "red", "{logs:#}");
+    let git = &creds[&vec!["ACCATWOKEYSGIT000001".to_owned()]];
+    assert_eq!(text(git, "Status"), "Inactive", "{git:#}");
+    assert_eq!(color(git, "Age"), "red", "{git:#}");
+    let ssh = panels.table(
+        "SSH public keys",
+        &["SSH key", "Active", "Age"],
+        &["SSH key"],
+    );
+    assert_eq!(ssh.len(), 1, "{ssh:#?}");
+    let r = &ssh[&vec!["APKATWOKEYS000000001".to_owned()]];
+    assert_eq!(text(r, "Active"), "yes", "{r:#}");
+    assert!(
+        value(r, "Age").is_some_and(|a| (a - (5 * DAY) as f64).abs() < 600.0),
+        "{r:#}"
+    );
 }
 
 fn check_user_inactive_key(panels: &Panels) {
