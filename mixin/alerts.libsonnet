@@ -448,9 +448,17 @@
     ),
     alert(
       'AwsIamExporterCollectorFailing',
-      '%s == 0\n' % m('aws_iam_exporter_collector_success'),
-      'A collector of iam-credentials-exporter cannot read an AWS account.',
-      'The {{ $labels.collector }} collector has failed for account {{ $labels.account_id }} on {{ $labels.instance }} for more than %s. The account\'s other data is current; this collector\'s series are from its last success (aws_iam_exporter_collector_last_success_timestamp_seconds), or absent if it never succeeded.' % words(c.exporterHealthFor),
+      // One alert per collector and exporter, valued with the number of
+      // accounts: after an upgrade turns on a collector whose permission is
+      // missing, an organization of thousands of accounts gets one alert
+      // per collector, not one per account.
+      |||
+        count without (account_id) (
+          %s == 0
+        )
+      ||| % m('aws_iam_exporter_collector_success'),
+      'A collector of iam-credentials-exporter cannot read some AWS accounts.',
+      'The {{ $labels.collector }} collector of {{ $labels.instance }} has failed for {{ $value }} of its accounts for more than %s. Their other data is current; this collector\'s series are from its last success (aws_iam_exporter_collector_last_success_timestamp_seconds), or absent if it never succeeded. The Collectors table of the Exporter health dashboard lists the accounts.' % words(c.exporterHealthFor),
       c.exporterHealthFor,
     ),
     alert(
@@ -534,7 +542,7 @@
     AwsIamExporterAbsent: t('no exporter target is scraped at all', null),
     AwsIamExporterNoAccounts: t('exporter up, no account exported', null),
     AwsIamExporterRefreshFailing: t('last refresh of an account failed', null),
-    AwsIamExporterCollectorFailing: t('last attempt of a collector for an account failed', null),
+    AwsIamExporterCollectorFailing: t('last attempt of a collector failed for some accounts', null),
     AwsIamExporterDataStale: t('last success > N refresh intervals + grace', c.dataStaleGraceSeconds),
     AwsIamCredentialReportStale: t('report from AWS older than threshold', c.reportStaleThresholdSeconds),
     AwsIamCredentialReportRowsSkipped: t('report rows could not be parsed', null),
