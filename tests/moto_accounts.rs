@@ -549,12 +549,24 @@ fn assumed_credentials_are_reused_across_refreshes_in_a_large_organization() {
             "--aws.organization.role-name",
             "OrganizationAccountAccessRole",
             "--refresh.interval",
-            "2s",
+            "10s",
         ],
     );
+    // The counters right after the n-th refresh. A refresh of these 81
+    // accounts takes a few seconds, so the next one starts seconds later;
+    // the scrape must see no pending account (a refresh publishes its
+    // accounts as pending before its first call), else it would count part
+    // of the next refresh.
     let refreshes = |n: usize| {
-        exporter.wait_log_count("refresh finished", n, Duration::from_secs(90));
-        exporter.metrics()
+        exporter.wait_log_count("refresh finished", n, Duration::from_secs(120));
+        let m = exporter.metrics();
+        assert_eq!(
+            value(&m, r#"aws_iam_exporter_accounts{state="pending"}"#),
+            Some(0.0),
+            "scraped during refresh {}: {m}",
+            n + 1
+        );
+        m
     };
     let first = refreshes(1);
     let third = refreshes(3);
