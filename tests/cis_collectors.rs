@@ -5,24 +5,17 @@
 
 mod common;
 
+use common::mock::{aws_error, render, report_rules};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
-use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
 use aws_sdk_iam::operation::list_server_certificates::ListServerCertificatesOutput;
 use aws_sdk_iam::operation::list_virtual_mfa_devices::ListVirtualMfaDevicesOutput;
-use aws_sdk_iam::primitives::{Blob, DateTime};
-use aws_sdk_iam::types::{
-    AssignmentStatusType, ReportFormatType, ReportStateType, ServerCertificateMetadata, User,
-    VirtualMfaDevice,
-};
+use aws_sdk_iam::primitives::DateTime;
+use aws_sdk_iam::types::{AssignmentStatusType, ServerCertificateMetadata, User, VirtualMfaDevice};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
 use common::exporter::{Exporter, value};
 use common::moto::MotoServer;
 use iam_credentials_exporter::accounts::Accounts;
@@ -30,8 +23,6 @@ use iam_credentials_exporter::aws::ApiMetrics;
 use iam_credentials_exporter::collectors::server_certificates;
 use iam_credentials_exporter::collectors::virtual_mfa;
 use iam_credentials_exporter::collectors::{Collector, Collectors};
-use iam_credentials_exporter::metrics::Exposition;
-use iam_credentials_exporter::metrics::format::Format;
 use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::source::{Source, SourceKinds};
@@ -46,15 +37,6 @@ alice,arn:aws:iam::111122223333:user/alice,2024-01-01T00:00:00+00:00,true,N/A,20
 bob,arn:aws:iam::111122223333:user/ops/bob,2024-01-01T00:00:00+00:00,true,N/A,2024-01-01T00:00:00+00:00,N/A,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
 carol,arn:aws:iam::111122223333:user/carol,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,true,2025-06-01T00:00:00+00:00,false,N/A
 ";
-
-fn aws_error(status: u16, code: &str) -> HttpResponse {
-    HttpResponse::new(
-        StatusCode::try_from(status).unwrap(),
-        SdkBody::from(format!(
-            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} for test</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-        )),
-    )
-}
 
 fn device(serial: &str, arn: &str, name: &str) -> VirtualMfaDevice {
     VirtualMfaDevice::builder()
@@ -187,35 +169,12 @@ async fn virtual_devices_and_server_certificates_are_read_across_pages() {
     assert_eq!((certs_1.num_calls(), certs_2.num_calls()), (1, 1));
 }
 
-fn render(store: &Arc<Store>, clock: i64, api: &ApiMetrics) -> String {
-    let exposition = Exposition::new(
-        Arc::clone(store),
-        Arc::new(move || clock),
-        Duration::from_secs(300),
-        api,
-    );
-    exposition
-        .render(&exposition.snapshot(), Format::Text)
-        .unwrap()
-}
-
 /// One collector failing leaves the account, the report and the other
 /// collector alone: its health series say it failed, and its last good data
 /// (if any) is still served.
 #[tokio::test(start_paused = true)]
 async fn one_failing_collector_leaves_the_other_and_the_report_alone() {
-    let generate = mock!(Client::generate_credential_report).then_output(|| {
-        GenerateCredentialReportOutput::builder()
-            .state(ReportStateType::Complete)
-            .build()
-    });
-    let get = mock!(Client::get_credential_report).then_output(|| {
-        GetCredentialReportOutput::builder()
-            .content(Blob::new(REPORT))
-            .report_format(ReportFormatType::TextCsv)
-            .generated_time(DateTime::from_secs(1_764_000_000))
-            .build()
-    });
+    let [generate, get] = report_rules(REPORT, Some(1_764_000_000));
     // Refresh 1: devices listed, certificates refused. Refresh 2: the other
     // way round.
     let devices = mock!(Client::list_virtual_mfa_devices)
@@ -298,7 +257,7 @@ async fn one_failing_collector_leaves_the_other_and_the_report_alone() {
     let last = "aws_iam_exporter_collector_last_success_timestamp_seconds";
 
     refresher.refresh_once().await;
-    let m = render(&store, 1_790_000_000, &api);
+    let m = render(&store, 1_790_000_000, &api, true);
     assert_eq!(
         value(
             &m,
@@ -343,7 +302,7 @@ async fn one_failing_collector_leaves_the_other_and_the_report_alone() {
 
     now.store(1_790_000_300, Ordering::SeqCst);
     refresher.refresh_once().await;
-    let m = render(&store, 1_790_000_300, &api);
+    let m = render(&store, 1_790_000_300, &api, true);
     assert_eq!(value(&m, &health(success, "virtual-mfa")), Some(0.0));
     assert_eq!(
         value(&m, &health(last, "virtual-mfa")),

@@ -4,27 +4,20 @@
 
 mod common;
 
+use common::mock::{aws_error, render, report_rules};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
 use aws_sdk_iam::operation::get_account_password_policy::GetAccountPasswordPolicyOutput;
-use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
-use aws_sdk_iam::primitives::{Blob, DateTime};
-use aws_sdk_iam::types::{PasswordPolicy, ReportFormatType, ReportStateType};
+use aws_sdk_iam::types::PasswordPolicy;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
 use common::exporter::{Exporter, value};
 use common::moto::MotoServer;
 use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::aws::ApiMetrics;
 use iam_credentials_exporter::collectors::{Collector, Collectors};
-use iam_credentials_exporter::metrics::Exposition;
-use iam_credentials_exporter::metrics::format::Format;
 use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::source::{Source, SourceKinds};
@@ -34,15 +27,6 @@ const ACCOUNT: &str = "111122223333";
 const REPORT: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated
 alice,arn:aws:iam::111122223333:user/alice,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2024-01-02T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
 ";
-
-fn aws_error(status: u16, code: &str) -> HttpResponse {
-    HttpResponse::new(
-        StatusCode::try_from(status).unwrap(),
-        SdkBody::from(format!(
-            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} for test</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-        )),
-    )
-}
 
 fn strict_policy() -> GetAccountPasswordPolicyOutput {
     GetAccountPasswordPolicyOutput::builder()
@@ -63,35 +47,12 @@ fn strict_policy() -> GetAccountPasswordPolicyOutput {
         .build()
 }
 
-fn render(store: &Arc<Store>, clock: i64, api: &ApiMetrics) -> String {
-    let exposition = Exposition::new(
-        Arc::clone(store),
-        Arc::new(move || clock),
-        Duration::from_secs(300),
-        api,
-    );
-    exposition
-        .render(&exposition.snapshot(), Format::Text)
-        .unwrap()
-}
-
 /// A collector's failure is its own: the account's report is published,
 /// the collector's last good data stays, and its health series tell; an
 /// account without a policy is an answer (present 0), not an error.
 #[tokio::test(start_paused = true)]
 async fn a_failing_collector_keeps_its_last_good_data_and_not_the_account() {
-    let generate = mock!(Client::generate_credential_report).then_output(|| {
-        GenerateCredentialReportOutput::builder()
-            .state(ReportStateType::Complete)
-            .build()
-    });
-    let get = mock!(Client::get_credential_report).then_output(|| {
-        GetCredentialReportOutput::builder()
-            .content(Blob::new(REPORT))
-            .report_format(ReportFormatType::TextCsv)
-            .generated_time(DateTime::from_secs(1_764_000_000))
-            .build()
-    });
+    let [generate, get] = report_rules(REPORT, Some(1_764_000_000));
     let policy = mock!(Client::get_account_password_policy)
         .sequence()
         .output(strict_policy)
@@ -132,7 +93,7 @@ async fn a_failing_collector_keeps_its_last_good_data_and_not_the_account() {
         |name: &str| format!("{name}{{account_id=\"{ACCOUNT}\",collector=\"password-policy\"}}");
 
     refresher.refresh_once().await;
-    let m = render(&store, 1_800_000_000, &api);
+    let m = render(&store, 1_800_000_000, &api, true);
     for (name, expected) in [
         ("aws_iam_password_policy_present", 1.0),
         ("aws_iam_password_policy_minimum_length", 14.0),
@@ -168,7 +129,7 @@ async fn a_failing_collector_keeps_its_last_good_data_and_not_the_account() {
     // read at the first refresh is still served, and says it is old.
     now.store(1_800_000_300, Ordering::SeqCst);
     refresher.refresh_once().await;
-    let m = render(&store, 1_800_000_300, &api);
+    let m = render(&store, 1_800_000_300, &api, true);
     assert_eq!(
         value(&m, &series("aws_iam_exporter_account_refresh_success")),
         Some(1.0)
@@ -208,7 +169,7 @@ async fn a_failing_collector_keeps_its_last_good_data_and_not_the_account() {
     // is not an API error.
     now.store(1_800_000_600, Ordering::SeqCst);
     refresher.refresh_once().await;
-    let m = render(&store, 1_800_000_600, &api);
+    let m = render(&store, 1_800_000_600, &api, true);
     assert_eq!(
         value(&m, &series("aws_iam_password_policy_present")),
         Some(0.0)
@@ -226,17 +187,7 @@ async fn a_failing_collector_keeps_its_last_good_data_and_not_the_account() {
 /// HELP of its families.
 #[tokio::test(start_paused = true)]
 async fn a_collector_that_is_off_makes_no_call_and_no_series() {
-    let generate = mock!(Client::generate_credential_report).then_output(|| {
-        GenerateCredentialReportOutput::builder()
-            .state(ReportStateType::Complete)
-            .build()
-    });
-    let get = mock!(Client::get_credential_report).then_output(|| {
-        GetCredentialReportOutput::builder()
-            .content(Blob::new(REPORT))
-            .report_format(ReportFormatType::TextCsv)
-            .build()
-    });
+    let [generate, get] = report_rules(REPORT, None);
     let policy = mock!(Client::get_account_password_policy).then_output(strict_policy);
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get, &policy]);
     let store = Arc::new(Store::default());
@@ -264,7 +215,7 @@ async fn a_collector_that_is_off_makes_no_call_and_no_series() {
         key_ids: KeyIdMode::Full,
     };
     refresher.refresh_once().await;
-    let m = render(&store, 1_800_000_000, &api);
+    let m = render(&store, 1_800_000_000, &api, true);
     assert_eq!(policy.num_calls(), 0);
     assert!(m.contains("aws_iam_user_info{"), "{m}");
     assert!(!m.contains("aws_iam_password_policy"), "{m}");

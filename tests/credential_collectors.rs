@@ -6,25 +6,20 @@
 
 mod common;
 
+use common::mock::{aws_error, render, report_rules};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
-use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
 use aws_sdk_iam::operation::list_service_specific_credentials::ListServiceSpecificCredentialsOutput;
 use aws_sdk_iam::operation::list_ssh_public_keys::ListSshPublicKeysOutput;
 use aws_sdk_iam::operation::list_users::ListUsersOutput;
-use aws_sdk_iam::primitives::{Blob, DateTime};
+use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::{
-    ReportFormatType, ReportStateType, ServiceSpecificCredentialMetadata, SshPublicKeyMetadata,
-    StatusType, User,
+    ServiceSpecificCredentialMetadata, SshPublicKeyMetadata, StatusType, User,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
 use common::exporter::{Exporter, value};
 use common::moto::MotoServer;
 use iam_credentials_exporter::accounts::Accounts;
@@ -34,8 +29,6 @@ use iam_credentials_exporter::collectors::service_specific_credentials::{
 };
 use iam_credentials_exporter::collectors::ssh_public_keys::{self, SshPublicKey};
 use iam_credentials_exporter::collectors::{Collector, Collectors, Context};
-use iam_credentials_exporter::metrics::Exposition;
-use iam_credentials_exporter::metrics::format::Format;
 use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::source::{Source, SourceKinds};
@@ -45,15 +38,6 @@ const ACCOUNT: &str = "111122223333";
 const REPORT: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated
 alice,arn:aws:iam::111122223333:user/alice,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
 ";
-
-fn aws_error(status: u16, code: &str) -> HttpResponse {
-    HttpResponse::new(
-        StatusCode::try_from(status).unwrap(),
-        SdkBody::from(format!(
-            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} for test</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-        )),
-    )
-}
 
 fn user(name: &str) -> User {
     User::builder()
@@ -429,36 +413,6 @@ async fn a_repeated_marker_fails_the_listing_instead_of_looping() {
     );
 }
 
-fn report_rules() -> [Rule; 2] {
-    [
-        mock!(Client::generate_credential_report).then_output(|| {
-            GenerateCredentialReportOutput::builder()
-                .state(ReportStateType::Complete)
-                .build()
-        }),
-        mock!(Client::get_credential_report).then_output(|| {
-            GetCredentialReportOutput::builder()
-                .content(Blob::new(REPORT))
-                .report_format(ReportFormatType::TextCsv)
-                .generated_time(DateTime::from_secs(1_799_990_000))
-                .build()
-        }),
-    ]
-}
-
-fn render(store: &Arc<Store>, clock: i64, api: &ApiMetrics, ages: bool) -> String {
-    let exposition = Exposition::new(
-        Arc::clone(store),
-        Arc::new(move || clock),
-        Duration::from_secs(300),
-        api,
-    )
-    .with_ages(ages);
-    exposition
-        .render(&exposition.snapshot(), Format::Text)
-        .unwrap()
-}
-
 const T0: i64 = 1_800_000_000;
 
 /// Both collectors on; the second refresh's credential listing is refused.
@@ -467,7 +421,7 @@ const T0: i64 = 1_800_000_000;
 /// worked out by hand from the mocks and the clock.
 #[tokio::test(start_paused = true)]
 async fn a_failing_collector_keeps_its_last_good_data_while_the_account_and_the_other_refresh() {
-    let [generate, get] = report_rules();
+    let [generate, get] = report_rules(REPORT, Some(1_799_990_000));
     let users = mock!(Client::list_users).then_output(|| {
         ListUsersOutput::builder()
             .users(user("alice"))

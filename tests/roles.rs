@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::mock::{render, report_rules};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -13,13 +14,9 @@ use std::time::Duration;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_iam::Client;
-use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
 use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
-use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
-use aws_sdk_iam::primitives::Blob;
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::{EntityType, RoleDetail, RoleLastUsed};
-use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::exporter::{Exporter, run_tool, value};
 use common::moto::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MotoServer};
@@ -27,8 +24,6 @@ use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError};
 use iam_credentials_exporter::collectors::roles::{Role, RoleLastUse, list_roles};
 use iam_credentials_exporter::collectors::{Collector, Collectors};
-use iam_credentials_exporter::metrics::Exposition;
-use iam_credentials_exporter::metrics::format::Format;
 use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::source::{Source, SourceKinds};
@@ -278,19 +273,6 @@ fn refresher(
     }
 }
 
-fn render(store: &Arc<Store>, now: i64, api: &ApiMetrics, ages: bool) -> String {
-    let exposition = Exposition::new(
-        Arc::clone(store),
-        Arc::new(move || now),
-        Duration::from_secs(300),
-        api,
-    )
-    .with_ages(ages);
-    exposition
-        .render(&exposition.snapshot(), Format::Text)
-        .unwrap()
-}
-
 /// The sample lines of the role families.
 fn role_samples(metrics: &str) -> Vec<&str> {
     metrics
@@ -409,18 +391,7 @@ alice,arn:aws:iam::123456789012:user/alice,2024-01-01T00:00:00+00:00,false,N/A,N
 /// time keeps growing), and the collector's health says what happened.
 #[tokio::test(start_paused = true)]
 async fn a_failing_roles_call_keeps_the_last_roles_and_not_the_account() {
-    let generate = mock!(Client::generate_credential_report).then_output(|| {
-        GenerateCredentialReportOutput::builder()
-            .state(ReportStateType::Complete)
-            .build()
-    });
-    let get = mock!(Client::get_credential_report).then_output(|| {
-        GetCredentialReportOutput::builder()
-            .content(Blob::new(REPORT))
-            .report_format(ReportFormatType::TextCsv)
-            .generated_time(DateTime::from_secs(NOW - 600))
-            .build()
-    });
+    let [generate, get] = report_rules(REPORT, Some(NOW - 600));
     let roles = mock!(Client::get_account_authorization_details)
         .sequence()
         .output(|| {

@@ -6,24 +6,21 @@
 
 mod common;
 
+use common::mock::render;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
-use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
 use aws_sdk_iam::operation::get_login_profile::{GetLoginProfileError, GetLoginProfileOutput};
 use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
 use aws_sdk_iam::operation::list_mfa_devices::ListMfaDevicesOutput;
 use aws_sdk_iam::operation::list_organizations_features::ListOrganizationsFeaturesOutput;
 use aws_sdk_iam::operation::list_signing_certificates::ListSigningCertificatesOutput;
-use aws_sdk_iam::primitives::Blob;
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::error::NoSuchEntityException;
 use aws_sdk_iam::types::{
     AccessKeyMetadata, FeatureType, LoginProfile, MfaDevice, SigningCertificate, StatusType,
 };
-use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use aws_sdk_sts::operation::assume_root::AssumeRootOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -478,20 +475,9 @@ admin,arn:aws-cn:iam::{CHINA}:user/admin,2024-01-01T00:00:00+00:00,true,2026-11-
     )
 }
 
+/// The report calls of a member account, generated at 1,799,990,000.
 fn report_rules(report: String) -> Vec<Rule> {
-    let generate = mock!(aws_sdk_iam::Client::generate_credential_report).then_output(|| {
-        GenerateCredentialReportOutput::builder()
-            .state(ReportStateType::Complete)
-            .build()
-    });
-    let get = mock!(aws_sdk_iam::Client::get_credential_report).then_output(move || {
-        GetCredentialReportOutput::builder()
-            .content(Blob::new(report.clone()))
-            .report_format(ReportFormatType::TextCsv)
-            .generated_time(DateTime::from_secs(1_799_990_000))
-            .build()
-    });
-    vec![generate, get]
+    common::mock::report_rules(report, Some(1_799_990_000)).into()
 }
 
 fn target(id: &str, client: aws_sdk_iam::Client, root: Option<RootSession>) -> Arc<Target> {
@@ -508,18 +494,6 @@ fn target(id: &str, client: aws_sdk_iam::Client, root: Option<RootSession>) -> A
             root: root.map(Arc::new),
         },
     })
-}
-
-fn render(store: &Arc<Store>, clock: i64, api: &ApiMetrics) -> String {
-    let exposition = Exposition::new(
-        Arc::clone(store),
-        Arc::new(move || clock),
-        Duration::from_secs(300),
-        api,
-    );
-    exposition
-        .render(&exposition.snapshot(), Format::Text)
-        .unwrap()
 }
 
 /// The member account with deleted root credentials: every kind 0, the root
@@ -577,7 +551,7 @@ async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fa
         |name: &str| format!(r#"{name}{{account_id="{MEMBER}",collector="root-credentials"}}"#);
 
     refresher.refresh_once().await;
-    let m = render(&store, 1_800_000_000, &api);
+    let m = render(&store, 1_800_000_000, &api, true);
     for credential in [
         "password",
         "access_key",
@@ -640,7 +614,7 @@ async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fa
     // Not due: the last audit is served again, without a root session.
     now.store(1_800_000_300, Ordering::SeqCst);
     refresher.refresh_once().await;
-    let m = render(&store, 1_800_000_300, &api);
+    let m = render(&store, 1_800_000_300, &api, true);
     assert_eq!(sts.num_calls(), 1);
     // GetLoginProfile, ListAccessKeys, ListMFADevices, ListSigningCertificates:
     // once each for two refreshes.
@@ -657,7 +631,7 @@ async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fa
     let later = 1_800_000_000 + 6 * 3600;
     now.store(later, Ordering::SeqCst);
     refresher.refresh_once().await;
-    let m = render(&store, later, &api);
+    let m = render(&store, later, &api, true);
     assert_eq!(
         value(
             &m,
@@ -742,7 +716,7 @@ fn no_root_row_no_root_claim() {
             ..AccountState::default()
         },
     ]));
-    let m = render(&store, 1_800_000_000, &ApiMetrics::default());
+    let m = render(&store, 1_800_000_000, &ApiMetrics::default(), true);
     assert!(!m.contains(r#"user="<root_account>""#), "{m}");
     assert_eq!(
         value(

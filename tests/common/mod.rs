@@ -6,6 +6,7 @@ pub mod exporter;
 pub mod fixture;
 pub mod gate;
 pub mod http;
+pub mod mock;
 pub mod moto;
 pub mod prometheus;
 pub mod synthetic;
