@@ -16,15 +16,11 @@ use tracing::{debug, error, info};
 
 use crate::assume_role::AssumeRole;
 use crate::aws::{self, ApiMetrics};
-use crate::collectors::root_credentials::{
-    self, Audits, Organization, OrganizationFeatures, RootSession,
-};
+use crate::collectors::root_credentials::{Auditor, OrganizationFeatures, RootSession};
 use crate::collectors::{Collector, Collectors};
 use crate::model::account_from_arn;
 use crate::report::fetch::PollPolicy;
-use crate::snapshot::Snapshot;
 use crate::source::{Source, SourceKinds};
-use crate::time::system_clock;
 
 /// One account to refresh.
 #[derive(Debug)]
@@ -36,6 +32,48 @@ pub struct Target {
     /// Account name from AWS Organizations; empty when unknown.
     pub name: String,
     pub source: Source,
+    /// The collectors that read more than the source (`--collector.*`).
+    pub collectors: Collectors,
+    /// The root-credentials audit's session: organization members only.
+    pub root: Option<Arc<RootSession>>,
+}
+
+impl Target {
+    /// A target known by `key`, read from `source`, with no collector.
+    pub fn new(key: impl Into<String>, source: Source) -> Self {
+        Self {
+            key: key.into(),
+            account_id: None,
+            name: String::new(),
+            source,
+            collectors: Collectors::NONE,
+            root: None,
+        }
+    }
+
+    pub fn with_account_id(mut self, id: impl Into<String>) -> Self {
+        self.account_id = Some(id.into());
+        self
+    }
+
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    pub fn with_collectors(mut self, collectors: Collectors) -> Self {
+        self.collectors = collectors;
+        self
+    }
+
+    /// The root-credentials collector runs where there is a root session.
+    pub fn with_root_session(mut self, root: Option<Arc<RootSession>>) -> Self {
+        self.collectors = self
+            .collectors
+            .with(Collector::RootCredentials, root.is_some());
+        self.root = root;
+        self
+    }
 }
 
 /// Settings for multi-account discovery, from the command line.
@@ -100,12 +138,25 @@ pub enum Accounts {
     Aws(Box<AwsAccounts>),
 }
 
+/// What one refresh covers.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub targets: Vec<Arc<Target>>,
+    /// The organization's centralized root access features, where the
+    /// root-credentials collector read them.
+    pub organization: Option<OrganizationFeatures>,
+}
+
 impl Accounts {
-    /// The targets of the next refresh; `previous` is what is published now.
-    pub async fn targets(&self, previous: &Snapshot) -> Vec<Arc<Target>> {
+    /// What the next refresh covers; `published` says which account id a
+    /// target key had in the data published now.
+    pub async fn discover(&self, published: impl Fn(&str) -> Option<String> + Sync) -> Discovery {
         match self {
-            Accounts::Static(targets) => targets.clone(),
-            Accounts::Aws(aws) => aws.targets(previous).await,
+            Accounts::Static(targets) => Discovery {
+                targets: targets.clone(),
+                organization: None,
+            },
+            Accounts::Aws(aws) => aws.targets(&published).await,
         }
     }
 }
@@ -135,23 +186,8 @@ pub struct AwsAccounts {
     clients: Mutex<HashMap<String, aws_sdk_iam::Client>>,
     /// Organization members found by the last successful discovery: id -> name.
     members: Mutex<Option<BTreeMap<String, String>>>,
-    /// Centralized root access features, read once per refresh when the
-    /// root-credentials collector is on; shared with the exposition.
-    organization: Arc<Organization>,
-    /// The organization's management account (organizations:DescribeOrganization).
-    management: OnceCell<String>,
-    /// The last root-credentials audit of each audited account.
-    audits: Arc<Audits>,
-}
-
-/// Who is audited by the root-credentials collector in one refresh.
-#[derive(Debug)]
-struct RootScope {
-    partition: String,
-    /// `None` until `iam:ListOrganizationsFeatures` has answered once.
-    features: Option<OrganizationFeatures>,
-    members: std::collections::BTreeSet<String>,
-    management: Option<String>,
+    /// The root-credentials audits (organization members only).
+    auditor: Auditor,
 }
 
 /// Target key of the exporter's own account.
@@ -159,8 +195,10 @@ const OWN: &str = "self";
 
 impl AwsAccounts {
     pub fn new(base: SdkConfig, api: ApiMetrics, config: AccountsConfig) -> Self {
+        let sts = aws::sts_client(&base, &api);
+        let auditor = Auditor::new(sts.clone(), config.root_audit_interval);
         Self {
-            sts: aws::sts_client(&base, &api),
+            sts: sts.clone(),
             base,
             api,
             config,
@@ -168,16 +206,8 @@ impl AwsAccounts {
             caller: OnceCell::new(),
             clients: Mutex::default(),
             members: Mutex::default(),
-            organization: Arc::default(),
-            management: OnceCell::new(),
-            audits: Arc::default(),
+            auditor,
         }
-    }
-
-    /// Where the organization's features are published for the exposition.
-    pub fn with_organization(mut self, organization: Arc<Organization>) -> Self {
-        self.organization = organization;
-        self
     }
 
     async fn caller(&self) -> Option<&Caller> {
@@ -212,13 +242,13 @@ impl AwsAccounts {
     /// failing since start), which is refreshed only when nothing depends on
     /// its id; otherwise it is reported as failed until STS answers, so that
     /// no filter is bypassed and no account is refreshed twice.
-    async fn targets(&self, previous: &Snapshot) -> Vec<Arc<Target>> {
+    async fn targets(&self, published: &(dyn Fn(&str) -> Option<String> + Sync)) -> Discovery {
         let caller = self.caller().await.cloned();
         // Failing that, the id its own data reported last time.
         let own_id = caller
             .as_ref()
             .map(|c| c.account_id.clone())
-            .or_else(|| previous.account(OWN).map(|a| a.account_id.clone()))
+            .or_else(|| published(OWN))
             .filter(|id| !id.is_empty());
         let partition = caller.as_ref().map_or_else(
             || partition_of_region(self.base.region().map_or("", |r| r.as_ref())),
@@ -245,7 +275,17 @@ impl AwsAccounts {
             false => BTreeMap::new(),
         };
         let root = match audit_root {
-            true => Some(self.root_scope(partition, &members).await),
+            true => Some(
+                self.auditor
+                    .scope(
+                        &self.client(OWN, None),
+                        &aws::organizations_client(&self.base, &self.api),
+                        &self.api,
+                        partition,
+                        members.keys().cloned(),
+                    )
+                    .await,
+            ),
             false => None,
         };
         if let Some(role) = &self.config.organization_role {
@@ -267,16 +307,8 @@ impl AwsAccounts {
 
         // Audits of accounts that are no longer audited.
         if let Some(scope) = &root {
-            self.audits.retain(|id| {
-                wanted.contains_key(id)
-                    && self.selected(id)
-                    && root_credentials::audited(
-                        &scope.partition,
-                        scope.features.as_ref(),
-                        scope.members.contains(id),
-                        scope.management.as_deref() == Some(id),
-                    )
-            });
+            self.auditor
+                .forget(scope, |id| wanted.contains_key(id) && self.selected(id));
         }
         // Clients (and the credentials they cache) of accounts that left.
         self.clients
@@ -296,15 +328,19 @@ impl AwsAccounts {
                 None => self.client(OWN, None),
                 Some(arn) => self.client(arn, Some(arn)),
             };
-            let session = root.as_ref().and_then(|r| self.root_session(r, &id));
-            targets.push(Arc::new(Target {
-                key,
-                account_id: Some(id),
-                name,
-                source: self.source(client, session),
-            }));
+            let session = root.as_ref().and_then(|r| self.auditor.session(r, &id));
+            targets.push(Arc::new(
+                Target::new(key, self.source(client))
+                    .with_account_id(id)
+                    .with_name(name)
+                    .with_collectors(self.config.collectors)
+                    .with_root_session(session),
+            ));
         }
-        targets
+        Discovery {
+            targets,
+            organization: root.and_then(|r| r.features().cloned()),
+        }
     }
 
     /// The own account before its id is known: refreshed (its report names
@@ -323,97 +359,21 @@ impl AwsAccounts {
                     .to_owned(),
             )
         } else {
-            self.source(self.client(OWN, None), None)
+            self.source(self.client(OWN, None))
         };
-        Arc::new(Target {
-            key: OWN.to_owned(),
-            account_id: None,
-            name: String::new(),
-            source,
-        })
+        Arc::new(
+            Target::new(OWN, source)
+                .with_collectors(self.config.collectors)
+                .with_root_session(None),
+        )
     }
 
-    /// The account's source; the root-credentials collector runs only where
-    /// there is a root session to audit with.
-    fn source(&self, client: aws_sdk_iam::Client, root: Option<Arc<RootSession>>) -> Source {
+    fn source(&self, client: aws_sdk_iam::Client) -> Source {
         Source::Aws {
             client,
             kinds: self.config.kinds,
             poll: self.poll.clone(),
             concurrency: self.config.concurrency,
-            collectors: self
-                .config
-                .collectors
-                .with(Collector::RootCredentials, root.is_some()),
-            root,
-        }
-    }
-
-    /// What the root-credentials audit of this refresh covers: the
-    /// organization's features (read now; the last answer if that fails),
-    /// its members and its management account.
-    async fn root_scope(&self, partition: &str, members: &BTreeMap<String, String>) -> RootScope {
-        let management = self.client(OWN, None);
-        match root_credentials::organization_features(&management, &self.api).await {
-            Ok(features) => {
-                debug!(organization = %features.organization_id, enabled = ?features.enabled, "organization features");
-                self.organization.set(features);
-            }
-            Err(cause) => {
-                error!(%cause, "cannot read the organization's centralized root access features; using the last answer, if any");
-            }
-        }
-        RootScope {
-            partition: partition.to_owned(),
-            features: self.organization.get(),
-            members: members.keys().cloned().collect(),
-            management: self.management_account().await,
-        }
-    }
-
-    fn root_session(&self, scope: &RootScope, id: &str) -> Option<Arc<RootSession>> {
-        let audited = root_credentials::audited(
-            &scope.partition,
-            scope.features.as_ref(),
-            scope.members.contains(id),
-            scope.management.as_deref() == Some(id),
-        );
-        audited.then(|| {
-            Arc::new(RootSession {
-                sts: self.sts.clone(),
-                partition: scope.partition.clone(),
-                account_id: id.to_owned(),
-                audits: Arc::clone(&self.audits),
-                interval: self.config.root_audit_interval,
-                clock: system_clock(),
-            })
-        })
-    }
-
-    /// The organization's management account, asked once; `None` while
-    /// Organizations does not answer (its audit is then attempted and fails).
-    async fn management_account(&self) -> Option<String> {
-        let result = self
-            .management
-            .get_or_try_init(|| async {
-                let org = aws::organizations_client(&self.base, &self.api);
-                let out = org.describe_organization().send().await.map_err(|e| {
-                    self.api.record_error("DescribeOrganization", &e);
-                    aws::CallError::from_sdk("organizations:DescribeOrganization", &e)
-                })?;
-                Ok::<_, aws::CallError>(
-                    out.organization
-                        .and_then(|o| o.master_account_id)
-                        .unwrap_or_default(),
-                )
-            })
-            .await;
-        match result {
-            Ok(id) => Some(id.clone()).filter(|id| !id.is_empty()),
-            Err(cause) => {
-                error!(%cause, "cannot tell the organization's management account");
-                None
-            }
         }
     }
 

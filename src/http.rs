@@ -20,8 +20,8 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
 
-use crate::metrics::format::Format;
-use crate::metrics::{self, Exposition};
+use crate::exposition::{self, Format};
+use crate::metrics::Exposition;
 use crate::snapshot::Store;
 use crate::web_config::WebConfig;
 
@@ -78,7 +78,7 @@ impl std::fmt::Debug for App {
 type Body = Either<Full<Bytes>, Stream>;
 
 /// The exposition body, chunk by chunk as the connection takes them.
-pub struct Stream(metrics::Body);
+pub struct Stream(exposition::Body);
 
 impl hyper::body::Body for Stream {
     type Data = Bytes;

@@ -1,22 +1,31 @@
 //! Prometheus exporter for AWS IAM credential hygiene.
 //!
-//! Data flows one way: a [`source::Source`] reads one account (the credential
-//! report from a file or from AWS), the [`refresh::Refresher`] publishes a
-//! complete [`refresh::Snapshot`] on a timer, and the collectors in
-//! [`metrics`] encode the current snapshot when Prometheus scrapes [`http`].
+//! Data flows one way, up these layers:
+//!
+//! - [`model`] (plain data), [`time`], [`aws`] (clients, call counting,
+//!   errors) and the [`exposition`] framework (tables, text, streamed body)
+//!   at the bottom; none of them names a source or a collector.
+//! - Sources ([`source`], [`report`]) read an account's users and keys;
+//!   [`collectors`] read the rest, one module each; [`credentials`] holds the
+//!   report's families. [`accounts`] discovers what to refresh.
+//! - The [`refresh::Refresher`] reads every account on a timer and publishes
+//!   each one whole into the [`snapshot::Snapshot`].
+//! - [`metrics`] renders a snapshot, and [`http`] serves it.
 
 pub mod accounts;
 pub mod assume_role;
 pub mod aws;
 pub mod cli;
 pub mod collectors;
+pub mod credentials;
+pub mod exposition;
 pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod permit;
 pub mod refresh;
 pub mod report;
-pub mod slot;
 pub mod snapshot;
 pub mod source;
 pub mod time;
@@ -27,11 +36,14 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tracing::info;
 
+use crate::accounts::Target;
 use crate::accounts::{Accounts, AwsAccounts};
 use crate::aws::ApiMetrics;
 use crate::cli::Config;
-use crate::refresh::{Refresher, Store, Target, system_clock};
+use crate::refresh::Refresher;
+use crate::snapshot::Store;
 use crate::source::Source;
+use crate::time::system_clock;
 
 /// Binds `--web.listen-address`.
 pub async fn bind(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {
@@ -57,8 +69,7 @@ pub async fn run(
         None => web_config::WebConfig::default(),
     };
     let api = ApiMetrics::default();
-    let organization = Arc::new(collectors::root_credentials::Organization::default());
-    let accounts = accounts(&config, &api, &organization).await;
+    let accounts = accounts(&config, &api).await;
     let store = Arc::new(Store::default());
     let clock = system_clock();
     let mut exposition = metrics::Exposition::new(
@@ -69,7 +80,7 @@ pub async fn run(
     )
     .with_ages(config.ages);
     exposition.registry_mut().register_collector(Box::new(
-        metrics::settings::SettingsCollector::new(
+        metrics::settings::SettingsFamilies::new(
             config.refresh_interval,
             config.report_file.is_some(),
             config.accounts.kinds,
@@ -78,9 +89,6 @@ pub async fn run(
             Some(_) => collectors::Collectors::NONE,
             None => config.accounts.collectors,
         }),
-    ));
-    exposition.registry_mut().register_collector(Box::new(
-        metrics::root_credentials::OrganizationCollector(organization),
     ));
     info!(
         address = %listener.local_addr()?,
@@ -94,16 +102,13 @@ pub async fn run(
         web,
         ..http::App::new(exposition, Arc::clone(&store))
     });
-    let refresher = Arc::new(Refresher {
-        accounts,
-        store,
-        api,
-        clock,
-        timeout: config.refresh_timeout,
-        parallelism: config.max_accounts_parallel,
-        stagger: config.account_start_interval,
-        key_ids: config.key_ids,
-    });
+    let refresher = Arc::new(
+        Refresher::new(accounts, store, api, clock)
+            .with_timeout(config.refresh_timeout)
+            .with_parallelism(config.max_accounts_parallel)
+            .with_stagger(config.account_start_interval)
+            .with_key_ids(config.key_ids),
+    );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -120,31 +125,26 @@ pub async fn run(
     Ok(())
 }
 
-async fn accounts(
-    config: &Config,
-    api: &ApiMetrics,
-    organization: &Arc<collectors::root_credentials::Organization>,
-) -> Accounts {
+async fn accounts(config: &Config, api: &ApiMetrics) -> Accounts {
     match &config.report_file {
         Some(path) => {
             info!(path = %path.display(), "reading the credential report from a file");
-            Accounts::Static(vec![Arc::new(Target {
-                key: path.display().to_string(),
-                account_id: None,
-                name: String::new(),
-                source: Source::File {
+            Accounts::Static(vec![Arc::new(Target::new(
+                path.display().to_string(),
+                Source::File {
                     path: path.clone(),
                     max_bytes: config.aws.max_response_bytes,
                 },
-            })])
+            ))])
         }
         None => {
             let sdk = aws::load_config(&config.aws).await;
             info!(region = ?sdk.region().map(|r| r.as_ref()), source = ?config.accounts.kinds, "reading IAM data from AWS");
-            Accounts::Aws(Box::new(
-                AwsAccounts::new(sdk, api.clone(), config.accounts.clone())
-                    .with_organization(Arc::clone(organization)),
-            ))
+            Accounts::Aws(Box::new(AwsAccounts::new(
+                sdk,
+                api.clone(),
+                config.accounts.clone(),
+            )))
         }
     }
 }

@@ -1,9 +1,9 @@
-//! The data an account refresh produces, independent of where it came from.
+//! The data every source produces for an account (the credential report,
+//! the key API, or both merged), independent of where it came from. Plain
+//! data: nothing here knows how it is read, refreshed or served.
 //!
 //! Timestamps are Unix seconds (`i64`): every IAM date has second precision, and
 //! integer arithmetic keeps ages exact and reproducible in tests.
-
-pub use crate::collectors::{Collected, Collection};
 
 /// Everything known about one AWS account after one successful refresh.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,8 +18,6 @@ pub struct AccountData {
     /// users' ARNs; empty when no ARN was seen. The China partitions have no
     /// root user, so their reports have no `<root_account>` row.
     pub partition: String,
-    /// What the enabled collectors read (`--collector.*`).
-    pub collected: Collected,
 }
 
 /// An IAM user, or the root account (`<root_account>`).

@@ -12,15 +12,14 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
-use crate::accounts::Accounts;
-pub use crate::accounts::Target;
+use crate::accounts::{Accounts, Target};
 use crate::aws::ApiMetrics;
+use crate::collectors::{self, Collected};
 use crate::model::AccountData;
-use crate::slot::Slot;
-pub use crate::snapshot::{AccountState, Progress, Snapshot, Store};
+use crate::permit::Permit;
+use crate::snapshot::{AccountState, Progress, Snapshot, Store};
 use crate::source::SourceError;
-
-pub use crate::time::{Clock, system_clock};
+use crate::time::Clock;
 
 /// How access key ids appear in label values (`--metrics.access-key-id`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -59,27 +58,68 @@ impl KeyIdMode {
 
 /// Refreshes every target and publishes the result.
 pub struct Refresher {
-    pub accounts: Accounts,
-    pub store: Arc<Store>,
-    pub api: ApiMetrics,
-    pub clock: Clock,
+    accounts: Accounts,
+    store: Arc<Store>,
+    api: ApiMetrics,
+    clock: Clock,
     /// Deadline of one account's refresh.
-    pub timeout: Duration,
+    timeout: Duration,
     /// Accounts refreshed at the same time.
-    pub parallelism: usize,
+    parallelism: usize,
     /// Minimum gap between the starts of two account refreshes, so that a
     /// large organization never sends a burst of AssumeRole and IAM calls
     /// (1,000 accounts at 50 ms start over at least 50 s).
-    pub stagger: Duration,
+    stagger: Duration,
     /// How key ids are exported.
-    pub key_ids: KeyIdMode,
+    key_ids: KeyIdMode,
 }
 
-/// Accounts started per parallelism slot. Accounts waiting for their report
-/// give their slot away; without a bound on started accounts, a thousand
+impl Refresher {
+    /// Refreshes `accounts` into `store`, timed by `clock`: one account at a
+    /// time, each within 5 minutes, starts not spaced, key ids in full;
+    /// the `with_*` methods change those.
+    pub fn new(accounts: Accounts, store: Arc<Store>, api: ApiMetrics, clock: Clock) -> Self {
+        Self {
+            accounts,
+            store,
+            api,
+            clock,
+            timeout: Duration::from_secs(300),
+            parallelism: 1,
+            stagger: Duration::ZERO,
+            key_ids: KeyIdMode::Full,
+        }
+    }
+
+    /// Deadline of one account's refresh.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Accounts refreshed at the same time.
+    pub fn with_parallelism(mut self, parallelism: usize) -> Self {
+        self.parallelism = parallelism;
+        self
+    }
+
+    /// Minimum gap between the starts of two account refreshes.
+    pub fn with_stagger(mut self, stagger: Duration) -> Self {
+        self.stagger = stagger;
+        self
+    }
+
+    pub fn with_key_ids(mut self, key_ids: KeyIdMode) -> Self {
+        self.key_ids = key_ids;
+        self
+    }
+}
+
+/// Accounts started per parallelism permit. Accounts waiting for their report
+/// give their permit away; without a bound on started accounts, a thousand
 /// new starts would queue ahead of the accounts whose report is ready, and
 /// no account would finish before every account had started.
-const IN_PROGRESS_PER_SLOT: usize = 8;
+const IN_PROGRESS_PER_PERMIT: usize = 8;
 
 /// How often a refresh that runs long says how far it has got.
 const PROGRESS_LOG_EVERY: Duration = Duration::from_secs(10);
@@ -87,7 +127,7 @@ const PROGRESS_LOG_EVERY: Duration = Duration::from_secs(10);
 /// The outcome of one account's refresh attempt.
 struct Attempt {
     index: usize,
-    result: Result<AccountData, SourceError>,
+    result: Result<(AccountData, Collected), SourceError>,
     duration: Duration,
 }
 
@@ -102,13 +142,22 @@ impl Refresher {
     pub async fn refresh_once(&self) {
         let started = Instant::now();
         let previous = self.store.load();
-        let targets = self.accounts.targets(&previous).await;
+        let discovery = self
+            .accounts
+            .discover(|key| previous.account(key).map(|a| a.account_id.clone()))
+            .await;
+        let targets = discovery.targets;
         if targets.is_empty() {
             warn!("no account to refresh (check the account filters and the shard settings)");
         }
-        self.store.publish(Snapshot::new(
-            targets.iter().map(|t| pending(t, previous.account(&t.key))),
-        ));
+        self.store.publish(
+            Snapshot::new(targets.iter().map(|t| pending(t, previous.account(&t.key))))
+                .with_organization(
+                    discovery
+                        .organization
+                        .or_else(|| previous.organization.clone()),
+                ),
+        );
 
         let mut attempts = self.spawn_all(&targets);
         let mut tally = Tally::new(targets.len());
@@ -146,12 +195,12 @@ impl Refresher {
     }
 
     /// Starts every target's refresh, at most `parallelism` calling AWS at
-    /// once and [`IN_PROGRESS_PER_SLOT`] times as many started, starts spaced
+    /// once and [`IN_PROGRESS_PER_PERMIT`] times as many started, starts spaced
     /// by `stagger`.
     fn spawn_all(&self, targets: &[Arc<Target>]) -> JoinSet<Attempt> {
         let limit = Arc::new(tokio::sync::Semaphore::new(self.parallelism.max(1)));
         let admission = Arc::new(tokio::sync::Semaphore::new(
-            self.parallelism.max(1) * IN_PROGRESS_PER_SLOT,
+            self.parallelism.max(1) * IN_PROGRESS_PER_PERMIT,
         ));
         let next_start = Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now()));
         let mut tasks = JoinSet::new();
@@ -166,7 +215,7 @@ impl Refresher {
             let (timeout, stagger) = (self.timeout, self.stagger);
             tasks.spawn(async move {
                 let _admitted = admission.acquire_owned().await;
-                let slot = Slot::acquire(limit).await;
+                let permit = Permit::acquire(limit).await;
                 // The lock is held while waiting, so starts queue up in order.
                 {
                     let mut next = next_start.lock().await;
@@ -174,7 +223,7 @@ impl Refresher {
                     *next = tokio::time::Instant::now() + stagger;
                 }
                 let began = Instant::now();
-                let result = attempt(target, api, slot, timeout).await;
+                let result = attempt(target, api, permit, timeout).await;
                 Attempt {
                     index,
                     result,
@@ -198,18 +247,20 @@ impl Refresher {
         state.duration = attempt.duration;
         state.attempts += 1;
         match attempt.result {
-            Ok(mut data) => {
+            Ok((mut data, mut collected)) => {
                 tally.done += 1;
                 self.key_ids.apply(&mut data);
                 if data.account_id.is_empty() {
                     data.account_id = state.account_id.clone();
                 }
                 let now = (self.clock)();
-                data.collected
-                    .carry(state.data.as_ref().map(|d| &d.collected), now);
+                let before = state.data.is_some().then_some(&*state.collected);
+                collected.carry(before, now);
+                collected.amend(&mut data);
                 debug!(account = %data.account_id, users = data.users.len(), duration = ?attempt.duration, "account refreshed");
                 state.account_id = data.account_id.clone();
                 state.data = Some(Arc::new(data));
+                state.collected = Arc::new(collected);
                 state.success = true;
                 state.last_success = Some(now);
                 state.progress = Progress::Done;
@@ -281,10 +332,10 @@ fn pending(target: &Target, before: Option<&Arc<AccountState>>) -> AccountState 
 async fn attempt(
     target: Arc<Target>,
     api: ApiMetrics,
-    slot: Slot,
+    permit: Permit,
     timeout: Duration,
-) -> Result<AccountData, SourceError> {
-    let task = tokio::spawn(async move { target.source.collect(&api, &slot).await });
+) -> Result<(AccountData, Collected), SourceError> {
+    let task = tokio::spawn(async move { read(&target, &api, &permit).await });
     let abort = task.abort_handle();
     match tokio::time::timeout(timeout, task).await {
         Ok(Ok(result)) => result,
@@ -295,6 +346,31 @@ async fn attempt(
             Err(SourceError::Timeout(timeout))
         }
     }
+}
+
+/// Reads the account's source and runs its collectors, all at once. A
+/// collector's failure is in its outcome; only the source's fails the account.
+async fn read(
+    target: &Target,
+    api: &ApiMetrics,
+    permit: &Permit,
+) -> Result<(AccountData, Collected), SourceError> {
+    let collected = async {
+        match target.source.iam() {
+            Some((iam, concurrency)) => {
+                let ctx = collectors::Context {
+                    iam,
+                    api,
+                    concurrency,
+                    root: target.root.as_deref(),
+                };
+                collectors::collect(target.collectors, ctx).await
+            }
+            None => Collected::default(),
+        }
+    };
+    let (data, collected) = tokio::join!(target.source.read(api, permit), collected);
+    Ok((data?, collected))
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::collectors::Collected;
+use crate::collectors::root_credentials::OrganizationFeatures;
 use crate::model::AccountData;
 
 /// Where an account stands in the refresh that is running, or in the last one.
@@ -42,6 +44,9 @@ pub struct AccountState {
     pub name: String,
     /// Last good data; kept when a later refresh fails.
     pub data: Option<Arc<AccountData>>,
+    /// What the collectors read with that data, each with its own last good
+    /// data and outcome.
+    pub collected: Arc<Collected>,
     /// Outcome of the last finished attempt (false before the first one).
     pub success: bool,
     pub last_success: Option<i64>,
@@ -57,15 +62,22 @@ pub struct AccountState {
 pub struct Snapshot {
     /// One entry per target of the current (or last) refresh, in target order.
     pub accounts: Vec<Arc<AccountState>>,
+    /// The organization's centralized root access features, where the
+    /// refresh read them.
+    pub organization: Option<OrganizationFeatures>,
 }
 
 impl Snapshot {
     pub fn new(accounts: impl IntoIterator<Item = AccountState>) -> Self {
-        Self::from_shared(accounts.into_iter().map(Arc::new).collect())
+        Self {
+            accounts: accounts.into_iter().map(Arc::new).collect(),
+            organization: None,
+        }
     }
 
-    fn from_shared(accounts: Vec<Arc<AccountState>>) -> Self {
-        Self { accounts }
+    pub fn with_organization(mut self, organization: Option<OrganizationFeatures>) -> Self {
+        self.organization = organization;
+        self
     }
 
     /// The published state of the target `key`.
@@ -102,7 +114,10 @@ impl Store {
             Some(slot) => *slot = Arc::new(state),
             None => accounts.push(Arc::new(state)),
         }
-        self.swap(Arc::new(Snapshot::from_shared(accounts)));
+        self.swap(Arc::new(Snapshot {
+            accounts,
+            organization: current.organization.clone(),
+        }));
     }
 
     fn swap(&self, snapshot: Arc<Snapshot>) {

@@ -18,8 +18,10 @@ use aws_sdk_iam::types::{
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use iam_credentials_exporter::accounts::Accounts;
+use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError};
-use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
+use iam_credentials_exporter::refresh::Refresher;
+use iam_credentials_exporter::snapshot::Store;
 use iam_credentials_exporter::source::api::list_users;
 use iam_credentials_exporter::source::{Source, SourceKinds};
 
@@ -238,38 +240,37 @@ fn report_client(account: &'static str, deny: bool) -> Client {
 }
 
 fn target(account: &'static str, deny: bool) -> Arc<Target> {
-    Arc::new(Target {
-        key: account.to_owned(),
-        account_id: Some(account.to_owned()),
-        name: format!("name-{account}"),
-        source: Source::Aws {
-            client: report_client(account, deny),
-            kinds: SourceKinds::REPORT,
-            poll: Default::default(),
-            concurrency: 1,
-            collectors: iam_credentials_exporter::collectors::Collectors::NONE,
-            root: None,
-        },
-    })
+    Arc::new(
+        Target::new(
+            account.to_owned(),
+            Source::Aws {
+                client: report_client(account, deny),
+                kinds: SourceKinds::REPORT,
+                poll: Default::default(),
+                concurrency: 1,
+            },
+        )
+        .with_account_id(account.to_owned())
+        .with_name(format!("name-{account}")),
+    )
 }
 
 #[tokio::test(start_paused = true)]
 async fn one_denied_account_does_not_blank_the_others() {
     let store = Arc::new(Store::default());
-    let refresher = Refresher {
-        accounts: Accounts::Static(vec![
+    let refresher = Refresher::new(
+        Accounts::Static(vec![
             target("111111111111", false),
             target("222222222222", true),
             target("333333333333", false),
         ]),
-        store: Arc::clone(&store),
-        api: ApiMetrics::default(),
-        clock: Arc::new(|| 1_800_000_000),
-        timeout: Duration::from_secs(30),
-        parallelism: 2,
-        stagger: Duration::from_millis(100),
-        key_ids: KeyIdMode::Full,
-    };
+        Arc::clone(&store),
+        ApiMetrics::default(),
+        Arc::new(|| 1_800_000_000),
+    )
+    .with_timeout(Duration::from_secs(30))
+    .with_parallelism(2)
+    .with_stagger(Duration::from_millis(100));
     refresher.refresh_once().await;
     let snapshot = store.load();
     let outcome: Vec<_> = snapshot
@@ -298,8 +299,8 @@ async fn one_denied_account_does_not_blank_the_others() {
 #[tokio::test(start_paused = true)]
 async fn account_refreshes_start_at_least_the_stagger_apart() {
     let store = Arc::new(Store::default());
-    let refresher = Refresher {
-        accounts: Accounts::Static(
+    let refresher = Refresher::new(
+        Accounts::Static(
             [
                 "111111111111",
                 "222222222222",
@@ -309,14 +310,13 @@ async fn account_refreshes_start_at_least_the_stagger_apart() {
             .map(|a| target(a, false))
             .to_vec(),
         ),
-        store: Arc::clone(&store),
-        api: ApiMetrics::default(),
-        clock: Arc::new(|| 1_800_000_000),
-        timeout: Duration::from_secs(30),
-        parallelism: 4,
-        stagger: Duration::from_millis(100),
-        key_ids: KeyIdMode::Full,
-    };
+        Arc::clone(&store),
+        ApiMetrics::default(),
+        Arc::new(|| 1_800_000_000),
+    )
+    .with_timeout(Duration::from_secs(30))
+    .with_parallelism(4)
+    .with_stagger(Duration::from_millis(100));
     let started = tokio::time::Instant::now();
     refresher.refresh_once().await;
     let elapsed = started.elapsed();

@@ -19,12 +19,14 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::exporter::{Exporter, value};
 use common::moto::MotoServer;
 use iam_credentials_exporter::accounts::Accounts;
+use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::ApiMetrics;
 use iam_credentials_exporter::collectors::server_certificates;
 use iam_credentials_exporter::collectors::virtual_mfa;
 use iam_credentials_exporter::collectors::{Collector, Collectors};
-use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
+use iam_credentials_exporter::refresh::Refresher;
 use iam_credentials_exporter::report::fetch::PollPolicy;
+use iam_credentials_exporter::snapshot::Store;
 use iam_credentials_exporter::source::{Source, SourceKinds};
 use serde_json::json;
 
@@ -219,33 +221,32 @@ async fn one_failing_collector_leaves_the_other_and_the_report_alone() {
     let now = Arc::new(AtomicI64::new(1_790_000_000));
     let store = Arc::new(Store::default());
     let api = ApiMetrics::default();
-    let refresher = Refresher {
-        accounts: Accounts::Static(vec![Arc::new(Target {
-            key: ACCOUNT.into(),
-            account_id: Some(ACCOUNT.into()),
-            name: String::new(),
-            source: Source::Aws {
-                client,
-                kinds: SourceKinds::REPORT,
-                poll: PollPolicy::default(),
-                concurrency: 1,
-                collectors: Collectors::NONE
+    let refresher = Refresher::new(
+        Accounts::Static(vec![Arc::new(
+            Target::new(
+                ACCOUNT,
+                Source::Aws {
+                    client,
+                    kinds: SourceKinds::REPORT,
+                    poll: PollPolicy::default(),
+                    concurrency: 1,
+                },
+            )
+            .with_account_id(ACCOUNT)
+            .with_collectors(
+                Collectors::NONE
                     .with(Collector::VirtualMfa, true)
                     .with(Collector::ServerCertificates, true),
-                root: None,
-            },
-        })]),
-        store: Arc::clone(&store),
-        api: api.clone(),
-        clock: {
+            ),
+        )]),
+        Arc::clone(&store),
+        api.clone(),
+        {
             let now = Arc::clone(&now);
             Arc::new(move || now.load(Ordering::SeqCst))
         },
-        timeout: Duration::from_secs(60),
-        parallelism: 1,
-        stagger: Duration::ZERO,
-        key_ids: KeyIdMode::Full,
-    };
+    )
+    .with_timeout(Duration::from_secs(60));
     let user = |name: &str| format!("{{account_id=\"{ACCOUNT}\",user=\"{name}\"}}");
     let health = |name: &str, collector: &str| {
         format!("{name}{{account_id=\"{ACCOUNT}\",collector=\"{collector}\"}}")

@@ -16,10 +16,12 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::exporter::{Exporter, value};
 use common::moto::MotoServer;
 use iam_credentials_exporter::accounts::Accounts;
+use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::ApiMetrics;
 use iam_credentials_exporter::collectors::{Collector, Collectors};
-use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
+use iam_credentials_exporter::refresh::Refresher;
 use iam_credentials_exporter::report::fetch::PollPolicy;
+use iam_credentials_exporter::snapshot::Store;
 use iam_credentials_exporter::source::{Source, SourceKinds};
 use serde_json::json;
 
@@ -63,31 +65,28 @@ async fn a_failing_collector_keeps_its_last_good_data_and_not_the_account() {
     let now = Arc::new(AtomicI64::new(1_800_000_000));
     let store = Arc::new(Store::default());
     let api = ApiMetrics::default();
-    let refresher = Refresher {
-        accounts: Accounts::Static(vec![Arc::new(Target {
-            key: ACCOUNT.into(),
-            account_id: Some(ACCOUNT.into()),
-            name: String::new(),
-            source: Source::Aws {
-                client,
-                kinds: SourceKinds::REPORT,
-                poll: PollPolicy::default(),
-                concurrency: 1,
-                collectors: Collectors::NONE.with(Collector::PasswordPolicy, true),
-                root: None,
-            },
-        })]),
-        store: Arc::clone(&store),
-        api: api.clone(),
-        clock: {
+    let refresher = Refresher::new(
+        Accounts::Static(vec![Arc::new(
+            Target::new(
+                ACCOUNT,
+                Source::Aws {
+                    client,
+                    kinds: SourceKinds::REPORT,
+                    poll: PollPolicy::default(),
+                    concurrency: 1,
+                },
+            )
+            .with_account_id(ACCOUNT)
+            .with_collectors(Collectors::NONE.with(Collector::PasswordPolicy, true)),
+        )]),
+        Arc::clone(&store),
+        api.clone(),
+        {
             let now = Arc::clone(&now);
             Arc::new(move || now.load(Ordering::SeqCst))
         },
-        timeout: Duration::from_secs(60),
-        parallelism: 1,
-        stagger: Duration::ZERO,
-        key_ids: KeyIdMode::Full,
-    };
+    )
+    .with_timeout(Duration::from_secs(60));
     let series = |name: &str| format!("{name}{{account_id=\"{ACCOUNT}\"}}");
     let health =
         |name: &str| format!("{name}{{account_id=\"{ACCOUNT}\",collector=\"password-policy\"}}");
@@ -192,28 +191,24 @@ async fn a_collector_that_is_off_makes_no_call_and_no_series() {
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get, &policy]);
     let store = Arc::new(Store::default());
     let api = ApiMetrics::default();
-    let refresher = Refresher {
-        accounts: Accounts::Static(vec![Arc::new(Target {
-            key: ACCOUNT.into(),
-            account_id: Some(ACCOUNT.into()),
-            name: String::new(),
-            source: Source::Aws {
-                client,
-                kinds: SourceKinds::REPORT,
-                poll: PollPolicy::default(),
-                concurrency: 1,
-                collectors: Collectors::NONE,
-                root: None,
-            },
-        })]),
-        store: Arc::clone(&store),
-        api: api.clone(),
-        clock: Arc::new(|| 1_800_000_000),
-        timeout: Duration::from_secs(60),
-        parallelism: 1,
-        stagger: Duration::ZERO,
-        key_ids: KeyIdMode::Full,
-    };
+    let refresher = Refresher::new(
+        Accounts::Static(vec![Arc::new(
+            Target::new(
+                ACCOUNT,
+                Source::Aws {
+                    client,
+                    kinds: SourceKinds::REPORT,
+                    poll: PollPolicy::default(),
+                    concurrency: 1,
+                },
+            )
+            .with_account_id(ACCOUNT),
+        )]),
+        Arc::clone(&store),
+        api.clone(),
+        Arc::new(|| 1_800_000_000),
+    )
+    .with_timeout(Duration::from_secs(60));
     refresher.refresh_once().await;
     let m = render(&store, 1_800_000_000, &api, true);
     assert_eq!(policy.num_calls(), 0);

@@ -23,14 +23,16 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use common::exporter::{Exporter, value};
 use common::moto::MotoServer;
 use iam_credentials_exporter::accounts::Accounts;
+use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError, call_counter};
 use iam_credentials_exporter::collectors::service_specific_credentials::{
     self as ssc, SERVICES, ServiceSpecificCredential,
 };
 use iam_credentials_exporter::collectors::ssh_public_keys::{self, SshPublicKey};
 use iam_credentials_exporter::collectors::{Collector, Collectors, Context};
-use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
+use iam_credentials_exporter::refresh::Refresher;
 use iam_credentials_exporter::report::fetch::PollPolicy;
+use iam_credentials_exporter::snapshot::Store;
 use iam_credentials_exporter::source::{Source, SourceKinds};
 use serde_json::json;
 
@@ -511,33 +513,32 @@ async fn a_failing_collector_keeps_its_last_good_data_while_the_account_and_the_
     );
     let now = Arc::new(AtomicI64::new(T0));
     let store = Arc::new(Store::default());
-    let refresher = Refresher {
-        accounts: Accounts::Static(vec![Arc::new(Target {
-            key: ACCOUNT.into(),
-            account_id: Some(ACCOUNT.into()),
-            name: String::new(),
-            source: Source::Aws {
-                client: iam,
-                kinds: SourceKinds::REPORT,
-                poll: PollPolicy::default(),
-                concurrency: 2,
-                collectors: Collectors::NONE
+    let refresher = Refresher::new(
+        Accounts::Static(vec![Arc::new(
+            Target::new(
+                ACCOUNT,
+                Source::Aws {
+                    client: iam,
+                    kinds: SourceKinds::REPORT,
+                    poll: PollPolicy::default(),
+                    concurrency: 2,
+                },
+            )
+            .with_account_id(ACCOUNT)
+            .with_collectors(
+                Collectors::NONE
                     .with(Collector::SshPublicKeys, true)
                     .with(Collector::ServiceSpecificCredentials, true),
-                root: None,
-            },
-        })]),
-        store: Arc::clone(&store),
-        api: api.clone(),
-        clock: {
+            ),
+        )]),
+        Arc::clone(&store),
+        api.clone(),
+        {
             let now = Arc::clone(&now);
             Arc::new(move || now.load(Ordering::SeqCst))
         },
-        timeout: Duration::from_secs(60),
-        parallelism: 1,
-        stagger: Duration::ZERO,
-        key_ids: KeyIdMode::Full,
-    };
+    )
+    .with_timeout(Duration::from_secs(60));
     let health = |name: &str, collector: &str| {
         format!("{name}{{account_id=\"{ACCOUNT}\",collector=\"{collector}\"}}")
     };

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::exporter::{python, run_tool};
 use iam_credentials_exporter::aws::ApiMetrics;
-use iam_credentials_exporter::metrics::format::Format;
+use iam_credentials_exporter::exposition::Format;
 use iam_credentials_exporter::report::parse_report;
 use iam_credentials_exporter::snapshot::{AccountState, Progress, Snapshot, Store};
 use pretty_assertions::assert_eq;
@@ -34,6 +34,7 @@ fn snapshot_of(report: &str) -> Snapshot {
         account_id: data.account_id.clone(),
         name: "Example \"Prod\" \\ Zürich".to_owned(),
         data: Some(Arc::new(data)),
+        collected: Default::default(),
         success: true,
         last_success: Some(NOW - 60),
         duration: Duration::from_millis(1_250),

@@ -1,8 +1,7 @@
-//! Modules flow one way: the model and the clock depend on nothing, the
-//! snapshot only on the model, the exposition never on how data is fetched
-//! or refreshed, and the HTTP layer only on the exposition, the snapshot and
-//! the web configuration. Checked on the source, so a new `use` that points
-//! up fails here.
+//! Modules flow one way, from plain data at the bottom to HTTP on top
+//! ([`LAYERS`]); the exposition framework names no collector, and every
+//! collector is registered in one place. Checked on the source, so a new
+//! `use` that points up fails here.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -63,38 +62,150 @@ fn uses(paths: &[&str]) -> BTreeSet<String> {
     found
 }
 
+/// Each module (a file, or a folder taken whole) and the modules it may
+/// import, from the bottom up: every entry may import only entries above
+/// it in this table, so an import that points up (or a cycle) fails.
+const LAYERS: &[(&str, &[&str])] = &[
+    // Plain data and process plumbing: nothing of the crate.
+    ("src/model.rs", &[]),
+    ("src/time.rs", &[]),
+    ("src/aws.rs", &[]),
+    ("src/permit.rs", &[]),
+    ("src/web_config.rs", &[]),
+    // The exposition framework: rows, families, text and bytes; it names
+    // no source, collector or snapshot.
+    ("src/exposition", &["model"]),
+    // Sources read an account's users and keys.
+    ("src/report", &["aws", "model", "permit", "time"]),
+    ("src/source", &["aws", "model", "permit", "report"]),
+    ("src/assume_role.rs", &["aws"]),
+    // The report's families, and the collectors: each one module that
+    // calls IAM, holds its data and renders its families.
+    ("src/credentials", &["exposition", "model"]),
+    ("src/collectors", &["aws", "exposition", "model", "time"]),
+    // What is published, and who is refreshed.
+    ("src/snapshot.rs", &["collectors", "model"]),
+    (
+        "src/accounts.rs",
+        &[
+            "assume_role",
+            "aws",
+            "collectors",
+            "model",
+            "report",
+            "source",
+        ],
+    ),
+    (
+        "src/refresh.rs",
+        &[
+            "accounts",
+            "aws",
+            "collectors",
+            "model",
+            "permit",
+            "snapshot",
+            "source",
+            "time",
+        ],
+    ),
+    // What /metrics serves for a snapshot, and the HTTP server on top.
+    (
+        "src/metrics",
+        &[
+            "aws",
+            "collectors",
+            "credentials",
+            "exposition",
+            "model",
+            "snapshot",
+            "source",
+            "time",
+        ],
+    ),
+    (
+        "src/http.rs",
+        &["exposition", "metrics", "snapshot", "web_config"],
+    ),
+];
+
+fn module_name(path: &str) -> &str {
+    let file = path.rsplit('/').next().unwrap();
+    file.strip_suffix(".rs").unwrap_or(file)
+}
+
 #[test]
 fn modules_only_look_down() {
-    let table: [(&[&str], &[&str]); 6] = [
-        // An account's data holds what its collectors read; a collector
-        // reads IAM and knows nothing of accounts, snapshots or exposition.
-        (&["src/model.rs"], &["collectors"]),
-        (&["src/collectors"], &["aws", "time"]),
-        (&["src/time.rs"], &[]),
-        (&["src/snapshot.rs"], &["model"]),
-        // The API counters (aws) and the source kinds (source) are values
-        // the exposition shows; it never calls AWS or refreshes anything.
-        (
-            &["src/metrics"],
-            &["model", "snapshot", "time", "aws", "source", "collectors"],
-        ),
-        (&["src/http.rs"], &["metrics", "snapshot", "web_config"]),
-    ];
-    for (paths, allowed) in table {
-        let found = uses(paths);
+    for (at, (path, allowed)) in LAYERS.iter().enumerate() {
+        let below: Vec<&str> = LAYERS[..at].iter().map(|(p, _)| module_name(p)).collect();
+        for module in *allowed {
+            assert!(
+                below.contains(module),
+                "{path} may import {module}, which is not below it in LAYERS"
+            );
+        }
+        let found = uses(&[path]);
         let above: Vec<_> = found
             .iter()
-            .filter(|m| !allowed.contains(&m.as_str()))
+            .filter(|m| m.as_str() != module_name(path) && !allowed.contains(&m.as_str()))
             .collect();
-        assert!(above.is_empty(), "{paths:?} uses {above:?}");
+        assert!(above.is_empty(), "{path} uses {above:?}");
+    }
+}
+
+/// The framework renders whatever tables it is given: no file of it names a
+/// collector module or a source.
+#[test]
+fn the_exposition_framework_names_no_collector() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let collectors: Vec<String> = std::fs::read_dir(root.join("src/collectors"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_stem().is_some_and(|s| s != "mod"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(collectors.len() >= 7, "{collectors:?}");
+    for entry in std::fs::read_dir(root.join("src/exposition")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for name in &collectors {
+            assert!(
+                !text.contains(name.as_str()),
+                "{} names {name}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// A collector is registered in one place: one line of the `collectors!`
+/// invocation, and no other file of the crate declares its module.
+#[test]
+fn every_collector_module_is_registered_once() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let registry = std::fs::read_to_string(root.join("src/collectors/mod.rs")).unwrap();
+    let invocation = &registry[registry.find("collectors! {").expect("the registry")..];
+    let invocation = &invocation[..invocation.find('}').unwrap()];
+    for entry in std::fs::read_dir(root.join("src/collectors")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "mod" {
+            continue;
+        }
+        let lines = invocation
+            .lines()
+            .filter(|l| l.trim_end_matches(',').ends_with(&format!("=> {name}")))
+            .count();
+        assert_eq!(lines, 1, "{name} is registered {lines} times");
     }
 }
 
 #[test]
 fn grouped_imports_are_seen() {
-    let found = crate_modules("use crate::{refresh::Store, metrics::{self, x}};\nuse crate::http;");
+    let found =
+        crate_modules("use crate::{snapshot::Store, metrics::{self, x}};\nuse crate::http;");
     assert_eq!(
         found.into_iter().collect::<Vec<_>>(),
-        ["http", "metrics", "refresh"]
+        ["http", "metrics", "snapshot"]
     );
 }

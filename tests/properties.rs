@@ -21,11 +21,12 @@ use std::time::Duration;
 use common::exporter::python;
 use common::synthetic::HEADER;
 use iam_credentials_exporter::aws::ApiMetrics;
-use iam_credentials_exporter::metrics::{self, format::Format};
+use iam_credentials_exporter::exposition::Format;
+use iam_credentials_exporter::metrics;
 use iam_credentials_exporter::model::{AccessKey, AccountData, LastUsed, SigningCertificate, User};
-use iam_credentials_exporter::refresh::{AccountState, Snapshot, Store};
 use iam_credentials_exporter::report::parse::RowError;
 use iam_credentials_exporter::report::{ReportParseError, parse_report};
+use iam_credentials_exporter::snapshot::{AccountState, Snapshot, Store};
 use proptest::prelude::*;
 use serde_json::Value;
 

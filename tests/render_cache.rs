@@ -149,14 +149,14 @@ fn age_families_can_be_left_out() {
     let with = exposition
         .render(
             &snapshot,
-            iam_credentials_exporter::metrics::format::Format::Text,
+            iam_credentials_exporter::exposition::Format::Text,
         )
         .unwrap();
     let exposition = exposition.with_ages(false);
     let without = exposition
         .render(
             &snapshot,
-            iam_credentials_exporter::metrics::format::Format::Text,
+            iam_credentials_exporter::exposition::Format::Text,
         )
         .unwrap();
     for family in [

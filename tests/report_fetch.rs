@@ -18,11 +18,13 @@ use aws_sdk_iam::types::error::{
 use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use iam_credentials_exporter::accounts::Accounts;
+use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError};
-use iam_credentials_exporter::refresh::{KeyIdMode, Progress, Refresher, Store, Target};
+use iam_credentials_exporter::permit::Permit;
+use iam_credentials_exporter::refresh::Refresher;
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::report::{ReportError, fetch_report};
-use iam_credentials_exporter::slot::Slot;
+use iam_credentials_exporter::snapshot::{Progress, Store};
 use iam_credentials_exporter::source::{Source, SourceKinds};
 
 const REPORT: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated
@@ -72,7 +74,7 @@ async fn polls_generate_until_complete_then_downloads() {
         &client,
         &policy(),
         &ApiMetrics::default(),
-        &Slot::unlimited(),
+        &Permit::unlimited(),
     )
     .await
     .expect("report");
@@ -94,7 +96,7 @@ async fn steady_state_costs_two_calls() {
         &client,
         &policy(),
         &ApiMetrics::default(),
-        &Slot::unlimited(),
+        &Permit::unlimited(),
     )
     .await
     .expect("report");
@@ -125,7 +127,7 @@ async fn report_not_present_or_expired_is_generated_again() {
         .build();
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
     let api = ApiMetrics::default();
-    let fetched = fetch_report(&client, &policy(), &api, &Slot::unlimited())
+    let fetched = fetch_report(&client, &policy(), &api, &Permit::unlimited())
         .await
         .expect("report");
     assert_eq!(fetched.generated, Some(GENERATED));
@@ -167,7 +169,7 @@ async fn report_in_progress_on_download_waits_and_retries() {
         .build();
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
     let api = ApiMetrics::default();
-    fetch_report(&client, &policy(), &api, &Slot::unlimited())
+    fetch_report(&client, &policy(), &api, &Permit::unlimited())
         .await
         .expect("report");
     assert_eq!(get.num_calls(), 2);
@@ -192,7 +194,7 @@ async fn throttling_backs_off_then_succeeds() {
         .retry_config(RetryConfig::standard().with_max_attempts(1)));
     let api = ApiMetrics::default();
     let started = tokio::time::Instant::now();
-    fetch_report(&client, &policy(), &api, &Slot::unlimited())
+    fetch_report(&client, &policy(), &api, &Permit::unlimited())
         .await
         .expect("report");
     assert_eq!(generate.num_calls(), 4);
@@ -226,7 +228,7 @@ async fn endless_throttling_gives_up_after_bounded_attempts() {
         &client,
         &policy(),
         &ApiMetrics::default(),
-        &Slot::unlimited(),
+        &Permit::unlimited(),
     )
     .await
     .expect_err("must give up");
@@ -250,7 +252,7 @@ async fn access_denied_names_the_missing_permission() {
         &client,
         &policy(),
         &ApiMetrics::default(),
-        &Slot::unlimited(),
+        &Permit::unlimited(),
     )
     .await
     .expect_err("denied");
@@ -276,28 +278,24 @@ async fn access_denied_keeps_the_previous_snapshot() {
     let get = mock!(Client::get_credential_report).then_output(report);
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
     let store = Arc::new(Store::default());
-    let refresher = Refresher {
-        accounts: Accounts::Static(vec![Arc::new(Target {
-            key: "self".into(),
-            account_id: None,
-            name: String::new(),
-            source: Source::Aws {
-                client,
-                kinds: SourceKinds::REPORT,
-                poll: policy(),
-                concurrency: 1,
-                collectors: iam_credentials_exporter::collectors::Collectors::NONE,
-                root: None,
-            },
-        })]),
-        store: Arc::clone(&store),
-        api: ApiMetrics::default(),
-        clock: Arc::new(|| 1_800_000_000),
-        timeout: Duration::from_secs(60),
-        parallelism: 1,
-        stagger: Duration::ZERO,
-        key_ids: KeyIdMode::Full,
-    };
+    let refresher = Refresher::new(
+        Accounts::Static(vec![Arc::new(
+            Target::new(
+                "self",
+                Source::Aws {
+                    client,
+                    kinds: SourceKinds::REPORT,
+                    poll: policy(),
+                    concurrency: 1,
+                },
+            )
+            .with_collectors(iam_credentials_exporter::collectors::Collectors::NONE),
+        )]),
+        Arc::clone(&store),
+        ApiMetrics::default(),
+        Arc::new(|| 1_800_000_000),
+    )
+    .with_timeout(Duration::from_secs(60));
 
     refresher.refresh_once().await;
     let first = store.load();
@@ -319,19 +317,19 @@ async fn access_denied_keeps_the_previous_snapshot() {
 }
 
 fn account(key: &str, client: Client, poll: PollPolicy) -> Arc<Target> {
-    Arc::new(Target {
-        key: key.into(),
-        account_id: Some(key.into()),
-        name: String::new(),
-        source: Source::Aws {
-            client,
-            kinds: SourceKinds::REPORT,
-            poll,
-            concurrency: 1,
-            collectors: iam_credentials_exporter::collectors::Collectors::NONE,
-            root: None,
-        },
-    })
+    Arc::new(
+        Target::new(
+            key,
+            Source::Aws {
+                client,
+                kinds: SourceKinds::REPORT,
+                poll,
+                concurrency: 1,
+            },
+        )
+        .with_account_id(key)
+        .with_collectors(iam_credentials_exporter::collectors::Collectors::NONE),
+    )
 }
 
 /// With room for one account at a time, an account whose report takes long
@@ -359,19 +357,18 @@ async fn accounts_waiting_for_their_report_let_others_finish_and_publish() {
     );
 
     let store = Arc::new(Store::default());
-    let refresher = Arc::new(Refresher {
-        accounts: Accounts::Static(vec![
-            account("slow", slow, PollPolicy::default()),
-            account("quick", quick, PollPolicy::default()),
-        ]),
-        store: Arc::clone(&store),
-        api: ApiMetrics::default(),
-        clock: Arc::new(|| 1_800_000_000),
-        timeout: Duration::from_secs(120),
-        parallelism: 1,
-        stagger: Duration::ZERO,
-        key_ids: KeyIdMode::Full,
-    });
+    let refresher = Arc::new(
+        Refresher::new(
+            Accounts::Static(vec![
+                account("slow", slow, PollPolicy::default()),
+                account("quick", quick, PollPolicy::default()),
+            ]),
+            Arc::clone(&store),
+            ApiMetrics::default(),
+            Arc::new(|| 1_800_000_000),
+        )
+        .with_timeout(Duration::from_secs(120)),
+    );
     let started = tokio::time::Instant::now();
     let running = tokio::spawn({
         let refresher = Arc::clone(&refresher);

@@ -17,11 +17,11 @@ use aws_sdk_iam::types::ReportStateType;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use iam_credentials_exporter::accounts::{Accounts, Target};
 use iam_credentials_exporter::aws::ApiMetrics;
+use iam_credentials_exporter::exposition::Format;
 use iam_credentials_exporter::http::{self, App, HEADER_READ_TIMEOUT};
 use iam_credentials_exporter::metrics::Exposition;
-use iam_credentials_exporter::metrics::format::Format;
 use iam_credentials_exporter::model::{AccountData, User};
-use iam_credentials_exporter::refresh::{KeyIdMode, Refresher};
+use iam_credentials_exporter::refresh::Refresher;
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::snapshot::{AccountState, Progress, Snapshot, Store};
 use iam_credentials_exporter::source::{Source, SourceKinds};
@@ -145,28 +145,24 @@ fn write_report(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
 }
 
 fn file_target(path: &Path) -> Arc<Target> {
-    Arc::new(Target {
-        key: path.display().to_string(),
-        account_id: None,
-        name: String::new(),
-        source: Source::File {
+    Arc::new(Target::new(
+        path.display().to_string(),
+        Source::File {
             path: path.to_owned(),
             max_bytes: 64 << 20,
         },
-    })
+    ))
 }
 
 fn refresher(targets: Vec<Arc<Target>>, store: &Arc<Store>) -> Refresher {
-    Refresher {
-        accounts: Accounts::Static(targets),
-        store: Arc::clone(store),
-        api: ApiMetrics::default(),
-        clock: Arc::new(|| NOW),
-        timeout: Duration::from_secs(30),
-        parallelism: 4,
-        stagger: Duration::ZERO,
-        key_ids: KeyIdMode::Full,
-    }
+    Refresher::new(
+        Accounts::Static(targets),
+        Arc::clone(store),
+        ApiMetrics::default(),
+        Arc::new(|| NOW),
+    )
+    .with_timeout(Duration::from_secs(30))
+    .with_parallelism(4)
 }
 
 fn exposition(store: &Arc<Store>) -> Exposition {
@@ -289,19 +285,19 @@ fn complete() -> GenerateCredentialReportOutput {
 }
 
 fn aws_target(account: &str, client: aws_sdk_iam::Client) -> Arc<Target> {
-    Arc::new(Target {
-        key: account.to_owned(),
-        account_id: Some(account.to_owned()),
-        name: String::new(),
-        source: Source::Aws {
-            client,
-            kinds: SourceKinds::REPORT,
-            poll: PollPolicy::default(),
-            concurrency: 1,
-            collectors: iam_credentials_exporter::collectors::Collectors::NONE,
-            root: None,
-        },
-    })
+    Arc::new(
+        Target::new(
+            account.to_owned(),
+            Source::Aws {
+                client,
+                kinds: SourceKinds::REPORT,
+                poll: PollPolicy::default(),
+                concurrency: 1,
+            },
+        )
+        .with_account_id(account.to_owned())
+        .with_collectors(iam_credentials_exporter::collectors::Collectors::NONE),
+    )
 }
 
 /// A bug that panics inside one account's refresh (here inside the SDK call)

@@ -21,11 +21,13 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::exporter::{Exporter, run_tool, value};
 use common::moto::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MotoServer};
 use iam_credentials_exporter::accounts::Accounts;
+use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError};
 use iam_credentials_exporter::collectors::roles::{Role, RoleLastUse, list_roles};
 use iam_credentials_exporter::collectors::{Collector, Collectors};
-use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
+use iam_credentials_exporter::refresh::Refresher;
 use iam_credentials_exporter::report::fetch::PollPolicy;
+use iam_credentials_exporter::snapshot::Store;
 use iam_credentials_exporter::source::{Source, SourceKinds};
 use iam_credentials_exporter::time::parse_rfc3339;
 use serde_json::json;
@@ -249,28 +251,25 @@ fn refresher(
     now: &Arc<AtomicI64>,
 ) -> Refresher {
     let now = Arc::clone(now);
-    Refresher {
-        accounts: Accounts::Static(vec![Arc::new(Target {
-            key: ACCOUNT.into(),
-            account_id: Some(ACCOUNT.into()),
-            name: String::new(),
-            source: Source::Aws {
-                client,
-                kinds,
-                poll: PollPolicy::default(),
-                concurrency: 4,
-                collectors: Collectors::NONE.with(Collector::Roles, true),
-                root: None,
-            },
-        })]),
-        store: Arc::clone(store),
-        api: api.clone(),
-        clock: Arc::new(move || now.load(Ordering::SeqCst)),
-        timeout: Duration::from_secs(60),
-        parallelism: 1,
-        stagger: Duration::ZERO,
-        key_ids: KeyIdMode::Full,
-    }
+    Refresher::new(
+        Accounts::Static(vec![Arc::new(
+            Target::new(
+                ACCOUNT,
+                Source::Aws {
+                    client,
+                    kinds,
+                    poll: PollPolicy::default(),
+                    concurrency: 4,
+                },
+            )
+            .with_account_id(ACCOUNT)
+            .with_collectors(Collectors::NONE.with(Collector::Roles, true)),
+        )]),
+        Arc::clone(store),
+        api.clone(),
+        Arc::new(move || now.load(Ordering::SeqCst)),
+    )
+    .with_timeout(Duration::from_secs(60))
 }
 
 /// The sample lines of the role families.

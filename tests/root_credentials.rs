@@ -30,17 +30,18 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use common::exporter::value;
 use iam_credentials_exporter::accounts::Accounts;
+use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::{ApiMetrics, CallError};
 use iam_credentials_exporter::collectors::root_credentials::{
-    Audits, Organization, OrganizationFeatures, RootCredential, RootCredentials, RootSession,
-    audit, organization_features, task_policy_arn,
+    Audits, OrganizationFeatures, RootCredential, RootCredentials, RootSession, audit,
+    organization_features, task_policy_arn,
 };
-use iam_credentials_exporter::collectors::{Collection, Collector, Collectors};
+use iam_credentials_exporter::collectors::{Collected, Collection, Collector, Collectors};
+use iam_credentials_exporter::exposition::Format;
 use iam_credentials_exporter::metrics::Exposition;
-use iam_credentials_exporter::metrics::format::Format;
-use iam_credentials_exporter::metrics::root_credentials::OrganizationCollector;
-use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
+use iam_credentials_exporter::refresh::Refresher;
 use iam_credentials_exporter::report::fetch::PollPolicy;
+use iam_credentials_exporter::snapshot::Store;
 use iam_credentials_exporter::source::{Source, SourceKinds};
 use iam_credentials_exporter::time::Clock;
 
@@ -481,19 +482,20 @@ fn report_rules(report: String) -> Vec<Rule> {
 }
 
 fn target(id: &str, client: aws_sdk_iam::Client, root: Option<RootSession>) -> Arc<Target> {
-    Arc::new(Target {
-        key: id.into(),
-        account_id: Some(id.into()),
-        name: String::new(),
-        source: Source::Aws {
-            client,
-            kinds: SourceKinds::REPORT,
-            poll: PollPolicy::default(),
-            concurrency: 1,
-            collectors: Collectors::NONE.with(Collector::RootCredentials, root.is_some()),
-            root: root.map(Arc::new),
-        },
-    })
+    Arc::new(
+        Target::new(
+            id,
+            Source::Aws {
+                client,
+                kinds: SourceKinds::REPORT,
+                poll: PollPolicy::default(),
+                concurrency: 1,
+            },
+        )
+        .with_account_id(id)
+        .with_collectors(Collectors::NONE.with(Collector::RootCredentials, root.is_some()))
+        .with_root_session(root.map(Arc::new)),
+    )
 }
 
 /// The member account with deleted root credentials: every kind 0, the root
@@ -522,8 +524,8 @@ async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fa
     };
     let store = Arc::new(Store::default());
     let api = ApiMetrics::default();
-    let refresher = Refresher {
-        accounts: Accounts::Static(vec![
+    let refresher = Refresher::new(
+        Accounts::Static(vec![
             target(
                 MEMBER,
                 member,
@@ -531,17 +533,14 @@ async fn an_audited_member_exports_what_root_holds_and_keeps_it_when_an_audit_fa
             ),
             target("111122223333", management, None),
         ]),
-        store: Arc::clone(&store),
-        api: api.clone(),
-        clock: {
+        Arc::clone(&store),
+        api.clone(),
+        {
             let now = Arc::clone(&now);
             Arc::new(move || now.load(Ordering::SeqCst))
         },
-        timeout: Duration::from_secs(60),
-        parallelism: 1,
-        stagger: Duration::ZERO,
-        key_ids: KeyIdMode::Full,
-    };
+    )
+    .with_timeout(Duration::from_secs(60));
     let kind = |kind: &str| {
         format!(r#"aws_iam_root_credentials{{account_id="{MEMBER}",credential="{kind}"}}"#)
     };
@@ -691,26 +690,32 @@ fn sts_rule_output() -> AssumeRootOutput {
 /// up: no password, MFA or key series for `<root_account>`.
 #[test]
 fn no_root_row_no_root_claim() {
-    use iam_credentials_exporter::refresh::AccountState;
     use iam_credentials_exporter::report::parse_report;
+    use iam_credentials_exporter::snapshot::AccountState;
 
     let parsed = parse_report(china_report().as_bytes()).unwrap();
     assert_eq!(parsed.data.account_id, CHINA);
     assert_eq!(parsed.data.partition, "aws-cn");
     assert!(parsed.data.users.iter().all(|u| u.name != "<root_account>"));
     let mut data = parsed.data;
-    data.collected.root_credentials = Some(Collection {
-        data: Some(RootCredentials::default()),
-        success: true,
-        last_success: Some(1_800_000_000),
-        duration: Duration::ZERO,
-    });
+    let collected = Collected {
+        root_credentials: Some(Collection {
+            data: Some(RootCredentials::default()),
+            success: true,
+            last_success: Some(1_800_000_000),
+            duration: Duration::ZERO,
+        }),
+        ..Collected::default()
+    };
+    // As a refresh does with what it collected.
+    collected.amend(&mut data);
     let store = Arc::new(Store::default());
-    store.publish(iam_credentials_exporter::refresh::Snapshot::new([
+    store.publish(iam_credentials_exporter::snapshot::Snapshot::new([
         AccountState {
             key: CHINA.into(),
             account_id: CHINA.into(),
             data: Some(Arc::new(data)),
+            collected: Arc::new(collected),
             success: true,
             attempts: 1,
             ..AccountState::default()
@@ -741,26 +746,26 @@ fn no_root_row_no_root_claim() {
 /// none before they were read.
 #[test]
 fn organization_features_are_exported_once_known() {
-    let organization = Arc::new(Organization::default());
     let store = Arc::new(Store::default());
     let api = ApiMetrics::default();
-    let mut exposition = Exposition::new(
+    let exposition = Exposition::new(
         Arc::clone(&store),
         Arc::new(|| 1_800_000_000),
         Duration::from_secs(300),
         &api,
     );
-    exposition
-        .registry_mut()
-        .register_collector(Box::new(OrganizationCollector(Arc::clone(&organization))));
     let m = exposition
         .render(&exposition.snapshot(), Format::Text)
         .unwrap();
     assert!(!m.contains("aws_iam_organization_feature_enabled"), "{m}");
-    organization.set(OrganizationFeatures {
-        organization_id: "o-abcdefghij".into(),
-        enabled: vec!["RootCredentialsManagement".into()],
-    });
+    store.publish(
+        iam_credentials_exporter::snapshot::Snapshot::new([]).with_organization(Some(
+            OrganizationFeatures {
+                organization_id: "o-abcdefghij".into(),
+                enabled: vec!["RootCredentialsManagement".into()],
+            },
+        )),
+    );
     let m = exposition
         .render(&exposition.snapshot(), Format::Text)
         .unwrap();

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use iam_credentials_exporter::http::{self, App};
 use iam_credentials_exporter::metrics::Exposition;
-use iam_credentials_exporter::refresh::Store;
+use iam_credentials_exporter::snapshot::Store;
 use iam_credentials_exporter::web_config::WebConfig;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -77,7 +77,7 @@ async fn start(options: Options) -> Server {
     let app = Arc::new(App {
         exposition: Exposition::new(
             Arc::clone(&store),
-            iam_credentials_exporter::refresh::system_clock(),
+            iam_credentials_exporter::time::system_clock(),
             Duration::from_secs(300),
             &Default::default(),
         ),

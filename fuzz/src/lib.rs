@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use iam_credentials_exporter::aws::ApiMetrics;
 use iam_credentials_exporter::cli::{parse_bytes, parse_duration};
-use iam_credentials_exporter::metrics::{Exposition, format::Format};
-use iam_credentials_exporter::refresh::{AccountState, Snapshot, Store};
+use iam_credentials_exporter::exposition::Format;
+use iam_credentials_exporter::metrics::Exposition;
+use iam_credentials_exporter::snapshot::{AccountState, Snapshot, Store};
 use iam_credentials_exporter::report::parse_report;
 use iam_credentials_exporter::time::{format_rfc3339, parse_rfc3339};
 use iam_credentials_exporter::web_config::WebConfig;

@@ -6,21 +6,16 @@
 //! does not fail the account: the account's other data is published, the
 //! collector's last good data is kept, and its health series say so.
 //!
-//! Adding a collector is one block in the [`collectors!`] invocation below:
-//! its variant, the field of [`Collected`] that holds its data, the function
-//! that reads it, its name, its default and its API cost (shown in `--help`).
-
-pub mod password_policy;
-pub mod roles;
-pub mod root_credentials;
-pub mod server_certificates;
-pub mod service_specific_credentials;
-pub mod ssh_public_keys;
-pub mod virtual_mfa;
+//! A collector is one module: its name, default and API cost ([`About`],
+//! shown in `--help`), the IAM calls that read its data, the data, its
+//! families and how they are rendered. Adding one is its file and one line
+//! in the [`collectors!`] invocation below.
 
 use std::time::{Duration, Instant};
 
 use crate::aws::{ApiMetrics, CallError};
+use crate::exposition::{Rows, TableFamilies, TableRender};
+use crate::model::AccountData;
 
 /// What a collector is given for one account.
 #[derive(Debug, Clone, Copy)]
@@ -101,10 +96,9 @@ where
     })
 }
 
-/// Static description of a collector.
+/// What a collector module says of itself ([`about!`]).
 #[derive(Debug)]
-pub struct Spec {
-    pub collector: Collector,
+pub struct About {
     /// As in `--collector.NAME` and the `collector` label.
     pub name: &'static str,
     pub flag: &'static str,
@@ -115,18 +109,44 @@ pub struct Spec {
     pub cost: &'static str,
 }
 
-macro_rules! collectors {
-    ($(
-        $variant:ident {
-            field: $field:ident,
-            data: $data:ty,
-            collect: $collect:path,
-            name: $name:literal,
-            env: $env:literal,
-            default: $default:literal,
-            cost: $cost:literal $(,)?
+/// A collector module's [`About`], its flags made from its name.
+macro_rules! about {
+    (name: $name:literal, env: $env:literal, default: $default:literal, cost: $cost:literal $(,)?) => {
+        $crate::collectors::About {
+            name: $name,
+            flag: concat!("collector.", $name),
+            no_flag: concat!("no-collector.", $name),
+            env: $env,
+            default: $default,
+            cost: $cost,
         }
-    ),* $(,)?) => {
+    };
+}
+
+/// Static description of a collector.
+#[derive(Debug)]
+pub struct Spec {
+    pub collector: Collector,
+    pub about: &'static About,
+}
+
+impl std::ops::Deref for Spec {
+    type Target = About;
+
+    fn deref(&self) -> &About {
+        self.about
+    }
+}
+
+/// Registers the collector modules: `Variant => module`. A module defines
+/// `ABOUT` (name, flag, default, cost), `Data` (what it reads in one
+/// account), `collect` (reads it) and `TABLE` (its families and how they
+/// are rendered). The field of [`Collected`] that holds a collector's data
+/// is named after its module.
+macro_rules! collectors {
+    ($($variant:ident => $module:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
         /// A collector of IAM data beyond the credential report.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Collector {
@@ -137,12 +157,7 @@ macro_rules! collectors {
         pub const SPECS: &[Spec] = &[$(
             Spec {
                 collector: Collector::$variant,
-                name: $name,
-                flag: concat!("collector.", $name),
-                no_flag: concat!("no-collector.", $name),
-                env: $env,
-                default: $default,
-                cost: $cost,
+                about: &$module::ABOUT,
             },
         )*];
 
@@ -150,7 +165,7 @@ macro_rules! collectors {
         /// `None` when its collector is off or cannot apply (a report file).
         #[derive(Debug, Clone, Default, PartialEq, Eq)]
         pub struct Collected {
-            $(pub $field: Option<Collection<$data>>,)*
+            $(pub $module: Option<Collection<$module::Data>>,)*
         }
 
         impl Collected {
@@ -158,8 +173,8 @@ macro_rules! collectors {
             /// a failed collector keeps its last good data.
             pub fn carry(&mut self, before: Option<&Collected>, now: i64) {
                 $(
-                    if let Some(c) = &mut self.$field {
-                        c.carry(before.and_then(|b| b.$field.as_ref()), now);
+                    if let Some(c) = &mut self.$module {
+                        c.carry(before.and_then(|b| b.$module.as_ref()), now);
                     }
                 )*
             }
@@ -168,7 +183,7 @@ macro_rules! collectors {
             pub fn health(&self) -> Vec<Health> {
                 let mut out = Vec::new();
                 $(
-                    if let Some(c) = &self.$field {
+                    if let Some(c) = &self.$module {
                         out.push(Health {
                             collector: Collector::$variant,
                             success: c.success,
@@ -179,82 +194,53 @@ macro_rules! collectors {
                 )*
                 out
             }
+
+            /// Renders the last good data of every collector that has
+            /// some, one [`TableRender`] per entry of [`TABLES`].
+            pub fn render(&self, account_id: &str, report: &AccountData) -> Vec<TableRender> {
+                vec![$(
+                    match self.$module.as_ref().and_then(|c| c.data.as_ref()) {
+                        Some(data) => $module::TABLE.render(&Rows { account_id, report, data }),
+                        None => $module::TABLE.render_nothing(),
+                    },
+                )*]
+            }
         }
+
+        /// The families of every collector, in [`SPECS`] order.
+        pub const TABLES: &[TableFamilies] = &[$(
+            $module::TABLE.names(),
+        )*];
 
         /// Runs the enabled collectors of one account, all at once.
         pub async fn collect(enabled: Collectors, ctx: Context<'_>) -> Collected {
-            let ($($field,)*) = tokio::join!($(
-                run(enabled.is_on(Collector::$variant), Collector::$variant, $collect(ctx)),
+            let ($($module,)*) = tokio::join!($(
+                run(enabled.is_on(Collector::$variant), Collector::$variant, $module::collect(ctx)),
             )*);
-            Collected { $($field,)* }
+            Collected { $($module,)* }
         }
     };
 }
 
 collectors! {
-    PasswordPolicy {
-        field: password_policy,
-        data: Option<password_policy::PasswordPolicy>,
-        collect: password_policy::collect,
-        name: "password-policy",
-        env: "IAM_EXPORTER_COLLECTOR_PASSWORD_POLICY",
-        default: true,
-        cost: "1 call per account (iam:GetAccountPasswordPolicy)",
-    },
-    RootCredentials {
-        field: root_credentials,
-        data: root_credentials::RootCredentials,
-        collect: root_credentials::collect,
-        name: "root-credentials",
-        env: "IAM_EXPORTER_COLLECTOR_ROOT_CREDENTIALS",
-        default: false,
-        cost: "per organization member account and --collector.root-credentials.interval, 1 sts:AssumeRoot and 4 calls in the root session (GetLoginProfile, ListAccessKeys, ListMFADevices, ListSigningCertificates); per refresh, 1 iam:ListOrganizationsFeatures and 1 organizations:ListAccounts",
-    },
-    Roles {
-        field: roles,
-        data: Vec<roles::Role>,
-        collect: roles::collect,
-        name: "roles",
-        env: "IAM_EXPORTER_COLLECTOR_ROLES",
-        default: true,
-        cost: "1 call per 1,000 roles per account (iam:GetAccountAuthorizationDetails, roles only)",
-    },
-    VirtualMfa {
-        field: virtual_mfa,
-        data: virtual_mfa::VirtualMfaUsers,
-        collect: virtual_mfa::collect,
-        name: "virtual-mfa",
-        env: "IAM_EXPORTER_COLLECTOR_VIRTUAL_MFA",
-        default: true,
-        cost: "1 call per account and 1,000 assigned virtual MFA devices (iam:ListVirtualMFADevices)",
-    },
-    ServerCertificates {
-        field: server_certificates,
-        data: Vec<server_certificates::ServerCertificate>,
-        collect: server_certificates::collect,
-        name: "server-certificates",
-        env: "IAM_EXPORTER_COLLECTOR_SERVER_CERTIFICATES",
-        default: true,
-        cost: "1 call per account and 1,000 server certificates (iam:ListServerCertificates)",
-    },
-    SshPublicKeys {
-        field: ssh_public_keys,
-        data: ssh_public_keys::SshPublicKeys,
-        collect: ssh_public_keys::collect,
-        name: "ssh-public-keys",
-        env: "IAM_EXPORTER_COLLECTOR_SSH_PUBLIC_KEYS",
-        default: false,
-        cost: "1 call per user, plus 1 per 1,000 users (iam:ListSSHPublicKeys, iam:ListUsers)",
-    },
-    ServiceSpecificCredentials {
-        field: service_specific_credentials,
-        data: service_specific_credentials::ServiceSpecificCredentials,
-        collect: service_specific_credentials::collect,
-        name: "service-specific-credentials",
-        env: "IAM_EXPORTER_COLLECTOR_SERVICE_SPECIFIC_CREDENTIALS",
-        default: true,
-        cost: "7 calls per account, 1 per service, whatever the number of users (iam:ListServiceSpecificCredentials)",
-    },
+    VirtualMfa => virtual_mfa,
+    PasswordPolicy => password_policy,
+    ServerCertificates => server_certificates,
+    RootCredentials => root_credentials,
+    Roles => roles,
+    SshPublicKeys => ssh_public_keys,
+    ServiceSpecificCredentials => service_specific_credentials,
+}
+
+impl Collected {
+    /// Writes into the credential report what a collector knows better
+    /// (root's password, from the root-credentials audit), so that every
+    /// family of the report says it.
+    pub fn amend(&self, report: &mut AccountData) {
+        if let Some(audit) = self.root_credentials.as_ref().and_then(|c| c.data.as_ref()) {
+            root_credentials::amend_report(audit, report);
+        }
+    }
 }
 
 impl Collector {

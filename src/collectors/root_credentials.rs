@@ -23,8 +23,13 @@
 //! not centrally managed), accounts outside the organization, organizations
 //! without `RootCredentialsManagement`, and the China partition, which has no
 //! root user at all.
+//!
+//! `aws_iam_root_credentials`: what the root user of an organization member
+//! account holds, by kind, as the last successful audit of the
+//! `root-credentials` collector found it. The organization's own
+//! `aws_iam_organization_feature_enabled` is [`encode_features`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -32,9 +37,104 @@ use aws_credential_types::Credentials;
 use aws_sdk_iam::types::StatusType;
 use aws_sdk_sts::types::PolicyDescriptorType;
 
-use super::Context;
+use super::{About, Context};
 use crate::aws::{ApiMetrics, CallError};
 use crate::time::Clock;
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::metrics::MetricType;
+use tokio::sync::OnceCell;
+use tracing::{debug, error};
+
+use crate::exposition::{Rows, Table, TableRender, text::labels};
+use crate::model::{AccountData, ROOT_USER};
+
+/// The collector's name, flag, default and API cost.
+pub const ABOUT: About = about! {
+    name: "root-credentials",
+    env: "IAM_EXPORTER_COLLECTOR_ROOT_CREDENTIALS",
+    default: false,
+    cost: "per organization member account and --collector.root-credentials.interval, 1 sts:AssumeRoot and 4 calls in the root session (GetLoginProfile, ListAccessKeys, ListMFADevices, ListSigningCertificates); per refresh, 1 iam:ListOrganizationsFeatures and 1 organizations:ListAccounts",
+};
+
+/// What the collector reads in one account.
+pub type Data = RootCredentials;
+
+const CREDENTIALS: &str = "aws_iam_root_credentials";
+const CREDENTIALS_HELP: &str = "Credentials the root user of an organization member account holds, by kind: password (0 or 1), access_key and signing_certificate (active or not), mfa_device; as read in a root session (sts:AssumeRoot with IAMAuditRootUserCredentials) by the last successful audit; absent where none has succeeded";
+const AUDITED: &str = "aws_iam_root_credentials_audited_timestamp_seconds";
+const AUDITED_HELP: &str = "Time of the root-credentials audit that aws_iam_root_credentials comes from, in Unix seconds (audits run at most every --collector.root-credentials.interval)";
+const FEATURE_ENABLED: &str = "aws_iam_organization_feature_enabled";
+
+/// How many credentials of one kind the root user holds.
+type Count = fn(&RootCredentials) -> usize;
+
+/// The kinds of credential, in exposition order: the `credential` label.
+const KINDS: [(&str, Count); 4] = [
+    ("password", |r| usize::from(r.password)),
+    ("access_key", |r| r.access_keys.len()),
+    ("signing_certificate", |r| r.signing_certificates.len()),
+    ("mfa_device", |r| r.mfa_devices),
+];
+
+/// [`CREDENTIALS`] (labels `account_id` and `credential`, one row per kind),
+/// then [`AUDITED`] (label `account_id`).
+pub const TABLE: Table<Data> = Table {
+    families: || vec![(CREDENTIALS, CREDENTIALS_HELP), (AUDITED, AUDITED_HELP)],
+    ages: &[],
+    render,
+};
+
+/// Renders the account's last good audit, if there is one.
+fn render(rows: &Rows<'_, Data>, out: &mut TableRender) {
+    let account = rows.account_id;
+    let audit = rows.data;
+    let sets: Vec<String> = KINDS
+        .iter()
+        .map(|(kind, _)| {
+            let mut set = String::new();
+            labels(&mut set, &[("account_id", account), ("credential", kind)]);
+            set
+        })
+        .collect();
+    let mut writer = out.writer(KINDS.len());
+    writer.family(
+        |kind| {
+            let count = (KINDS[kind].1)(audit);
+            (sets[kind].as_str(), i64::try_from(count).ok())
+        },
+        CREDENTIALS,
+    );
+    out.extend(writer);
+    let mut set = String::new();
+    labels(&mut set, &[("account_id", account)]);
+    let mut writer = out.writer(1);
+    writer.family(|_| (set.as_str(), Some(audit.audited)), AUDITED);
+    out.extend(writer);
+}
+
+/// Encodes `aws_iam_organization_feature_enabled{organization_id, feature}`:
+/// the organization's centralized root access features, as the management
+/// account (or the delegated administrator) last reported them.
+pub fn encode_features(
+    features: &OrganizationFeatures,
+    encoder: &mut DescriptorEncoder,
+) -> std::fmt::Result {
+    let mut family = encoder.encode_descriptor(
+        FEATURE_ENABLED,
+        "1 if the centralized root access feature is enabled in the organization (RootCredentialsManagement, RootSessions), 0 if not; read once per refresh by the root-credentials collector",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (feature, on) in features.states() {
+        family
+            .encode_family(&[
+                ("organization_id", features.organization_id.as_str()),
+                ("feature", feature.as_str()),
+            ])?
+            .encode_gauge(&i64::from(on))?;
+    }
+    Ok(())
+}
 
 /// The AWS-managed task policy that scopes a root session to reading the root
 /// user's credentials, in `partition`.
@@ -111,22 +211,6 @@ pub async fn organization_features(
     })
 }
 
-/// The organization's features as last read, shared between the refresh
-/// (which reads them once per refresh) and the exposition
-/// (`aws_iam_organization_feature_enabled`).
-#[derive(Debug, Default)]
-pub struct Organization(std::sync::RwLock<Option<OrganizationFeatures>>);
-
-impl Organization {
-    pub fn get(&self) -> Option<OrganizationFeatures> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub fn set(&self, features: OrganizationFeatures) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(features);
-    }
-}
-
 /// Whether an account's root user is audited in this refresh.
 ///
 /// `features` is what `iam:ListOrganizationsFeatures` said (this refresh or
@@ -145,6 +229,144 @@ pub fn audited(
         && member
         && !management
         && features.is_none_or(OrganizationFeatures::root_credentials_management)
+}
+
+/// The root-credentials audits of one exporter: who is audited in each
+/// refresh, and the last audit of every audited account.
+#[derive(Debug)]
+pub struct Auditor {
+    /// The exporter's own STS client: AssumeRoot is called with the
+    /// management account's or the delegated administrator's credentials.
+    sts: aws_sdk_sts::Client,
+    /// `--collector.root-credentials.interval`.
+    interval: Duration,
+    /// What `iam:ListOrganizationsFeatures` said last; `None` until it has
+    /// answered once.
+    features: Mutex<Option<OrganizationFeatures>>,
+    /// The organization's management account (organizations:DescribeOrganization).
+    management: OnceCell<String>,
+    audits: Arc<Audits>,
+}
+
+/// Who is audited in one refresh.
+#[derive(Debug)]
+pub struct Scope {
+    partition: String,
+    /// `None` until `iam:ListOrganizationsFeatures` has answered once.
+    features: Option<OrganizationFeatures>,
+    members: BTreeSet<String>,
+    management: Option<String>,
+}
+
+impl Scope {
+    /// The organization's features, as last read.
+    pub fn features(&self) -> Option<&OrganizationFeatures> {
+        self.features.as_ref()
+    }
+
+    fn audits(&self, id: &str) -> bool {
+        audited(
+            &self.partition,
+            self.features.as_ref(),
+            self.members.contains(id),
+            self.management.as_deref() == Some(id),
+        )
+    }
+}
+
+impl Auditor {
+    pub fn new(sts: aws_sdk_sts::Client, interval: Duration) -> Self {
+        Self {
+            sts,
+            interval,
+            features: Mutex::default(),
+            management: OnceCell::new(),
+            audits: Arc::default(),
+        }
+    }
+
+    /// What this refresh's audit covers: the organization's features (read
+    /// now with `management_iam`, the exporter's own IAM client; the last
+    /// answer if that fails), its `members` and its management account.
+    pub async fn scope(
+        &self,
+        management_iam: &aws_sdk_iam::Client,
+        organizations: &aws_sdk_organizations::Client,
+        api: &ApiMetrics,
+        partition: &str,
+        members: impl IntoIterator<Item = String>,
+    ) -> Scope {
+        match organization_features(management_iam, api).await {
+            Ok(features) => {
+                debug!(organization = %features.organization_id, enabled = ?features.enabled, "organization features");
+                *self.features.lock().unwrap_or_else(|e| e.into_inner()) = Some(features);
+            }
+            Err(cause) => {
+                error!(%cause, "cannot read the organization's centralized root access features; using the last answer, if any");
+            }
+        }
+        let features = self.features.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Scope {
+            partition: partition.to_owned(),
+            features,
+            members: members.into_iter().collect(),
+            management: self.management_account(organizations, api).await,
+        }
+    }
+
+    /// The root session of account `id`, if `scope` audits it.
+    pub fn session(&self, scope: &Scope, id: &str) -> Option<Arc<RootSession>> {
+        scope.audits(id).then(|| {
+            Arc::new(RootSession {
+                sts: self.sts.clone(),
+                partition: scope.partition.clone(),
+                account_id: id.to_owned(),
+                audits: Arc::clone(&self.audits),
+                interval: self.interval,
+                clock: crate::time::system_clock(),
+            })
+        })
+    }
+
+    /// Forgets the audits of the accounts that `scope` no longer audits or
+    /// for which `keep` is false.
+    pub fn forget(&self, scope: &Scope, keep: impl Fn(&str) -> bool) {
+        self.audits.retain(|id| keep(id) && scope.audits(id));
+    }
+
+    /// The organization's management account, asked once; `None` while
+    /// Organizations does not answer (its audit is then attempted and fails).
+    async fn management_account(
+        &self,
+        organizations: &aws_sdk_organizations::Client,
+        api: &ApiMetrics,
+    ) -> Option<String> {
+        let result = self
+            .management
+            .get_or_try_init(|| async {
+                let out = organizations
+                    .describe_organization()
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        api.record_error("DescribeOrganization", &e);
+                        CallError::from_sdk("organizations:DescribeOrganization", &e)
+                    })?;
+                Ok::<_, CallError>(
+                    out.organization
+                        .and_then(|o| o.master_account_id)
+                        .unwrap_or_default(),
+                )
+            })
+            .await;
+        match result {
+            Ok(id) => Some(id.clone()).filter(|id| !id.is_empty()),
+            Err(cause) => {
+                error!(%cause, "cannot tell the organization's management account");
+                None
+            }
+        }
+    }
 }
 
 /// The root user's credentials in one member account, as the last successful
@@ -229,7 +451,7 @@ impl Audits {
     }
 
     /// Forgets the accounts for which `keep` is false (no longer audited).
-    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+    fn retain(&self, keep: impl Fn(&str) -> bool) {
         let mut audits = self.0.lock().unwrap_or_else(|e| e.into_inner());
         audits.retain(|id, _| keep(id));
     }
@@ -263,6 +485,20 @@ pub async fn collect(ctx: Context<'_>) -> Result<RootCredentials, CallError> {
     };
     session.audits.store(&session.account_id, found.clone());
     Ok(found)
+}
+
+/// Writes into the credential report what the audit knows better: whether
+/// root has a password (the report's root row says `not_supported`).
+/// Nothing is claimed without a root row (China partitions) or where the
+/// report already says.
+pub fn amend_report(audit: &RootCredentials, report: &mut AccountData) {
+    if let Some(root) = report
+        .users
+        .iter_mut()
+        .find(|u| u.name == ROOT_USER && u.password_enabled.is_none())
+    {
+        root.password_enabled = Some(audit.password);
+    }
 }
 
 /// Opens a root session in `account_id` and reads the root user's

@@ -5,6 +5,9 @@
 //! IAM has no account-wide listing of SSH keys, so this costs one call per
 //! user and is off by default. A user holds at most 5 SSH keys, so one page
 //! per user is the rule; further pages are followed all the same.
+//!
+//! `aws_iam_ssh_public_key_*`: one series per SSH public key of an IAM user
+//! (`ssh-public-keys` collector).
 
 use std::sync::Arc;
 
@@ -15,7 +18,86 @@ use tokio::task::JoinSet;
 
 use crate::aws::{ApiMetrics, CallError};
 
-use super::Context;
+use super::{About, Context};
+use crate::exposition::{Family, Rows, Table, TableRender, Times, pairs, text::labels};
+
+
+/// The collector's name, flag, default and API cost.
+pub const ABOUT: About = about! {
+    name: "ssh-public-keys",
+    env: "IAM_EXPORTER_COLLECTOR_SSH_PUBLIC_KEYS",
+    default: false,
+    cost: "1 call per user, plus 1 per 1,000 users (iam:ListSSHPublicKeys, iam:ListUsers)",
+};
+
+/// What the collector reads in one account.
+pub type Data = SshPublicKeys;
+
+/// Families rendered once per account refresh, in exposition order, with the
+/// labels `account_id`, `user`, `ssh_public_key_id`.
+const FAMILIES: [Family<SshPublicKey>; 2] = [
+    Family {
+        name: "aws_iam_ssh_public_key_active",
+        help: "1 if the SSH public key is active, 0 if inactive",
+        value: |k| Some(i64::from(k.active)),
+    },
+    Family {
+        name: "aws_iam_ssh_public_key_uploaded_timestamp_seconds",
+        help: "Time the SSH public key was uploaded, in Unix seconds",
+        value: |k| Some(k.uploaded),
+    },
+];
+
+/// Computed from "now" at every scrape.
+const AGES: [Family<Times>; 1] = [Family {
+    name: "aws_iam_ssh_public_key_age_seconds",
+    help: "Seconds since the SSH public key was uploaded",
+    value: |k| k.created,
+}];
+
+pub const TABLE: Table<Data> = Table {
+    families: || pairs(&FAMILIES),
+    ages: &AGES,
+    render,
+};
+
+fn render(rows: &Rows<'_, Data>, out: &mut TableRender) {
+    let account = rows.account_id;
+    let collected = rows.data;
+    let keys = &collected.keys;
+    let sets: Vec<String> = keys
+        .iter()
+        .map(|key| {
+            let mut set = String::new();
+            labels(
+                &mut set,
+                &[
+                    ("account_id", account),
+                    ("user", &key.user),
+                    ("ssh_public_key_id", &key.id),
+                ],
+            );
+            set
+        })
+        .collect();
+    let mut writer = out.writer(keys.len());
+    for family in &FAMILIES {
+        writer.family(
+            |index| (sets[index].as_str(), (family.value)(&keys[index])),
+            family.name,
+        );
+    }
+    let label_at = out.extend(writer);
+    out.times = keys
+        .iter()
+        .zip(label_at)
+        .map(|(key, at)| Times {
+            labels: at,
+            created: Some(key.uploaded),
+            last_used: None,
+        })
+        .collect();
+}
 
 /// Users per ListUsers page: the API's maximum.
 const USERS_PAGE: i32 = 1000;

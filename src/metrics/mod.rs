@@ -1,4 +1,6 @@
-//! Exposition of the current snapshot.
+//! What `/metrics` serves for a snapshot: the tables of the report
+//! ([`crate::credentials`]) and of the collectors, rendered with the
+//! exposition framework, and the exporter's own families.
 //!
 //! Everything but ages is rendered once per account refresh: the per-user
 //! and per-key families of an account are rendered to text the first time a
@@ -7,26 +9,12 @@
 //! response is streamed: the cached text is sent as it is (shared, never
 //! copied), and ages ("seconds since") are written chunk by chunk from "now",
 //! the cached label sets and the times, so they keep growing between
-//! refreshes as they do in reality. Per-account health, build information and
-//! the API counters go through a `prometheus-client` registry.
-//!
-//! Each family file starts with its table of families (name, help, value).
+//! refreshes as they do in reality. Per-account health, settings, the
+//! organization's features, build information and the API counters have
+//! counters and fractional values, and go through `prometheus-client`.
 
-mod accounts;
-mod body;
-mod keys;
-mod password_policy;
-mod roles;
-pub mod root_credentials;
-mod server_certificates;
-mod service_specific_credentials;
+mod health;
 pub mod settings;
-mod signing_certificates;
-mod ssh_public_keys;
-mod table;
-mod text;
-mod users;
-mod virtual_mfa;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,15 +26,16 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-pub use body::Body;
-use table::{Table, TableRender};
-
 use crate::aws::ApiMetrics;
+use crate::collectors;
+use crate::credentials;
+use crate::exposition::format::{self, Format};
+use crate::exposition::{Body, Rendered, Rows, TableFamilies, pairs, text};
 use crate::model::AccountData;
 use crate::snapshot::{AccountState, Snapshot, Store};
 use crate::time::Clock;
 
-/// What every collector reads at scrape time.
+/// What the families of every table read at scrape time.
 #[derive(Clone)]
 pub(crate) struct Shared {
     /// Appended to the HELP of cached series: how fresh the data is.
@@ -65,100 +54,19 @@ impl Shared {
     }
 }
 
-/// One gauge family of a table: its name, its help (without the freshness
-/// note) and its value for an item; `None` leaves the item out.
-pub(crate) struct Family<T: ?Sized> {
-    pub name: &'static str,
-    pub help: &'static str,
-    pub value: fn(&T) -> Option<i64>,
-}
-
-/// Where the label set of a user or key is in its account's rendered text:
-/// chunk, offset and length. Ages reuse it rather than keep a copy.
-#[derive(Debug, Clone, Copy)]
-struct LabelAt {
-    chunk: u16,
-    at: u32,
-    len: u32,
-}
-
-/// The times that ages are computed from, and where the label set is.
-#[derive(Debug)]
-pub(crate) struct Times {
-    labels: Option<LabelAt>,
-    created: Option<i64>,
-    last_used: Option<i64>,
-}
-
-/// Every table of the exposition, in order.
-const TABLES: [&Table; 10] = [
-    &keys::TABLE,
-    &signing_certificates::TABLE,
-    &users::TABLE,
-    &virtual_mfa::TABLE,
-    &password_policy::TABLE,
-    &server_certificates::TABLE,
-    &root_credentials::TABLE,
-    &roles::TABLE,
-    &ssh_public_keys::TABLE,
-    &service_specific_credentials::TABLE,
-];
-
-/// The tables of one account state, rendered once.
-#[derive(Debug, Default)]
-struct AccountRender {
-    /// One per entry of [`TABLES`].
-    tables: Vec<TableRender>,
-}
-
-/// Writes the samples of one family for `n` items into one chunk, and
-/// records where each item's label set first appears.
-struct Writer {
-    base: usize,
-    chunks: Vec<String>,
-    label_at: Vec<Option<LabelAt>>,
-}
-
-impl Writer {
-    fn new(n: usize, base: usize) -> Self {
-        Self {
-            base,
-            chunks: Vec::new(),
-            label_at: vec![None; n],
-        }
-    }
-
-    fn family<'a>(&mut self, item: impl Fn(usize) -> (&'a str, Option<i64>), name: &str) {
-        let chunk = u16::try_from(self.base + self.chunks.len()).expect("few families");
-        let mut text = String::new();
-        for (index, label_at) in self.label_at.iter_mut().enumerate() {
-            let (set, value) = item(index);
-            let Some(value) = value else { continue };
-            if label_at.is_none() {
-                *label_at = Some(LabelAt {
-                    chunk,
-                    at: u32::try_from(text.len() + name.len()).expect("chunk under 4 GiB"),
-                    len: u32::try_from(set.len()).expect("label set under 4 GiB"),
-                });
-            }
-            text::sample(&mut text, name, set, value);
-        }
-        // Kept as long as the account state is served: without the spare
-        // capacity of growing.
-        text.shrink_to_fit();
-        self.chunks.push(text);
-    }
-
-    fn finish(self) -> (impl Iterator<Item = Bytes>, Vec<Option<LabelAt>>) {
-        (self.chunks.into_iter().map(Bytes::from), self.label_at)
-    }
-}
-
 /// HELP and TYPE lines of the cached families of one table, made once.
 #[derive(Debug)]
 struct Headers {
     families: Vec<Bytes>,
     ages: Vec<Bytes>,
+}
+
+/// Every table of the exposition, in order: the report's, then the collectors'.
+fn tables() -> impl Iterator<Item = TableFamilies> {
+    credentials::TABLES
+        .iter()
+        .map(|t| t.names())
+        .chain(collectors::TABLES.iter().copied())
 }
 
 impl Headers {
@@ -168,8 +76,7 @@ impl Headers {
             text::header(&mut out, name, &shared.help(help));
             Bytes::from(out)
         };
-        TABLES
-            .iter()
+        tables()
             .map(|table| Self {
                 families: (table.families)().iter().map(header).collect(),
                 ages: pairs(table.ages).iter().map(header).collect(),
@@ -178,16 +85,12 @@ impl Headers {
     }
 }
 
-fn pairs<T: ?Sized>(families: &[Family<T>]) -> Vec<(&'static str, &'static str)> {
-    families.iter().map(|f| (f.name, f.help)).collect()
-}
-
 /// Renderings of the account states being served, keyed by the address of
 /// the state. The entry does not keep the state alive (a replaced state's
 /// data is freed when no snapshot holds it); an entry whose state is gone is
 /// dropped at the next scrape, and a reused address is told apart by
 /// comparing the live state.
-type Cache = HashMap<usize, (Weak<AccountState>, Arc<OnceLock<Arc<AccountRender>>>)>;
+type Cache = HashMap<usize, (Weak<AccountState>, Arc<OnceLock<Arc<Rendered>>>)>;
 
 /// Everything served on the telemetry path.
 pub struct Exposition {
@@ -196,7 +99,7 @@ pub struct Exposition {
     store: Arc<Store>,
     clock: Clock,
     shared: Shared,
-    /// One per entry of [`TABLES`].
+    /// One per table, in [`tables`] order.
     headers: Vec<Headers>,
     /// Whether the derived age families are served.
     ages: bool,
@@ -271,28 +174,25 @@ impl Exposition {
     /// one snapshot. Renders the accounts not yet in the cache (CPU work:
     /// call it off the threads that serve connections); the body then
     /// streams the cached text and writes ages as it goes.
-    pub fn body(
-        &self,
-        snapshot: &Arc<Snapshot>,
-        format: format::Format,
-    ) -> Result<Body, std::fmt::Error> {
+    pub fn body(&self, snapshot: &Arc<Snapshot>, format: Format) -> Result<Body, std::fmt::Error> {
         let now = (self.clock)();
         // The account families read the snapshot they are given, so they go
         // through a registry made for this scrape (a collector is cheap).
         let mut scrape = Registry::default();
-        scrape.register_collector(Box::new(accounts::AccountCollector {
+        scrape.register_collector(Box::new(health::AccountFamilies {
             snapshot: Arc::clone(snapshot),
             shared: self.shared.clone(),
         }));
-        let mut head = format::encode(&[&scrape, &self.registry], format)?;
-        let eof = head.ends_with("# EOF\n");
-        if eof {
-            head.truncate(head.len() - "# EOF\n".len());
-        }
+        // After the process-wide families, as an embedding program's were.
+        let mut organization = Registry::default();
+        organization.register_collector(Box::new(health::OrganizationFamilies {
+            snapshot: Arc::clone(snapshot),
+        }));
+        let head = format::encode(&[&scrape, &self.registry, &organization], format)?;
         let rendered = self.rendered(snapshot);
         let mut body = Body::new(now);
         body.bytes(Bytes::from(head));
-        for (t, (table, headers)) in TABLES.iter().zip(&self.headers).enumerate() {
+        for (t, (table, headers)) in tables().zip(&self.headers).enumerate() {
             // A family without a sample in this response gets no HELP/TYPE:
             // collectors that are off add nothing to it.
             for (i, header) in headers.families.iter().enumerate() {
@@ -323,9 +223,7 @@ impl Exposition {
                 }
             }
         }
-        if eof {
-            body.bytes(Bytes::from_static(b"# EOF\n"));
-        }
+        body.bytes(Bytes::from_static(format.end().as_bytes()));
         Ok(body)
     }
 
@@ -334,7 +232,7 @@ impl Exposition {
     pub fn render(
         &self,
         snapshot: &Arc<Snapshot>,
-        format: format::Format,
+        format: Format,
     ) -> Result<String, std::fmt::Error> {
         let body = self.body(snapshot, format)?;
         let mut out = Vec::with_capacity(usize::try_from(body.len()).unwrap_or(0));
@@ -347,7 +245,7 @@ impl Exposition {
     /// The renderings of the accounts of `snapshot` that have data, from the
     /// cache or made now; concurrent scrapes wait for one rendering of an
     /// account rather than each making their own.
-    fn rendered(&self, snapshot: &Snapshot) -> Vec<Arc<AccountRender>> {
+    fn rendered(&self, snapshot: &Snapshot) -> Vec<Arc<Rendered>> {
         let with_data = || snapshot.accounts.iter().filter(|a| a.data.is_some());
         let cells: Vec<_> = {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -385,15 +283,22 @@ impl Exposition {
     }
 }
 
-fn render_account(account: &AccountState) -> AccountRender {
+/// Every table of one account: the report's, then the collectors'.
+fn render_account(account: &AccountState) -> Rendered {
     let empty = AccountData::default();
-    let data = account.data.as_deref().unwrap_or(&empty);
-    AccountRender {
-        tables: TABLES
-            .iter()
-            .map(|table| table.render_account(&account.account_id, data))
-            .collect(),
-    }
+    let report = account.data.as_deref().unwrap_or(&empty);
+    let account_id = account.account_id.as_str();
+    let rows = Rows {
+        account_id,
+        report,
+        data: report,
+    };
+    let mut tables: Vec<_> = credentials::TABLES
+        .iter()
+        .map(|t| t.render(&rows))
+        .collect();
+    tables.extend(account.collected.render(account_id, report));
+    Rendered { tables }
 }
 
 /// Encodes one gauge family from `(labels, value)` pairs.
@@ -412,52 +317,4 @@ where
         family.encode_family(&labels)?.encode_gauge(&value)?;
     }
     Ok(())
-}
-
-/// Text and OpenMetrics encodings of a registry.
-pub mod format {
-    pub const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
-    pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Format {
-        Text,
-        OpenMetrics,
-    }
-
-    impl Format {
-        /// Picks OpenMetrics only when the client asks for it.
-        pub fn negotiate(accept: Option<&str>) -> Self {
-            match accept {
-                Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
-                _ => Format::Text,
-            }
-        }
-
-        pub fn content_type(self) -> &'static str {
-            match self {
-                Format::Text => TEXT,
-                Format::OpenMetrics => OPENMETRICS,
-            }
-        }
-    }
-
-    /// Encodes `registries` one after the other, as one exposition.
-    pub fn encode(
-        registries: &[&prometheus_client::registry::Registry],
-        format: Format,
-    ) -> Result<String, std::fmt::Error> {
-        use prometheus_client::encoding::{prometheus_text, text};
-        let mut out = String::with_capacity(64 * 1024);
-        for registry in registries {
-            match format {
-                Format::Text => prometheus_text::encode(&mut out, registry)?,
-                Format::OpenMetrics => text::encode_registry(&mut out, registry)?,
-            }
-        }
-        if format == Format::OpenMetrics {
-            text::encode_eof(&mut out)?;
-        }
-        Ok(out)
-    }
 }

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
 
 use super::gauge;
@@ -21,13 +20,13 @@ const COLLECTOR_ENABLED: &str = "aws_iam_exporter_collector_enabled";
 /// `aws_iam_exporter_source_info{source}` from the flags the exporter runs
 /// with. Present from the first scrape, before any refresh.
 #[derive(Debug)]
-pub struct SettingsCollector {
+pub struct SettingsFamilies {
     interval_seconds: i64,
     source: &'static str,
     collectors: Collectors,
 }
 
-impl SettingsCollector {
+impl SettingsFamilies {
     /// `report_file` is `--credential-report.file`, which takes precedence
     /// over `--source`.
     pub fn new(interval: Duration, report_file: bool, kinds: SourceKinds) -> Self {
@@ -51,7 +50,7 @@ impl SettingsCollector {
     }
 }
 
-impl Collector for SettingsCollector {
+impl prometheus_client::collector::Collector for SettingsFamilies {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         let no_labels: [(&str, &str); 0] = [];
         gauge(
@@ -87,7 +86,7 @@ mod tests {
     use super::*;
     use crate::collectors::Collector;
 
-    fn render(collector: SettingsCollector) -> String {
+    fn render(collector: SettingsFamilies) -> String {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(collector));
         let mut out = String::new();
@@ -114,7 +113,7 @@ mod tests {
             .collect();
         assert_eq!(
             render(
-                SettingsCollector::new(Duration::from_secs(3600), false, both)
+                SettingsFamilies::new(Duration::from_secs(3600), false, both)
                     .with_collectors(Collectors::NONE.with(Collector::PasswordPolicy, true))
             ),
             "# HELP aws_iam_exporter_refresh_interval_seconds Interval between two refreshes of the IAM data (--refresh.interval), in seconds\n\
@@ -133,7 +132,7 @@ mod tests {
 
     #[test]
     fn a_report_file_is_the_file_source_whatever_source_says() {
-        let text = render(SettingsCollector::new(
+        let text = render(SettingsFamilies::new(
             Duration::from_secs(300),
             true,
             SourceKinds::REPORT,
@@ -143,7 +142,7 @@ mod tests {
             report: false,
             api: true,
         };
-        let text = render(SettingsCollector::new(Duration::from_secs(300), false, api));
+        let text = render(SettingsFamilies::new(Duration::from_secs(300), false, api));
         assert!(text.contains("aws_iam_exporter_source_info{source=\"api\"} 1\n"));
     }
 }

@@ -13,7 +13,7 @@ use aws_sdk_iam::types::{ReportFormatType, ReportStateType};
 use tracing::{debug, warn};
 
 use crate::aws::{ApiMetrics, CallError, error_code};
-use crate::slot::Slot;
+use crate::permit::Permit;
 
 /// A credential report as AWS returned it.
 #[derive(Debug, Clone)]
@@ -73,18 +73,18 @@ const GET: &str = "iam:GetCredentialReport";
 
 /// Generates (when needed), waits for and downloads the credential report.
 ///
-/// Between polls the account gives up its `slot`, so other accounts' calls
+/// Between polls the account gives up its `permit`, so other accounts' calls
 /// go on while AWS builds this one's report.
 pub async fn fetch_report(
     client: &Client,
     policy: &PollPolicy,
     api: &ApiMetrics,
-    slot: &Slot,
+    permit: &Permit,
 ) -> Result<FetchedReport, ReportError> {
     let mut backoff = policy.initial_backoff;
     for attempt in 1..=policy.max_attempts {
         if attempt > 1 {
-            slot.idle(backoff).await;
+            permit.idle(backoff).await;
             backoff = (backoff * 2).min(policy.max_backoff);
         }
         match client.generate_credential_report().send().await {

@@ -4,17 +4,14 @@
 pub mod api;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use tracing::warn;
 
 use crate::aws::ApiMetrics;
-use crate::collectors::root_credentials::RootSession;
-use crate::collectors::{self, Collectors};
 use crate::model::{AccountData, account_from_arn, partition_from_arn};
+use crate::permit::Permit;
 use crate::report::fetch::PollPolicy;
 use crate::report::{ReportError, ReportParseError, fetch_report, parse_report};
-use crate::slot::Slot;
 
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -25,12 +22,9 @@ pub enum Source {
         client: aws_sdk_iam::Client,
         kinds: SourceKinds,
         poll: PollPolicy,
-        /// IAM calls in flight at once for this account (key-level API).
+        /// IAM calls in flight at once for this account (key-level API
+        /// and collectors).
         concurrency: usize,
-        /// The collectors that read more than the report (`--collector.*`).
-        collectors: Collectors,
-        /// The root-credentials audit's session: organization members only.
-        root: Option<Arc<RootSession>>,
     },
     /// An account that cannot be refreshed this round, and why; it keeps
     /// its last good data and is reported as failed.
@@ -100,11 +94,24 @@ pub enum SourceError {
 }
 
 impl Source {
-    /// Reads the account; `slot` is its share of the refresh's parallelism.
-    pub async fn collect(
+    /// The account's IAM client and how many calls it may have in flight,
+    /// for the collectors; `None` where there is no account to call.
+    pub fn iam(&self) -> Option<(&aws_sdk_iam::Client, usize)> {
+        match self {
+            Source::Aws {
+                client,
+                concurrency,
+                ..
+            } => Some((client, *concurrency)),
+            _ => None,
+        }
+    }
+
+    /// Reads the account; `permit` is its share of the refresh's parallelism.
+    pub async fn read(
         &self,
         metrics: &ApiMetrics,
-        slot: &Slot,
+        permit: &Permit,
     ) -> Result<AccountData, SourceError> {
         match self {
             Source::Unresolved(reason) => Err(SourceError::Unresolved(reason.clone())),
@@ -137,14 +144,12 @@ impl Source {
                 kinds,
                 poll,
                 concurrency,
-                collectors,
-                root,
             } => {
                 // Both halves run at once; a failure of either fails the refresh.
                 let report = async {
                     match kinds.report {
                         true => {
-                            let report = fetch_report(client, poll, metrics, slot).await?;
+                            let report = fetch_report(client, poll, metrics, permit).await?;
                             parse(&report.content, report.generated).map(Some)
                         }
                         false => Ok(None),
@@ -159,17 +164,8 @@ impl Source {
                         false => Ok(None),
                     }
                 };
-                let core = async { tokio::try_join!(report, listed) };
-                let ctx = collectors::Context {
-                    iam: client,
-                    api: metrics,
-                    concurrency: *concurrency,
-                    root: root.as_deref(),
-                };
-                // A collector's failure is in its outcome; only the core's fails the account.
-                let (core, collected) = tokio::join!(core, collectors::collect(*collectors, ctx));
-                let (report, listed) = core?;
-                let mut data = match (report, listed) {
+                let (report, listed) = tokio::try_join!(report, listed)?;
+                let data = match (report, listed) {
                     (Some(mut data), Some(users)) => {
                         data.users = api::merge(std::mem::take(&mut data.users), users);
                         data
@@ -191,11 +187,9 @@ impl Source {
                             report_generated: None,
                             users,
                             rows_skipped: 0,
-                            collected: Default::default(),
                         }
                     }
                 };
-                data.collected = collected;
                 Ok(data)
             }
         }

@@ -15,9 +15,9 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use iam_credentials_exporter::aws::ApiMetrics;
+use iam_credentials_exporter::exposition::Format;
 use iam_credentials_exporter::metrics::Exposition;
-use iam_credentials_exporter::metrics::format::Format;
-use iam_credentials_exporter::refresh::Store;
+use iam_credentials_exporter::snapshot::Store;
 
 /// An IAM error response with `code`, as AWS sends it.
 pub fn aws_error(status: u16, code: &str) -> HttpResponse {

@@ -3,9 +3,7 @@
 //! columns. AWS records no use of a signing certificate, so there is no
 //! last-used family: only whether it is active and when it was uploaded.
 
-use super::table::{Table, TableRender};
-use super::text::labels;
-use super::{Family, Times, Writer, pairs};
+use crate::exposition::{Family, Rows, Table, TableRender, Times, pairs, text::labels};
 use crate::model::{AccountData, SigningCertificate, User};
 
 const ACTIVE: &str = "aws_iam_signing_certificate_active";
@@ -35,7 +33,7 @@ const AGES: [Family<Times>; 1] = [Family {
     value: |c| c.created,
 }];
 
-pub(super) const TABLE: Table = Table {
+pub const TABLE: Table<AccountData> = Table {
     families: || pairs(&FAMILIES),
     ages: &AGES,
     render,
@@ -47,7 +45,8 @@ fn slot(cert: &SigningCertificate) -> &'static str {
 
 /// Renders the certificate families of one account: one chunk per family of
 /// [`FAMILIES`], and per certificate the [`Times`] of its age.
-fn render(account: &str, data: &AccountData, out: &mut TableRender) {
+fn render(rows: &Rows<'_, AccountData>, out: &mut TableRender) {
+    let (account, data) = (rows.account_id, rows.report);
     let certs: Vec<(&User, &SigningCertificate)> = data
         .users
         .iter()
@@ -68,15 +67,14 @@ fn render(account: &str, data: &AccountData, out: &mut TableRender) {
             set
         })
         .collect();
-    let mut writer = Writer::new(certs.len(), out.chunks.len());
+    let mut writer = out.writer(certs.len());
     for family in &FAMILIES {
         writer.family(
             |index| (sets[index].as_str(), (family.value)(certs[index].1)),
             family.name,
         );
     }
-    let (chunks, label_at) = writer.finish();
-    out.chunks.extend(chunks);
+    let label_at = out.extend(writer);
     out.times = certs
         .iter()
         .zip(label_at)

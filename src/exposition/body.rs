@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
-use super::{AccountRender, Family, Times};
+use super::table::{Family, Rendered, Times};
 
 /// Ages are written, and small parts gathered, into chunks of about this size.
 pub const CHUNK: usize = 64 * 1024;
@@ -16,8 +16,8 @@ enum Part {
     Bytes(Bytes),
     Ages {
         family: &'static Family<Times>,
-        render: Arc<AccountRender>,
-        /// Index of the table in [`super::TABLES`].
+        render: Arc<Rendered>,
+        /// Index of the table in [`Rendered::tables`].
         table: usize,
         next: usize,
     },
@@ -38,7 +38,7 @@ impl std::fmt::Debug for Body {
     }
 }
 
-fn times(render: &AccountRender, table: usize) -> (&[Bytes], &[Times]) {
+fn times(render: &Rendered, table: usize) -> (&[Bytes], &[Times]) {
     let table = &render.tables[table];
     (&table.chunks, &table.times)
 }
@@ -49,7 +49,7 @@ fn digits(value: i64) -> u64 {
 }
 
 impl Body {
-    pub(super) fn new(now: i64) -> Self {
+    pub fn new(now: i64) -> Self {
         Self {
             now,
             len: 0,
@@ -66,19 +66,14 @@ impl Body {
         self.len == 0
     }
 
-    pub(super) fn bytes(&mut self, bytes: Bytes) {
+    pub fn bytes(&mut self, bytes: Bytes) {
         if !bytes.is_empty() {
             self.len += bytes.len() as u64;
             self.parts.push_back(Part::Bytes(bytes));
         }
     }
 
-    pub(super) fn ages(
-        &mut self,
-        family: &'static Family<Times>,
-        render: Arc<AccountRender>,
-        table: usize,
-    ) {
+    pub fn ages(&mut self, family: &'static Family<Times>, render: Arc<Rendered>, table: usize) {
         let name = family.name.len() as u64;
         let (_, items) = times(&render, table);
         for item in items {

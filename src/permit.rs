@@ -2,7 +2,7 @@
 //!
 //! `--aws.max-accounts-parallel` bounds the accounts that talk to AWS at
 //! once. Most of an account's refresh, on a first refresh, is waiting for AWS
-//! to build its credential report; an account gives its slot to the next
+//! to build its credential report; an account gives its permit to the next
 //! one while it waits, so report generation overlaps across the whole
 //! organization instead of queueing behind a few accounts.
 
@@ -12,28 +12,28 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, Default)]
-pub struct Slot {
+pub struct Permit {
     held: Option<(Arc<Semaphore>, Mutex<Option<OwnedSemaphorePermit>>)>,
 }
 
-impl Slot {
-    /// Waits for a slot of `limit`.
-    pub async fn acquire(limit: Arc<Semaphore>) -> Slot {
+impl Permit {
+    /// Waits for a permit of `limit`.
+    pub async fn acquire(limit: Arc<Semaphore>) -> Permit {
         let permit = Arc::clone(&limit)
             .acquire_owned()
             .await
             .expect("the refresh never closes its semaphore");
-        Slot {
+        Permit {
             held: Some((limit, Mutex::new(Some(permit)))),
         }
     }
 
-    /// A slot of nothing: waiting is plain sleeping (tests, single calls).
-    pub fn unlimited() -> Slot {
-        Slot::default()
+    /// A permit of nothing: waiting is plain sleeping (tests, single calls).
+    pub fn unlimited() -> Permit {
+        Permit::default()
     }
 
-    /// Sleeps for `duration` without holding the slot, then takes one again.
+    /// Sleeps for `duration` without holding the permit, then takes one again.
     pub async fn idle(&self, duration: Duration) {
         let Some((limit, permit)) = &self.held else {
             tokio::time::sleep(duration).await;
@@ -54,17 +54,17 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn an_idle_slot_lets_another_account_run() {
+    async fn an_idle_permit_lets_another_account_run() {
         let limit = Arc::new(Semaphore::new(1));
-        let first = Slot::acquire(Arc::clone(&limit)).await;
+        let first = Permit::acquire(Arc::clone(&limit)).await;
         assert_eq!(limit.available_permits(), 0);
         let idle = tokio::spawn(async move {
             first.idle(Duration::from_secs(5)).await;
             first
         });
         tokio::task::yield_now().await;
-        // While the first waits, a second account gets the slot.
-        let second = Slot::acquire(Arc::clone(&limit)).await;
+        // While the first waits, a second account gets the permit.
+        let second = Permit::acquire(Arc::clone(&limit)).await;
         drop(second);
         let first = idle.await.unwrap();
         assert_eq!(limit.available_permits(), 0, "the first holds it again");

@@ -1,13 +1,12 @@
 //! Per-account and process health: refresh outcome, duration, staleness
 //! inputs, and build information.
 
-use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
 
 use std::sync::Arc;
 
 use super::{Shared, gauge};
-use crate::collectors::Health;
+use crate::collectors::{Health, root_credentials};
 use crate::snapshot::{Progress, Snapshot};
 
 const ACCOUNT_INFO: &str = "aws_iam_account_info";
@@ -23,14 +22,14 @@ const COLLECTOR_LAST_SUCCESS: &str = "aws_iam_exporter_collector_last_success_ti
 const COLLECTOR_DURATION: &str = "aws_iam_exporter_collector_duration_seconds";
 const BUILD_INFO: &str = "aws_iam_exporter_build_info";
 
-/// The account families of one snapshot.
+/// The account families of one snapshot: refresh outcome, collector health.
 #[derive(Debug)]
-pub(super) struct AccountCollector {
+pub(super) struct AccountFamilies {
     pub(super) snapshot: Arc<Snapshot>,
     pub(super) shared: Shared,
 }
 
-impl Collector for AccountCollector {
+impl prometheus_client::collector::Collector for AccountFamilies {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         let accounts = || self.snapshot.accounts.iter();
         let attempted = || accounts().filter(|a| a.attempts > 0);
@@ -114,14 +113,12 @@ impl Collector for AccountCollector {
         // Collector health: only for accounts whose last refresh published
         // data, and only for the collectors that ran in it.
         let health = || {
-            accounts()
-                .filter_map(|a| Some((a, a.data.as_ref()?)))
-                .flat_map(|(a, d)| {
-                    d.collected
-                        .health()
-                        .into_iter()
-                        .map(move |h| (a.account_id.as_str(), h))
-                })
+            accounts().filter(|a| a.data.is_some()).flat_map(|a| {
+                a.collected
+                    .health()
+                    .into_iter()
+                    .map(move |h| (a.account_id.as_str(), h))
+            })
         };
         let collector_labels = |id: &str, h: &Health| {
             [
@@ -178,5 +175,21 @@ impl Collector for AccountCollector {
                 1,
             )],
         )
+    }
+}
+
+/// The organization's families of one snapshot: its centralized root access
+/// features, where the refresh read them.
+#[derive(Debug)]
+pub(super) struct OrganizationFamilies {
+    pub(super) snapshot: Arc<Snapshot>,
+}
+
+impl prometheus_client::collector::Collector for OrganizationFamilies {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        match &self.snapshot.organization {
+            Some(features) => root_credentials::encode_features(features, &mut encoder),
+            None => Ok(()),
+        }
     }
 }

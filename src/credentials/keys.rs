@@ -1,8 +1,9 @@
 //! `aws_iam_access_key_*`: one series per access key slot in use.
 
-use super::table::{Table, TableRender};
-use super::text::{labels, sample};
-use super::{Family, Times, Writer, pairs};
+use crate::exposition::{
+    Family, Rows, Table, TableRender, Times, pairs,
+    text::{labels, sample},
+};
 use crate::model::{AccessKey, AccountData, User};
 
 const ACTIVE: &str = "aws_iam_access_key_active";
@@ -71,7 +72,7 @@ fn slot(key: &AccessKey) -> &'static str {
     if key.slot == 1 { "1" } else { "2" }
 }
 
-pub(super) const TABLE: Table = Table {
+pub const TABLE: Table<AccountData> = Table {
     families: || {
         let mut families = pairs(&FAMILIES);
         families.push(INFO);
@@ -83,7 +84,8 @@ pub(super) const TABLE: Table = Table {
 
 /// Renders the key families of one account: one chunk per family of
 /// [`FAMILIES`] and one for [`INFO`], and per key the [`Times`] of its ages.
-fn render(account: &str, data: &AccountData, out: &mut TableRender) {
+fn render(rows: &Rows<'_, AccountData>, out: &mut TableRender) {
+    let (account, data) = (rows.account_id, rows.report);
     let users = &data.users;
     let keys: Vec<(&User, &AccessKey)> = users
         .iter()
@@ -105,15 +107,14 @@ fn render(account: &str, data: &AccountData, out: &mut TableRender) {
             set
         })
         .collect();
-    let mut writer = Writer::new(keys.len(), out.chunks.len());
+    let mut writer = out.writer(keys.len());
     for family in &FAMILIES {
         writer.family(
             |index| (sets[index].as_str(), (family.value)(keys[index].1)),
             family.name,
         );
     }
-    let (chunks, label_at) = writer.finish();
-    out.chunks.extend(chunks);
+    let label_at = out.extend(writer);
     out.times = keys
         .iter()
         .zip(label_at)

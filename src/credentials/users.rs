@@ -1,9 +1,10 @@
 //! `aws_iam_user_*`: one series per IAM user, root account included.
 
-use super::table::{Table, TableRender};
-use super::text::{labels, sample};
-use super::{Family, Times, Writer, pairs};
-use crate::model::{AccountData, ROOT_USER, User};
+use crate::exposition::{
+    Family, Rows, Table, TableRender, Times, pairs,
+    text::{labels, sample},
+};
+use crate::model::{AccountData, User};
 
 const INFO_NAME: &str = "aws_iam_user_info";
 const CREATED: &str = "aws_iam_user_created_timestamp_seconds";
@@ -74,7 +75,7 @@ const AGES: [Family<Times>; 1] = [Family {
     value: |u| u.last_used.or(u.created),
 }];
 
-pub(super) const TABLE: Table = Table {
+pub const TABLE: Table<AccountData> = Table {
     families: || {
         let mut families = vec![INFO];
         families.extend(pairs(&FAMILIES));
@@ -86,7 +87,8 @@ pub(super) const TABLE: Table = Table {
 
 /// Renders the user families of one account: one chunk for [`INFO`], one
 /// per family of [`FAMILIES`], and per user the [`Times`] of its idle time.
-fn render(account: &str, data: &AccountData, out: &mut TableRender) {
+fn render(rows: &Rows<'_, AccountData>, out: &mut TableRender) {
+    let (account, data) = (rows.account_id, rows.report);
     let users: &[User] = &data.users;
     let mut info = String::new();
     for user in users {
@@ -110,20 +112,14 @@ fn render(account: &str, data: &AccountData, out: &mut TableRender) {
             set
         })
         .collect();
-    let root = audited_root(data);
-    let user = |index: usize| match &root {
-        Some((at, root)) if *at == index => root,
-        _ => &users[index],
-    };
-    let mut writer = Writer::new(users.len(), out.chunks.len());
+    let mut writer = out.writer(users.len());
     for family in &FAMILIES {
         writer.family(
-            |index| (sets[index].as_str(), (family.value)(user(index))),
+            |index| (sets[index].as_str(), (family.value)(&users[index])),
             family.name,
         );
     }
-    let (chunks, label_at) = writer.finish();
-    out.chunks.extend(chunks);
+    let label_at = out.extend(writer);
     out.times = users
         .iter()
         .zip(label_at)
@@ -133,25 +129,4 @@ fn render(account: &str, data: &AccountData, out: &mut TableRender) {
             last_used: user.last_sign_of_life(),
         })
         .collect();
-}
-
-/// The root row with what the report cannot say filled in from the last
-/// good root-credentials audit: whether root has a password (the report
-/// says `not_supported`). `None` without a root row (China partitions) or
-/// without an audit: then nothing is claimed.
-fn audited_root(data: &AccountData) -> Option<(usize, User)> {
-    let audit = data
-        .collected
-        .root_credentials
-        .as_ref()
-        .and_then(|c| c.data.as_ref())?;
-    let at = data
-        .users
-        .iter()
-        .position(|u| u.name == ROOT_USER && u.password_enabled.is_none())?;
-    let root = User {
-        password_enabled: Some(audit.password),
-        ..data.users[at].clone()
-    };
-    Some((at, root))
 }

@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 /// `# HELP` and `# TYPE` of a gauge family.
-pub(super) fn header(out: &mut String, name: &str, help: &str) {
+pub fn header(out: &mut String, name: &str, help: &str) {
     debug_assert!(!help.contains(['\\', '\n', '"']), "{help}");
     out.push_str("# HELP ");
     out.push_str(name);
@@ -23,7 +23,7 @@ pub(super) fn header(out: &mut String, name: &str, help: &str) {
 }
 
 /// `{k="v",...}` with values escaped as both formats require.
-pub(super) fn labels(out: &mut String, pairs: &[(&str, &str)]) {
+pub fn labels(out: &mut String, pairs: &[(&str, &str)]) {
     out.push('{');
     for (i, (key, value)) in pairs.iter().enumerate() {
         if i > 0 {
@@ -52,7 +52,7 @@ fn escape(out: &mut String, value: &str) {
 }
 
 /// One sample: `name{labels} value`.
-pub(super) fn sample(out: &mut String, name: &str, labels: &str, value: i64) {
+pub fn sample(out: &mut String, name: &str, labels: &str, value: i64) {
     out.push_str(name);
     out.push_str(labels);
     out.push(' ');
