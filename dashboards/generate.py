@@ -2,15 +2,20 @@
 """Generate the Grafana dashboards of iam-credentials-exporter.
 
 The JSON files next to this script are its output and are what Grafana
-imports; edit this script (or the shared configuration) and run it again:
+imports; edit this script (or the mixin configuration) and run it again with
+the test environment's Python (scripts/install-test-deps.sh puts the pinned
+grafana-foundation-sdk in .venv):
 
-    python3 dashboards/generate.py           # rewrite the JSON files
-    python3 dashboards/generate.py --check   # fail if they are not up to date
+    .venv/bin/python dashboards/generate.py           # rewrite the JSON files
+    .venv/bin/python dashboards/generate.py --check   # fail if they are not up to date
 
-The job selector, tags, title prefix and thresholds come from the mixin
-configuration, `mixin/config.libsonnet` (read with `jsonnet`), so that the
-alerts and the dashboards change together; without that file, or without
-`jsonnet`, the defaults below (the same values) are used.
+Panels, queries, variables and links are built with grafana-foundation-sdk,
+Grafana's typed builders generated from its schemas (the release for Grafana
+11.6, pinned in tests/harness/requirements.txt), so that no field is one
+Grafana does not know. The job selector, tags, title prefix and thresholds
+are read from the mixin configuration, `mixin/config.libsonnet`, rendered
+with `jsonnet` at every run, so that the alerts and the dashboards change
+together.
 
 Four dashboards, linked to each other:
 - Organization: one row per account (name, id, users, what to fix, root
@@ -40,34 +45,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+from grafana_foundation_sdk.builders import bargauge as sdk_bargauge
+from grafana_foundation_sdk.builders import common as sdk_common
+from grafana_foundation_sdk.builders import dashboard as sdk
+from grafana_foundation_sdk.builders import prometheus as sdk_prometheus
+from grafana_foundation_sdk.builders import stat as sdk_stat
+from grafana_foundation_sdk.builders import table as sdk_table
+from grafana_foundation_sdk.builders import timeseries as sdk_timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DAY = 86400
 
-# The fields of the mixin configuration (mixin/config.libsonnet) that the
-# dashboards use, with the values they have there; thresholds in seconds.
-MIXIN_DEFAULTS = {
-    "selector": 'job="iam-credentials-exporter"',
-    "dashboardTags": ["iam-credentials-exporter"],
-    "dashboardTitlePrefix": "AWS IAM / ",
-    "rootUser": "<root_account>",
-    "keyRotationThresholdSeconds": 90 * DAY,
-    "keyUnusedThresholdSeconds": 45 * DAY,
-    "passwordUnusedThresholdSeconds": 45 * DAY,
-    "userInactiveThresholdSeconds": 90 * DAY,
-    "dataStaleRefreshIntervals": 3,
-    "dataStaleGraceSeconds": 600,
-    "reportStaleThresholdSeconds": 6 * 3600,
-    "passwordMinimumLength": 14,
-    "passwordReusePrevention": 24,
-    "serverCertificateExpiryWarningSeconds": 30 * DAY,
-    "signingCertificateRotationThresholdSeconds": 90 * DAY,
-    "roleUnusedThresholdSeconds": 90 * DAY,
-    "roleUnusedExcludedPaths": "/aws-service-role/.*",
-    "serviceCredentialRotationThresholdSeconds": 90 * DAY,
-    "serviceCredentialExpiryWarningSeconds": 7 * DAY,
-}
-# Dashboard-only settings; the mixin may set them too.
+# Dashboard-only settings with their defaults; the mixin configuration may
+# set them too (every other setting comes from it alone).
 DASHBOARD_DEFAULTS = {
     # Warn this long before a key reaches keyRotationThresholdSeconds.
     "dashboardRotationWarningSeconds": 7 * DAY,
@@ -79,24 +74,15 @@ DASHBOARD_DEFAULTS = {
 
 
 def load_config() -> dict:
-    """The mixin's `_config` (evaluated with jsonnet) over the defaults; the
-    defaults alone where there is no mixin."""
-    config = {**MIXIN_DEFAULTS, **DASHBOARD_DEFAULTS}
-    mixin = ROOT / "mixin" / "config.libsonnet"
-    if not mixin.exists():
-        return config
+    """The mixin's `_config`, rendered by jsonnet, over the dashboard-only
+    defaults."""
     if shutil.which("jsonnet") is None:
         sys.exit("dashboards/generate.py: mixin/config.libsonnet needs jsonnet "
                  "(scripts/install-test-deps.sh installs it)")
     out = subprocess.run(
         ["jsonnet", "-J", str(ROOT), "-e", '(import "mixin/config.libsonnet")._config'],
         cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    loaded = json.loads(out)
-    missing = sorted(set(MIXIN_DEFAULTS) - set(loaded))
-    if missing:
-        sys.exit(f"dashboards/generate.py: mixin/config.libsonnet lacks {missing}")
-    config.update({k: v for k, v in loaded.items() if k in config})
-    return config
+    return {**DASHBOARD_DEFAULTS, **json.loads(out)}
 
 
 C = load_config()
@@ -122,7 +108,7 @@ ROLE_EXCLUDED = C["roleUnusedExcludedPaths"]
 CREDENTIAL_ROTATION = C["serviceCredentialRotationThresholdSeconds"]
 CREDENTIAL_EXPIRY = C["serviceCredentialExpiryWarningSeconds"]
 
-DS = {"type": "prometheus", "uid": "${datasource}"}
+DS = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 KEY = "account_id, user, slot, access_key_id"
 USER = "account_id, user"
 ROLE = "account_id, role"
@@ -148,130 +134,152 @@ def sel(*matchers: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Panel building blocks
+# Panels, with grafana-foundation-sdk
 # ---------------------------------------------------------------------------
 
 class Layout:
-    """Places panels left to right on a 24-column grid."""
+    """Places panels left to right on the 24-column grid, rows on a line of
+    their own, and numbers them."""
 
     def __init__(self) -> None:
         self.x = self.y = self.row_h = 0
         self.next_id = 1
 
-    def place(self, panel: dict, w: int, h: int) -> dict:
+    def _grid(self, w: int, h: int) -> model.GridPos:
         if self.x + w > 24:
             self.x, self.y, self.row_h = 0, self.y + self.row_h, 0
-        panel["gridPos"] = {"x": self.x, "y": self.y, "w": w, "h": h}
-        panel["id"] = self.next_id
-        self.next_id += 1
+        pos = model.GridPos(x=self.x, y=self.y, w=w, h=h)
         self.x += w
         self.row_h = max(self.row_h, h)
-        return panel
+        self.next_id += 1
+        return pos
 
-    def row(self, title: str) -> dict:
+    def place(self, panel, w: int, h: int):
+        return panel.id(self.next_id).grid_pos(self._grid(w, h))
+
+    def row(self, title: str) -> sdk.Row:
         if self.x:
             self.x, self.y, self.row_h = 0, self.y + self.row_h, 0
-        panel = self.place({"type": "row", "title": title, "collapsed": False,
-                            "panels": []}, 24, 1)
+        row = sdk.Row(title).id(self.next_id).grid_pos(self._grid(24, 1))
         self.x, self.y, self.row_h = 0, self.y + 1, 0
-        return panel
+        return row
 
 
 def target(expr: str, ref: str = "A", legend: str = "__auto", instant: bool = False,
-           table: bool = False) -> dict:
-    t = {"datasource": DS, "refId": ref, "expr": expr, "legendFormat": legend,
-         "range": not instant, "instant": instant}
+           table: bool = False) -> sdk_prometheus.Dataquery:
+    t = (sdk_prometheus.Dataquery().datasource(DS).ref_id(ref).expr(expr)
+         .legend_format(legend))
+    t = t.instant() if instant else t.range()
     if table:
-        t["format"] = "table"
+        t = t.format(PromQueryFormat.TABLE)
     return t
 
 
-def thresholds(*steps: tuple[float | None, str]) -> dict:
-    return {"mode": "absolute", "steps": [{"color": c, "value": v} for v, c in steps]}
+def thresholds(*steps: tuple[float | None, str]) -> sdk.ThresholdsConfig:
+    return (sdk.ThresholdsConfig().mode(model.ThresholdsMode.ABSOLUTE)
+            .steps([model.Threshold(value=v, color=c) for v, c in steps]))
 
 
-def mapping(*values: tuple[int, str, str]) -> list:
-    return [{"type": "value", "options": {
-        str(v): {"text": text, "color": color, "index": i}
-        for i, (v, text, color) in enumerate(values)}}]
+def mapping(*values: tuple[int, str, str]) -> list[model.ValueMap]:
+    return [model.ValueMap(options={
+        str(v): model.ValueMappingResult(text=text, color=color, index=i)
+        for i, (v, text, color) in enumerate(values)})]
+
+
+def fixed_color(name: str, color: str) -> sdk.DashboardFieldConfigSourceOverrides:
+    return (sdk.DashboardFieldConfigSourceOverrides()
+            .matcher(model.MatcherConfig(id_val="byName", options=name))
+            .properties([model.DynamicConfigValue(id_val="color", value=model.FieldColor(
+                mode=model.FieldColorModeId.FIXED, fixed_color=color))]))
+
+
+def last_not_null() -> sdk_common.ReduceDataOptions:
+    return sdk_common.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False)
 
 
 def stat(title: str, expr: str, description: str, unit: str = "none",
          steps=((None, "green"), (1, "red")), legend: str = "__auto",
-         mappings: list | None = None, link: dict | None = None) -> dict:
-    panel = {
-        "type": "stat",
-        "title": title,
-        "description": description,
-        "datasource": DS,
-        "targets": [target(expr, legend=legend, instant=True)],
-        "fieldConfig": {
-            "defaults": {"unit": unit, "decimals": 0, "color": {"mode": "thresholds"},
-                         "thresholds": thresholds(*steps), "mappings": mappings or [],
-                         "noValue": "0" if unit == "none" and not mappings else "No data"},
-            "overrides": [],
-        },
-        "options": {
-            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-            "colorMode": "background", "graphMode": "none", "justifyMode": "center",
-            "textMode": "auto", "orientation": "auto",
-        },
-    }
+         mappings: list | None = None, link=None) -> sdk_stat.Panel:
+    panel = (sdk_stat.Panel().title(title).description(description).datasource(DS)
+             .with_target(target(expr, legend=legend, instant=True))
+             .unit(unit).decimals(0)
+             .color_scheme(sdk.FieldColor().mode(model.FieldColorModeId.THRESHOLDS))
+             .thresholds(thresholds(*steps)).mappings(mappings or [])
+             .no_value("0" if unit == "none" and not mappings else "No data")
+             .reduce_options(last_not_null())
+             .color_mode(common.BigValueColorMode.BACKGROUND)
+             .graph_mode(common.BigValueGraphMode.NONE)
+             .justify_mode(common.BigValueJustifyMode.CENTER)
+             .text_mode(common.BigValueTextMode.AUTO)
+             .orientation(common.VizOrientation.AUTO))
     if link:
-        panel["links"] = [link]
+        panel = panel.links([link])
     return panel
 
 
-def timeseries(title: str, targets: list[dict], description: str, unit: str = "none",
+def timeseries(title: str, targets: list, description: str, unit: str = "none",
                stack: bool = False, threshold: float | None = None,
-               overrides: list | None = None) -> dict:
-    custom = {
-        "drawStyle": "line", "lineWidth": 1, "fillOpacity": 60 if stack else 10,
-        "showPoints": "never",
-        "stacking": {"mode": "normal" if stack else "none", "group": "A"},
-        "thresholdsStyle": {"mode": "line" if threshold is not None else "off"},
-    }
+               overrides: list | None = None) -> sdk_timeseries.Panel:
     steps = [(None, "green")] + ([(threshold, "red")] if threshold is not None else [])
-    return {
-        "type": "timeseries",
-        "title": title,
-        "description": description,
-        "datasource": DS,
-        "targets": targets,
-        "fieldConfig": {
-            "defaults": {"unit": unit, "min": 0, "color": {"mode": "palette-classic"},
-                         "custom": custom, "thresholds": thresholds(*steps)},
-            "overrides": overrides or [],
-        },
-        "options": {
-            "legend": {"displayMode": "table", "placement": "right", "showLegend": True,
-                       "calcs": ["lastNotNull"]},
-            "tooltip": {"mode": "multi", "sort": "desc"},
-        },
-    }
+    style = (common.GraphThresholdsStyleMode.LINE if threshold is not None
+             else common.GraphThresholdsStyleMode.OFF)
+    return (sdk_timeseries.Panel().title(title).description(description).datasource(DS)
+            .targets(targets).unit(unit).min(0)
+            .color_scheme(sdk.FieldColor().mode(model.FieldColorModeId.PALETTE_CLASSIC))
+            .draw_style(common.GraphDrawStyle.LINE).line_width(1)
+            .fill_opacity(60 if stack else 10).show_points(common.VisibilityMode.NEVER)
+            .stacking(sdk_common.StackingConfig().group("A").mode(
+                common.StackingMode.NORMAL if stack else common.StackingMode.NONE))
+            .thresholds_style(sdk_common.GraphThresholdsStyleConfig().mode(style))
+            .thresholds(thresholds(*steps)).overrides(overrides or [])
+            .legend(sdk_common.VizLegendOptions().display_mode(common.LegendDisplayMode.TABLE)
+                    .placement(common.LegendPlacement.RIGHT).show_legend(True)
+                    .calcs(["lastNotNull"]))
+            .tooltip(sdk_common.VizTooltipOptions().mode(common.TooltipDisplayMode.MULTI)
+                     .sort(common.SortOrder.DESCENDING)))
+
+
+def bargauge(title: str, targets: list, description: str,
+             overrides: list) -> sdk_bargauge.Panel:
+    return (sdk_bargauge.Panel().title(title).description(description).datasource(DS)
+            .targets(targets).unit("none").decimals(0).min(0)
+            .color_scheme(sdk.FieldColor().mode(model.FieldColorModeId.THRESHOLDS))
+            .thresholds(thresholds((None, "green"))).overrides(overrides)
+            .orientation(common.VizOrientation.HORIZONTAL)
+            .display_mode(common.BarGaugeDisplayMode.BASIC).show_unfilled(True)
+            .reduce_options(last_not_null()))
 
 
 def column(name: str, unit: str | None = None, steps=None, mappings=None,
-           width: int | None = None, link: dict | None = None) -> dict:
+           width: int | None = None, link=None) -> sdk.DashboardFieldConfigSourceOverrides:
     """A field override of a table column (matched by its display name)."""
     props = []
     if unit:
-        props.append({"id": "unit", "value": unit})
+        props.append(model.DynamicConfigValue(id_val="unit", value=unit))
     if steps:
-        props.append({"id": "thresholds", "value": thresholds(*steps)})
-    if mappings:
-        props.append({"id": "mappings", "value": mappings})
+        props.append(model.DynamicConfigValue(id_val="thresholds",
+                                              value=thresholds(*steps).build()))
     if steps or mappings:
-        props.append({"id": "custom.cellOptions", "value": {"type": "color-background"}})
+        # Grafana colours an empty cell with the base threshold colour;
+        # empty means no data here, which is no colour.
+        props.append(model.DynamicConfigValue(id_val="mappings", value=(mappings or []) + [
+            model.SpecialValueMap(options=model.DashboardSpecialValueMapOptions(
+                match=model.SpecialValueMatch.NULL,
+                result=model.ValueMappingResult(text="", color="transparent",
+                                                index=len(mappings or []))))]))
+        props.append(model.DynamicConfigValue(id_val="custom.cellOptions",
+                                              value=common.TableColoredBackgroundCellOptions()))
     if width:
-        props.append({"id": "custom.width", "value": width})
+        props.append(model.DynamicConfigValue(id_val="custom.width", value=width))
     if link:
-        props.append({"id": "links", "value": [link]})
-    return {"matcher": {"id": "byName", "options": name}, "properties": props}
+        props.append(model.DynamicConfigValue(id_val="links", value=[link.build()]))
+    return (sdk.DashboardFieldConfigSourceOverrides()
+            .matcher(model.MatcherConfig(id_val="byName", options=name)).properties(props))
 
 
 def table(title: str, columns: list[tuple[str, str]], description: str,
-          targets: list[dict], overrides: list, sort: tuple[str, bool] | None = None) -> dict:
+          targets: list, overrides: list, sort: tuple[str, bool] | None = None
+          ) -> sdk_table.Panel:
     """An instant table whose queries are merged into one row per key.
 
     `columns` lists (field name in the frames, column title) in display
@@ -279,88 +287,70 @@ def table(title: str, columns: list[tuple[str, str]], description: str,
     hidden.
     """
     names = [name for name, _ in columns]
-    values = ["Value"] if len(targets) == 1 else [f"Value #{t['refId']}" for t in targets]
+    values = (["Value"] if len(targets) == 1
+              else [f"Value #{t.build().ref_id}" for t in targets])
     hidden = ["Time"] + [v for v in values if v not in names]
-    transformations = []
+    panel = (sdk_table.Panel().title(title).description(description).datasource(DS)
+             .targets(targets))
     if len(targets) > 1:
-        transformations.append({"id": "merge", "options": {}})
-    transformations.append({
-        "id": "organize",
-        "options": {
-            # Grafana before 10.1 ignores includeByName: hide the rest by name.
-            "excludeByName": {name: True for name in hidden},
-            "includeByName": {name: True for name in names},
-            "indexByName": {name: i for i, name in enumerate(names)},
-            "renameByName": dict(columns),
-        },
-    })
-    panel = {
-        "type": "table",
-        "title": title,
-        "description": description,
-        "datasource": DS,
-        "targets": targets,
-        "transformations": transformations,
-        "fieldConfig": {
-            "defaults": {"custom": {"align": "auto", "filterable": True,
-                                    "cellOptions": {"type": "auto"}}},
-            "overrides": overrides,
-        },
-        "options": {"showHeader": True, "cellHeight": "sm",
-                    "footer": {"show": False, "reducer": ["sum"], "countRows": False}},
-    }
+        panel = panel.with_transformation(model.DataTransformerConfig(id_val="merge",
+                                                                      options={}))
+    panel = (panel.with_transformation(model.DataTransformerConfig(id_val="organize", options={
+                 # Grafana before 10.1 ignores includeByName: hide the rest by name.
+                 "excludeByName": {name: True for name in hidden},
+                 "includeByName": {name: True for name in names},
+                 "indexByName": {name: i for i, name in enumerate(names)},
+                 "renameByName": dict(columns),
+             }))
+             .align(common.FieldTextAlignment.AUTO).filterable(True)
+             .cell_options(common.TableAutoCellOptions())
+             .overrides(overrides).show_header(True).cell_height(common.TableCellHeight.SM)
+             .footer(sdk_common.TableFooterOptions().show(False).reducer(["sum"])
+                     .count_rows(False)))
     if sort:
-        panel["options"]["sortBy"] = [{"displayName": sort[0], "desc": sort[1]}]
+        panel = panel.sort_by([sdk_common.TableSortByFieldState().display_name(sort[0])
+                               .desc(sort[1])])
     return panel
 
 
-def instant_tables(*exprs: str) -> list[dict]:
+def instant_tables(*exprs: str) -> list[sdk_prometheus.Dataquery]:
     return [target(e, chr(ord("A") + i), instant=True, table=True) for i, e in enumerate(exprs)]
 
 
-def dashboard_link(uid: str, title: str, vars_: str = "") -> dict:
-    return {"title": title, "url": f"/d/{uid}/?{vars_}{KEEP}"}
+def dashboard_link(uid: str, title: str, vars_: str = "") -> sdk.DashboardLink:
+    return sdk.DashboardLink(title).type(model.DashboardLinkType.LINK).url(
+        f"/d/{uid}/?{vars_}{KEEP}")
 
 
-def variable_datasource() -> dict:
-    return {"name": "datasource", "label": "Data source", "type": "datasource",
-            "query": "prometheus", "current": {}, "hide": 0, "refresh": 1, "regex": "",
-            "options": []}
+def variable_datasource() -> sdk.DatasourceVariable:
+    return sdk.DatasourceVariable("datasource").label("Data source").type("prometheus")
 
 
-def variable_query(name: str, label: str, query: str, multi: bool) -> dict:
-    var = {"name": name, "label": label, "type": "query", "datasource": DS,
-           "definition": query, "query": {"query": query, "refId": name},
-           "multi": multi, "includeAll": multi, "refresh": 2, "sort": 1, "hide": 0,
-           "regex": "", "options": [], "current": {}}
+def variable_query(name: str, label: str, query: str, multi: bool) -> sdk.QueryVariable:
+    var = (sdk.QueryVariable(name).label(label).datasource(DS)
+           .query({"query": query, "refId": name})
+           .multi(multi).include_all(multi)
+           .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
+           .sort(model.VariableSort.ALPHABETICAL_ASC))
     if multi:
-        var["allValue"] = ".*"
-        var["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
+        var = var.all_value(".*").current(model.VariableOption(
+            selected=True, text=["All"], value=["$__all"]))
     return var
 
 
-def dashboard(key: str, title: str, description: str, panels: list[dict],
-              variables: list[dict], time_from: str = "now-7d") -> dict:
-    return {
-        "uid": UID[key],
-        "title": PREFIX + title,
-        "description": description,
-        "tags": TAGS,
-        "editable": True,
-        "graphTooltip": 1,
-        "schemaVersion": 39,
-        "version": 1,
-        "time": {"from": time_from, "to": "now"},
-        "refresh": "5m",
-        "timezone": "",
-        "annotations": {"list": []},
-        "links": [{"type": "dashboards", "title": PREFIX.strip(" /") or "Dashboards",
-                   "tags": TAGS, "asDropdown": True, "includeVars": False,
-                   "keepTime": True, "url": "", "icon": "external link",
-                   "targetBlank": False, "tooltip": ""}],
-        "templating": {"list": [variable_datasource()] + variables},
-        "panels": panels,
-    }
+def dashboard(key: str, title: str, description: str, panels: list,
+              variables: list, time_from: str = "now-7d") -> sdk.Dashboard:
+    board = (sdk.Dashboard(PREFIX + title).uid(UID[key]).description(description)
+             .tags(TAGS).editable().tooltip(model.DashboardCursorSync.CROSSHAIR)
+             .version(1).time(time_from, "now").refresh("5m").timezone("")
+             .link(sdk.DashboardLink(PREFIX.strip(" /") or "Dashboards")
+                   .type(model.DashboardLinkType.DASHBOARDS).tags(TAGS).as_dropdown(True)
+                   .include_vars(False).keep_time(True).icon("external link")
+                   .target_blank(False))
+             .variables([variable_datasource()] + variables))
+    for panel in panels:
+        board = board.with_row(panel) if isinstance(panel, sdk.Row) else board.with_panel(panel)
+    return board
 
 
 # ---------------------------------------------------------------------------
@@ -447,7 +437,7 @@ IDLE_STEPS = ((None, "green"), (UNUSED, "red"))
 ZERO_GOOD = ((None, "green"), (1, "red"))
 
 
-def user_link(account: str = "${__data.fields.account_id}") -> dict:
+def user_link(account: str = "${__data.fields.account_id}") -> sdk.DashboardLink:
     return dashboard_link(UID["user"], "Open user",
                           f"var-account={account}&var-user=${{__value.raw}}&")
 
@@ -460,18 +450,16 @@ def age_buckets(acc: str) -> list[tuple[str, str, str]]:
                          (">180d", "red")]]
 
 
-def bucket_targets(acc: str, instant: bool) -> list[dict]:
+def bucket_targets(acc: str, instant: bool) -> list[sdk_prometheus.Dataquery]:
     return [target(e, chr(ord("A") + i), legend=b, instant=instant)
             for i, (b, e, _) in enumerate(age_buckets(acc))]
 
 
-def bucket_colors(acc: str) -> list[dict]:
-    return [{"matcher": {"id": "byName", "options": b},
-             "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": c}}]}
-            for b, _, c in age_buckets(acc)]
+def bucket_colors(acc: str) -> list[sdk.DashboardFieldConfigSourceOverrides]:
+    return [fixed_color(b, c) for b, _, c in age_buckets(acc)]
 
 
-def credentials_table(*m: str, owner: bool) -> dict:
+def credentials_table(*m: str, owner: bool) -> sdk_table.Panel:
     """Service-specific credentials of the selection, oldest first; with the
     account and user columns when `owner`."""
     age = (f"time() - max by ({CREDENTIAL}) "
@@ -505,7 +493,7 @@ def credentials_table(*m: str, owner: bool) -> dict:
         sort=("Age", True))
 
 
-def ssh_keys_table(*m: str, owner: bool) -> dict:
+def ssh_keys_table(*m: str, owner: bool) -> sdk_table.Panel:
     """SSH public keys of the selection, oldest first."""
     age = (f"time() - max by ({SSH_KEY}) "
            f"(aws_iam_ssh_public_key_uploaded_timestamp_seconds{sel(*m)})")
@@ -531,7 +519,7 @@ def ssh_keys_table(*m: str, owner: bool) -> dict:
 # Organization
 # ---------------------------------------------------------------------------
 
-def organization() -> dict:
+def organization() -> sdk.Dashboard:
     lay = Layout()
     p = []
     p.append(lay.row("Organization"))
@@ -668,22 +656,10 @@ def organization() -> dict:
         sort=("Expires in", False)), 16, 8))
 
     p.append(lay.row("Access keys by age"))
-    bars = {
-        "type": "bargauge",
-        "title": "Active access keys by age",
-        "description": f"Active keys of IAM users in every account by age; keys older than "
-                       f"{days(ROTATION)} must be rotated.",
-        "datasource": DS,
-        "targets": bucket_targets("", instant=True),
-        "fieldConfig": {"defaults": {"unit": "none", "decimals": 0, "min": 0,
-                                     "color": {"mode": "thresholds"},
-                                     "thresholds": thresholds((None, "green"))},
-                        "overrides": bucket_colors("")},
-        "options": {"orientation": "horizontal", "displayMode": "basic",
-                    "showUnfilled": True,
-                    "reduceOptions": {"calcs": ["lastNotNull"], "fields": "",
-                                      "values": False}},
-    }
+    bars = bargauge(
+        "Active access keys by age", bucket_targets("", instant=True),
+        f"Active keys of IAM users in every account by age; keys older than "
+        f"{days(ROTATION)} must be rotated.", bucket_colors(""))
     p.append(lay.place(bars, 8, 7))
     p.append(lay.place(timeseries(
         "Active access keys by age over time", bucket_targets("", instant=False),
@@ -699,7 +675,7 @@ def organization() -> dict:
 # Account: what to do this week
 # ---------------------------------------------------------------------------
 
-def account() -> dict:
+def account() -> sdk.Dashboard:
     lay = Layout()
     p = []
     acc = 'account_id=~"$account"'
@@ -867,22 +843,10 @@ def account() -> dict:
         sort=("Idle", True)), 24, 10))
 
     p.append(lay.row("Access keys by age"))
-    p.append(lay.place({
-        "type": "bargauge",
-        "title": "Active access keys by age",
-        "description": f"Active keys of IAM users by age; keys older than {days(ROTATION)} "
-                       "must be rotated.",
-        "datasource": DS,
-        "targets": bucket_targets(acc + ", ", instant=True),
-        "fieldConfig": {"defaults": {"unit": "none", "decimals": 0, "min": 0,
-                                     "color": {"mode": "thresholds"},
-                                     "thresholds": thresholds((None, "green"))},
-                        "overrides": bucket_colors(acc + ", ")},
-        "options": {"orientation": "horizontal", "displayMode": "basic",
-                    "showUnfilled": True,
-                    "reduceOptions": {"calcs": ["lastNotNull"], "fields": "",
-                                      "values": False}},
-    }, 8, 7))
+    p.append(lay.place(bargauge(
+        "Active access keys by age", bucket_targets(acc + ", ", instant=True),
+        f"Active keys of IAM users by age; keys older than {days(ROTATION)} must be rotated.",
+        bucket_colors(acc + ", ")), 8, 7))
     p.append(lay.place(timeseries(
         "Active access keys by age over time", bucket_targets(acc + ", ", instant=False),
         "The same buckets over time.", stack=True,
@@ -905,7 +869,7 @@ def account() -> dict:
 # User
 # ---------------------------------------------------------------------------
 
-def user() -> dict:
+def user() -> sdk.Dashboard:
     lay = Layout()
     p = []
     one = ('account_id="$account"', 'user="$user"')
@@ -990,7 +954,7 @@ def user() -> dict:
 # Exporter health
 # ---------------------------------------------------------------------------
 
-def health() -> dict:
+def health() -> sdk.Dashboard:
     lay = Layout()
     p = []
     acc = 'account_id=~"$account"'
@@ -1083,10 +1047,7 @@ def health() -> dict:
          target(f"count(min by (account_id) (aws_iam_exporter_account_refresh_success"
                 f"{sel(acc)}) == 0)", "B", legend="failing")],
         "Accounts whose last refresh succeeded or failed.", stack=True,
-        overrides=[{"matcher": {"id": "byName", "options": n},
-                    "properties": [{"id": "color",
-                                    "value": {"mode": "fixed", "fixedColor": c}}]}
-                   for n, c in [("OK", "green"), ("failing", "red")]]), 12, 8))
+        overrides=[fixed_color("OK", "green"), fixed_color("failing", "red")]), 12, 8))
 
     p.append(lay.row("AWS API"))
     p.append(lay.place(timeseries(
@@ -1134,7 +1095,8 @@ BOARDS = {
 
 
 def render() -> dict[str, str]:
-    return {name: json.dumps(build(), indent=2) + "\n" for name, build in BOARDS.items()}
+    return {name: json.dumps(build().build(), cls=JSONEncoder, indent=2) + "\n"
+            for name, build in BOARDS.items()}
 
 
 def main() -> None:

@@ -1,33 +1,30 @@
 #!/usr/bin/env python3
-"""What Grafana would draw: the dashboards' queries turned into data frames
-the way Grafana's Prometheus data source does, then through each panel's
-transformations with Grafana's semantics. Standard library only.
+"""What Grafana would draw: the dashboards' queries run against a real
+Prometheus, their answers turned into data frames the way Grafana's
+Prometheus data source does, and each panel's transformations, field config
+and reductions applied by Grafana's own @grafana/data (dashboards/draw.cjs,
+Node 20; `npm ci` in dashboards/, which scripts/install-test-deps.sh runs).
 
-No Grafana server is needed; the model follows Grafana's source:
+The data source part is modelled here (Python, standard library), after
+Grafana's source; it is the only part of Grafana this repository copies:
 - pkg/promlib/converter/prom.go: a vector or matrix answer is one frame per
   series, fields `Time` and `Value`, the series' labels, `__name__`
   included, on the value field; pkg/promlib/querydata/response.go: an empty
-  answer is one frame without fields.
-- packages/grafana-prometheus/src/result_transformer.ts (transformDFToTable):
-  the frames of a query in table format become one frame, `Time`, one string
-  field per label (each frame's label names sorted, in order of first
-  appearance; a missing label is ""), then `Value`, named `Value #<refId>`
-  when more than one query of the panel is in table format.
-- packages/grafana-data/src/transformations/transformers/merge.ts: the key
-  of a row is the concatenation of the values of the fields present in every
-  frame; a row joins each earlier row of the same key whose common, non-null
-  values are all equal, else it is a new row. A field such as `__name__`
-  that differs between queries therefore keeps the rows apart.
-- organize.ts (filterByName include then exclude, order.ts with indexByName,
-  rename.ts, which sets the display name and keeps the name), sortBy.ts.
-- Panels: a table shows its first frame; stat and bar gauge reduce each
-  frame to its last non-null value; value mappings before thresholds.
-- Data links: `${__value.raw}`, `${__data.fields.<name or display name>}`,
-  `${__url_time_range}`, `${datasource:queryparam}`.
+  answer is one frame without fields, and the legend (getName).
+- packages/grafana-prometheus/src/result_transformer.ts (transformDFToTable,
+  the front end's processing of a query in table format): the frames of a
+  query in table format become one frame, `Time`, one string field per label
+  (each frame's label names sorted, in order of first appearance; a missing
+  label is ""), then `Value`, named `Value #<refId>` when more than one query
+  of the panel is in table format; time series frames come first, then the
+  tables. That package is AGPL-licensed and is not used, only described.
+- Dashboard variables as the data source interpolates them (a multi-value or
+  All variable as an escaped regex alternation), and the options of a
+  `label_values(selector, label)` query variable.
 
 Use as a module (tests/dashboards.rs, render.py) or from the command line:
 
-    dashboards/grafana.py --prometheus http://127.0.0.1:9090 \\
+    .venv/bin/python dashboards/grafana.py --prometheus http://127.0.0.1:9090 \\
         --dashboard dashboards/iam-account.json --var account=123456789012
 """
 
@@ -37,15 +34,16 @@ import argparse
 import json
 import math
 import re
+import subprocess
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
 RANGE_SECONDS = 120
 RANGE_STEP = 15
 RATE_INTERVAL = "1m"
-TIME_RANGE = "from=now-7d&to=now"
 DATASOURCE_UID = "prometheus"
 
 
@@ -138,9 +136,17 @@ def to_table(frames: list[dict]) -> list[dict]:
         fields.append(field(value_name, "number", values))
         table = frame(ref, fields, {"preferredVisualisationType": "rawPrometheus"})
         if any(b < a for a, b in zip(times, times[1:])):
-            table = sort_frame(table, 0, False)
+            table = sorted_by_time(table)
         out.append(table)
     return out
+
+
+def sorted_by_time(f: dict) -> dict:
+    """sortDataFrame(frame, 0): a stable sort on the time field."""
+    times = f["fields"][0]["values"]
+    order = sorted(range(len(times)), key=lambda i: times[i])
+    return {**f, "fields": [{**x, "values": [x["values"][i] for i in order]}
+                            for x in f["fields"]]}
 
 
 def query_panel(prom: Prometheus, panel: dict, variables: dict, at: float) -> list[dict]:
@@ -200,289 +206,6 @@ def interpolate(expr: str, variables: dict) -> str:
     return re.sub(r"\$\{(\w+)\}|\$(\w+)", sub, expr)
 
 
-# ---------------------------------------------------------------------------
-# Transformations
-# ---------------------------------------------------------------------------
-
-def display_name(f: dict) -> str:
-    return (f["config"].get("displayName") or f.get("state", {}).get("displayName")
-            or f["config"].get("displayNameFromDS") or f["name"])
-
-
-def merge(frames: list[dict]) -> list[dict]:
-    """merge.ts."""
-    if len(frames) <= 1:
-        return frames
-    data = [f for f in frames if f["fields"]]
-    if not data:
-        return [frames[0]]
-    names: list[str] = []
-    types: dict[str, str] = {}
-    index: dict[str, dict[int, int]] = {}
-    key_names: list[str] = []
-    for fi, f in enumerate(data):
-        for xi, fld in enumerate(f["fields"]):
-            if fld["name"] not in types:
-                names.append(fld["name"])
-                types[fld["name"]] = fld["type"]
-            index.setdefault(fld["name"], {})[fi] = xi
-            if fi == len(data) - 1 and len(index[fld["name"]]) == len(data):
-                key_names.append(fld["name"])
-    if not key_names:
-        return frames
-    by_key: dict[str, list[dict]] = {}
-    order: list[tuple[str, int]] = []
-    for fi, f in enumerate(data):
-        for row in range(length(f)):
-            key = "".join(js_string(f["fields"][index[n][fi]]["values"][row])
-                          for n in key_names)
-            value = {n: f["fields"][index[n][fi]]["values"][row]
-                     for n in names if fi in index[n]}
-            if key not in by_key:
-                by_key[key] = [value]
-                order.append((key, 0))
-                continue
-            merged = False
-            for i, existing in enumerate(by_key[key]):
-                if mergeable(existing, value):
-                    by_key[key][i] = {**existing, **value}
-                    merged = True
-            if not merged:
-                by_key[key].append(value)
-                order.append((key, len(by_key[key]) - 1))
-    rows = [by_key[k][i] for k, i in order]
-    fields = [field(n, types[n], [r.get(n) for r in rows]) for n in names]
-    return [frame(data[0]["refId"], fields)]
-
-
-def js_string(v) -> str:
-    """String concatenation of a value in JavaScript."""
-    if v is None:
-        return "null"
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "NaN"
-        if math.isinf(v):
-            return "Infinity" if v > 0 else "-Infinity"
-        if v == int(v) and abs(v) < 1e21:
-            return str(int(v))
-        return repr(v)
-    return str(v)
-
-
-def mergeable(existing: dict, value: dict) -> bool:
-    for k, v in value.items():
-        if k not in existing or existing[k] is None:
-            continue
-        if existing[k] != v:
-            return False
-    return True
-
-
-def organize(frames: list[dict], options: dict) -> list[dict]:
-    include = [n for n, on in (options.get("includeByName") or {}).items() if on]
-    exclude = [n for n, on in (options.get("excludeByName") or {}).items() if on]
-    index = options.get("indexByName") or {}
-    rename = options.get("renameByName") or {}
-    out = []
-    for f in frames:
-        fields = f["fields"]
-        if include:
-            fields = [x for x in fields if x["name"] in include or display_name(x) in include]
-        fields = [x for x in fields if not (x["name"] in exclude or display_name(x) in exclude)]
-        if index:
-            fields = sorted(fields, key=lambda x: index.get(display_name(x), 2 ** 53))
-        renamed = []
-        for x in fields:
-            to = rename.get(display_name(x))
-            if isinstance(to, str) and to:
-                x = {**x, "config": {**x["config"], "displayName": to}}
-            renamed.append(x)
-        out.append({**f, "fields": renamed})
-    return out
-
-
-def sort_frame(f: dict, column: int, desc: bool) -> dict:
-    """sortDataFrame: a stable sort by one field, nulls last."""
-    values = f["fields"][column]["values"]
-    present = [i for i, v in enumerate(values) if v is not None]
-    missing = [i for i, v in enumerate(values) if v is None]
-    present.sort(key=lambda i: values[i], reverse=desc)
-    order = present + missing
-    return {**f, "fields": [{**x, "values": [x["values"][i] for i in order]}
-                            for x in f["fields"]]}
-
-
-def sort_by(frames: list[dict], options: dict) -> list[dict]:
-    sort = (options.get("sort") or [None])[0]
-    if not sort:
-        return frames
-    out = []
-    for f in frames:
-        names = [display_name(x) for x in f["fields"]]
-        out.append(sort_frame(f, names.index(sort["field"]), bool(sort.get("desc")))
-                   if sort["field"] in names else f)
-    return out
-
-
-TRANSFORMS = {"merge": lambda frames, _: merge(frames), "organize": organize,
-              "sortBy": sort_by}
-
-
-def transform(frames: list[dict], transformations: list[dict]) -> list[dict]:
-    for t in transformations:
-        if t.get("disabled"):
-            continue
-        if t["id"] not in TRANSFORMS:
-            raise NotImplementedError(f"transformation {t['id']} is not modelled")
-        frames = TRANSFORMS[t["id"]](frames, t.get("options", {}))
-    return frames
-
-
-# ---------------------------------------------------------------------------
-# Display: overrides, mappings, thresholds, links
-# ---------------------------------------------------------------------------
-
-def field_config(panel: dict, name: str) -> dict:
-    config = dict(panel.get("fieldConfig", {}).get("defaults", {}))
-    for o in panel.get("fieldConfig", {}).get("overrides", []):
-        if o["matcher"]["id"] == "byName" and o["matcher"]["options"] == name:
-            for p in o["properties"]:
-                config[p["id"]] = p["value"]
-    return config
-
-
-def mapped(value, mappings: list) -> dict | None:
-    for m in mappings or []:
-        if m.get("type") == "value" and value is not None:
-            key = js_string(value) if isinstance(value, float) else str(value)
-            if key in m["options"]:
-                return m["options"][key]
-    return None
-
-
-def threshold_color(value, thresholds: dict | None) -> str | None:
-    if not thresholds or not isinstance(value, (int, float)) or math.isnan(value):
-        return None
-    chosen = None
-    for step in thresholds.get("steps", []):
-        if step["value"] is None or value >= step["value"]:
-            chosen = step["color"]
-    return chosen
-
-
-def duration(seconds: float) -> str:
-    s = int(abs(seconds))
-    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
-    if d:
-        return f"{d}d {h}h"
-    if h:
-        return f"{h}h {m}m"
-    if m:
-        return f"{m}m {s % 60}s"
-    return f"{s}s"
-
-
-def formatted(value, config: dict) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, (int, float)):
-        return str(value)
-    unit = config.get("unit")
-    if unit == "s" and abs(value) < 60:
-        return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.1f} s"
-    if unit in ("dtdurations", "s"):
-        return duration(value)
-    if unit == "reqps":
-        return f"{value:.3g} req/s"
-    if value == int(value):
-        return str(int(value))
-    return f"{value:.3g}"
-
-
-def cell(value, config: dict) -> dict:
-    """Text and colour of one value: a value mapping wins over thresholds;
-    a table cell is coloured only with a color-background cell type."""
-    hit = mapped(value, config.get("mappings"))
-    text = hit["text"] if hit and "text" in hit else formatted(value, config)
-    color = hit.get("color") if hit else None
-    if color is None and value is not None:
-        color = threshold_color(value, config.get("thresholds"))
-    return {"text": text, "color": color}
-
-
-def link_url(template: str, f: dict, row: int, value) -> str:
-    def sub(m: re.Match) -> str:
-        token = m.group(1)
-        if token == "__value.raw":
-            return str(value)
-        if token == "__url_time_range":
-            return TIME_RANGE
-        if token == "datasource:queryparam":
-            return f"var-datasource={DATASOURCE_UID}"
-        if token.startswith("__data.fields."):
-            name = token[len("__data.fields."):].strip("[]\"")
-            for x in f["fields"]:
-                if x["name"] == name or display_name(x) == name:
-                    return str(x["values"][row])
-            raise KeyError(f"data link field {name} not in the frame")
-        raise KeyError(f"data link variable {token} not modelled")
-
-    return re.sub(r"\$\{([^}]+)\}", sub, template)
-
-
-def table_view(panel: dict, frames: list[dict]) -> dict:
-    """The first frame as the table panel shows it: columns by display name,
-    each cell with its text, colour and link."""
-    if not frames:
-        return {"frames": 0, "columns": [], "rows": []}
-    f = frames[0]
-    columns = [display_name(x) for x in f["fields"]]
-    configs = [field_config(panel, c) for c in columns]
-    rows = []
-    for r in range(length(f)):
-        row = {}
-        for x, name, config in zip(f["fields"], columns, configs):
-            v = x["values"][r]
-            c = cell(v, config)
-            coloured = (config.get("custom.cellOptions") or {}).get("type") == "color-background"
-            entry = {"value": v, "text": c["text"], "color": c["color"] if coloured else None}
-            links = config.get("links") or []
-            if links:
-                entry["links"] = [link_url(link["url"], f, r, v) for link in links]
-            row[name] = entry
-        rows.append(row)
-    return {"frames": len(frames), "columns": columns, "rows": rows}
-
-
-def reduce_view(panel: dict, frames: list[dict]) -> dict:
-    """Stat and bar gauge: each frame reduced to its last non-null value."""
-    config = panel.get("fieldConfig", {}).get("defaults", {})
-    values = []
-    for f in frames:
-        if len(f["fields"]) < 2:
-            continue
-        vf = f["fields"][1]
-        last = next((v for v in reversed(vf["values"]) if v is not None and not math.isnan(v)),
-                    None)
-        name = display_name(vf)
-        c = cell(last, field_config(panel, name))
-        values.append({"name": name, "labels": vf["labels"], "value": last, **c})
-    if not values:
-        return {"values": [], "noValue": config.get("noValue", "No data")}
-    return {"values": values}
-
-
-def series_view(panel: dict, frames: list[dict]) -> dict:
-    out = []
-    for f in frames:
-        if len(f["fields"]) < 2:
-            continue
-        out.append({"name": display_name(f["fields"][1]), "labels": f["fields"][1]["labels"],
-                    "times": f["fields"][0]["values"], "values": f["fields"][1]["values"]})
-    return {"series": out}
-
-
 def panels_of(board: dict) -> list[dict]:
     out = []
     for p in board["panels"]:
@@ -520,22 +243,32 @@ def draw(prom: Prometheus, board: dict, variables: dict, at: float | None = None
         if var["type"] == "query":
             out.append({"title": f"${var['name']}", "type": "variable",
                         "options": variable_options(prom, var, values, at)})
-    for panel in panels_of(board):
-        if panel["type"] == "row":
-            continue
-        frames = query_panel(prom, panel, values, at)
-        frames = transform(frames, panel.get("transformations", []))
-        view = {"title": panel["title"], "type": panel["type"]}
-        if panel["type"] == "table":
-            view.update(table_view(panel, frames))
-        elif panel["type"] in ("stat", "bargauge"):
-            view.update(reduce_view(panel, frames))
-        elif panel["type"] == "timeseries":
-            view.update(series_view(panel, frames))
-        else:
-            raise NotImplementedError(f"panel type {panel['type']}")
-        out.append(view)
-    return out
+    panels = [{"panel": p, "frames": portable(query_panel(prom, p, values, at))}
+              for p in panels_of(board) if p["type"] != "row"]
+    return out + grafana_data(panels)
+
+
+def portable(value):
+    """Non-finite samples as strings, which JSON can carry."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    if isinstance(value, list):
+        return [portable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    return value
+
+
+def grafana_data(panels: list[dict]) -> list[dict]:
+    """What each panel shows from its frames, computed by @grafana/data
+    (dashboards/draw.cjs)."""
+    if not (HERE / "node_modules" / "@grafana" / "data").is_dir():
+        raise RuntimeError("dashboards/node_modules is missing: run scripts/install-test-deps.sh")
+    done = subprocess.run(["node", str(HERE / "draw.cjs")], input=json.dumps(
+        {"panels": panels}, allow_nan=False), capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"dashboards/draw.cjs failed: {done.stderr}")
+    return json.loads(done.stdout)
 
 
 def main() -> None:

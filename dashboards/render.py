@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Draw pictures of the dashboards from what Grafana would be given.
+"""Draw pictures of the dashboards with matplotlib, from what Grafana's own
+@grafana/data computes for each panel.
 
 Each panel of each dashboard is drawn where its gridPos puts it, from the
-panel views of dashboards/grafana.py (the same frames, transformations,
-mappings and thresholds that tests/dashboards.rs asserts): stats as numbers,
-bar gauges as bars, time series as lines, tables as tables. It is a
-rendering of that model, not a Grafana screenshot, and every picture says so.
+panel views of dashboards/grafana.py (the same frames, and the texts and
+colours that @grafana/data's transformations and display processor give,
+that tests/dashboards.rs asserts): stats as numbers, bar gauges as bars,
+time series as lines, tables as tables. The drawing itself is matplotlib's,
+not Grafana's components, and every picture says so.
 
 The pictures in docs/images/ come from the dashboard test's data:
 
@@ -178,7 +180,7 @@ def draw_timeseries(fig, box, panel, view):
     if defaults["custom"]["thresholdsStyle"]["mode"] == "line" and len(steps) > 1:
         limit = steps[-1]["value"] / scale
         ax.axhline(limit, color=COLORS["red"], linestyle="--", linewidth=1)
-        ax.text(0.01, limit, f" threshold {grafana.duration(steps[-1]['value'])}",
+        ax.text(0.01, limit, f" threshold {duration(steps[-1]['value'])}",
                 color=COLORS["red"], fontsize=7, va="bottom",
                 transform=ax.get_yaxis_transform())
     ax.set_ylim(bottom=0)
@@ -191,6 +193,14 @@ def draw_timeseries(fig, box, panel, view):
                     facecolor=PANEL, edgecolor=BORDER, framealpha=0.85)
     for t in leg.get_texts():
         t.set_color(TEXT)
+
+
+def duration(seconds: float) -> str:
+    """A threshold as a label: whole days, else hours, else minutes."""
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def draw_table(fig, box, panel, view):
@@ -250,8 +260,8 @@ def render(board_file: Path, out: Path, prom: grafana.Prometheus, variables: dic
     fig.text(0.005, 1 - 0.35 / fig.get_size_inches()[1], board["title"], color=TEXT,
              fontsize=15, fontweight="bold", va="center")
     fig.text(0.995, 1 - 0.35 / fig.get_size_inches()[1],
-             "What Grafana would be given on the dashboard test's data (dashboards/grafana.py; "
-             f"not a Grafana screenshot). {chosen}.",
+             "Drawing by matplotlib (dashboards/render.py) of what @grafana/data computes "
+             f"on the dashboard test's data; not a Grafana screenshot. {chosen}.",
              color=DIM, fontsize=8, ha="right", va="center")
     for panel in grafana.panels_of(board):
         box = panel_box(fig, panel["gridPos"], rows)

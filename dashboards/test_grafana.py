@@ -1,7 +1,9 @@
-"""Unit tests of dashboards/grafana.py against cases from Grafana's own
-semantics (run by tests/dashboards.rs; standard library only):
+"""Tests of dashboards/grafana.py: the data source's frames (modelled in
+Python) and what @grafana/data makes of them through dashboards/draw.cjs
+(needs dashboards/node_modules, from scripts/install-test-deps.sh). Run by
+tests/dashboards.rs:
 
-    python3 -m unittest discover -s dashboards -p 'test_*.py'
+    .venv/bin/python -m unittest discover -s dashboards -p 'test_*.py'
 """
 
 import unittest
@@ -22,8 +24,23 @@ def tables(*queries):
 
 
 def rows(frame):
-    names = [g.display_name(f) for f in frame["fields"]]
+    names = [f["name"] for f in frame["fields"]]
     return [dict(zip(names, values)) for values in zip(*(f["values"] for f in frame["fields"]))]
+
+
+def table_panel(transformations, overrides=()):
+    return {"type": "table", "title": "t", "transformations": transformations,
+            "fieldConfig": {"defaults": {}, "overrides": list(overrides)}, "options": {}}
+
+
+def shown(panel, frames):
+    """What Grafana's code makes of the frames: the table's rows as
+    {column: text}, and the view."""
+    [view] = g.grafana_data([{"panel": panel, "frames": frames}])
+    return [{c: cell["text"] for c, cell in r.items()} for r in view["rows"]], view
+
+
+MERGE = [{"id": "merge", "options": {}}]
 
 
 ALICE = {"account_id": "1", "user": "alice"}
@@ -53,59 +70,52 @@ class TableFrames(unittest.TestCase):
         self.assertEqual(rows(a)[1]["user"], "")
 
 
-class Merge(unittest.TestCase):
-    def test_selectors_keep_name_and_rows_do_not_join(self):
+class MergeInGrafana(unittest.TestCase):
+    """@grafana/data's merge, on the frames our queries give."""
+
+    def test_selectors_keep_name_and_show_each_user_once_per_query(self):
         # The bug of plain selectors: __name__ differs, so each user appears
         # once per query.
-        merged = g.merge(tables(
+        got, _ = shown(table_panel(MERGE), tables(
             ("A", answer(({**ALICE, "__name__": "aws_iam_user_mfa_active"}, 1),
                          ({**BOB, "__name__": "aws_iam_user_mfa_active"}, 0))),
             ("B", answer(({**ALICE, "__name__": "aws_iam_user_password_enabled"}, 1),
                          ({**BOB, "__name__": "aws_iam_user_password_enabled"}, 1)))))
-        self.assertEqual(len(rows(merged[0])), 4)
+        self.assertEqual(sorted(r["user"] for r in got), ["alice", "alice", "bob", "bob"])
 
     def test_aggregated_queries_join_into_one_row_per_key(self):
-        merged = g.merge(tables(("A", answer((ALICE, 1), (BOB, 0))),
-                                ("B", answer((ALICE, 1), (BOB, 1)))))
-        got = rows(merged[0])
-        self.assertEqual(len(got), 2)
-        self.assertEqual(got[0], {"Time": 1700000000000, "account_id": "1", "user": "alice",
-                                  "Value #A": 1.0, "Value #B": 1.0})
+        got, _ = shown(table_panel(MERGE), tables(("A", answer((ALICE, 1), (BOB, 0))),
+                                                  ("B", answer((ALICE, 1), (BOB, 1)))))
+        self.assertEqual([(r["user"], r["Value #A"], r["Value #B"]) for r in got],
+                         [("alice", "1", "1"), ("bob", "0", "1")])
 
     def test_merge_is_an_outer_join(self):
-        merged = g.merge(tables(("A", answer((ALICE, 1))), ("B", answer((BOB, 2)))))
-        got = rows(merged[0])
+        got, _ = shown(table_panel(MERGE), tables(("A", answer((ALICE, 1))),
+                                                  ("B", answer((BOB, 2)))))
         self.assertEqual([(r["user"], r["Value #A"], r["Value #B"]) for r in got],
-                         [("alice", 1.0, None), ("bob", None, 2.0)])
+                         [("alice", "1", ""), ("bob", "", "2")])
 
     def test_lookup_labels_of_one_query_join_rows_of_the_others(self):
-        merged = g.merge(tables(
+        got, _ = shown(table_panel(MERGE), tables(
             ("A", answer((ALICE, 1), (BOB, 2))),
             ("B", answer(({**ALICE, "last_used_service": "s3"}, 1)))))
-        got = rows(merged[0])
-        self.assertEqual(len(got), 2)
-        self.assertEqual(got[0]["last_used_service"], "s3")
-        self.assertEqual(got[1]["last_used_service"], None)
+        self.assertEqual([(r["user"], r["last_used_service"]) for r in got],
+                         [("alice", "s3"), ("bob", "")])
 
-    def test_an_empty_query_reduces_the_key_to_time_and_rows_still_join(self):
-        merged = g.merge(tables(("A", answer((ALICE, 1), (BOB, 2))),
-                                ("B", answer((BOB, 3))), ("C", [])))
-        got = rows(merged[0])
+    def test_an_empty_query_still_lets_rows_join(self):
+        got, _ = shown(table_panel(MERGE), tables(("A", answer((ALICE, 1), (BOB, 2))),
+                                                  ("B", answer((BOB, 3))), ("C", [])))
         self.assertEqual([(r["user"], r["Value #A"], r["Value #B"]) for r in got],
-                         [("alice", 1.0, None), ("bob", 2.0, 3.0)])
+                         [("alice", "1", ""), ("bob", "2", "3")])
 
-
-class Organize(unittest.TestCase):
-    def test_include_exclude_order_rename(self):
-        [merged] = g.merge(tables(("A", answer((ALICE, 1))), ("B", answer((ALICE, 2)))))
-        [out] = g.organize([merged], {
+    def test_organize_includes_orders_and_renames(self):
+        _, view = shown(table_panel(MERGE + [{"id": "organize", "options": {
             "excludeByName": {"Time": True},
             "includeByName": {"user": True, "Value #B": True, "Value #A": True},
             "indexByName": {"user": 0, "Value #B": 1, "Value #A": 2},
             "renameByName": {"user": "User", "Value #B": "B"},
-        })
-        self.assertEqual([g.display_name(f) for f in out["fields"]], ["User", "B", "Value #A"])
-        self.assertEqual(out["fields"][0]["name"], "user", "rename keeps the name")
+        }}]), tables(("A", answer((ALICE, 1))), ("B", answer((ALICE, 2)))))
+        self.assertEqual(view["columns"], ["User", "B", "Value #A"])
 
 
 class Variables(unittest.TestCase):
@@ -118,19 +128,30 @@ class Variables(unittest.TestCase):
             g.interpolate("$nope", {})
 
 
-class Cells(unittest.TestCase):
-    def test_mapping_wins_over_thresholds(self):
-        config = {"mappings": [{"type": "value", "options": {"0": {"text": "no", "color": "red"}}}],
-                  "thresholds": {"steps": [{"value": None, "color": "green"}]}}
-        self.assertEqual(g.cell(0.0, config), {"text": "no", "color": "red"})
-        self.assertEqual(g.cell(1.0, config), {"text": "1", "color": "green"})
+class CellsInGrafana(unittest.TestCase):
+    def test_mapping_wins_over_thresholds_and_links_use_the_row(self):
+        override = {"matcher": {"id": "byName", "options": "Value"}, "properties": [
+            {"id": "mappings", "value": [{"type": "value", "options": {
+                "0": {"text": "no", "color": "red"}}}]},
+            {"id": "thresholds", "value": {"mode": "absolute", "steps": [
+                {"value": None, "color": "green"}]}},
+            {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+            {"id": "links", "value": [{"title": "x", "url":
+                                        "/d/x?a=${__data.fields.account_id}&v=${__value.raw}"}]}]}
+        _, view = shown(table_panel([], [override]), tables(("A", answer((ALICE, 0), (BOB, 1)))))
+        cells = [r["Value"] for r in view["rows"]]
+        self.assertEqual([(c["text"], c["color"]) for c in cells], [("no", "red"), ("1", "green")])
+        self.assertEqual(cells[0]["links"], ["/d/x?a=1&v=0"])
 
-    def test_data_link_fields_by_name_or_display_name(self):
-        f = g.frame("A", [g.field("account_id", "string", ["42"], config={"displayName": "Account"}),
-                          g.field("user", "string", ["alice"])])
-        self.assertEqual(g.link_url("/d/x?a=${__data.fields.account_id}&u=${__value.raw}", f, 0,
-                                    "alice"), "/d/x?a=42&u=alice")
-        self.assertEqual(g.link_url("${__data.fields.Account}", f, 0, None), "42")
+    def test_stat_shows_nothing_without_data(self):
+        panel = {"type": "stat", "title": "s", "options": {"reduceOptions": {
+            "calcs": ["lastNotNull"], "fields": "", "values": False}},
+            "fieldConfig": {"defaults": {"noValue": "0"}, "overrides": []}}
+        [empty, one] = g.grafana_data([{"panel": panel, "frames": g.series_frames("A", [])},
+                                       {"panel": panel, "frames": g.series_frames(
+                                           "A", answer(({}, 3)))}])
+        self.assertEqual(empty["values"], [])
+        self.assertEqual([v["value"] for v in one["values"]], [3])
 
 
 if __name__ == "__main__":

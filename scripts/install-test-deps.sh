@@ -10,14 +10,20 @@
 #     kubernetes-client is 1.20, whose kustomize is too old for the overlays):
 #     this script says so when it is missing;
 #   * a Python virtual environment at <repo>/.venv with the pinned packages of
-#     tests/harness/requirements.txt (moto, boto3, prometheus_client, ...);
+#     tests/harness/requirements.txt (moto, boto3, prometheus_client,
+#     grafana-foundation-sdk, ...);
+#   * the Node packages of dashboards/ (@grafana/data and global-jsdom, which
+#     tests/dashboards.rs runs the panels through), pinned by
+#     dashboards/package-lock.json, with `npm ci` and Node.js 20 or later;
 #   * cargo-fuzz, pinned, for the fuzz targets in fuzz/ (scripts/fuzz.sh and
 #     the fuzz step of scripts/test.sh), which also need a nightly toolchain.
 #
 # Idempotent and fast when everything is already in place: apt-get runs only
 # when a package is missing (and `apt-get update` only then), and the venv is
 # rebuilt only when tests/harness/requirements.txt or the Python version
-# changed (tracked by a stamp file inside the venv).
+# changed (tracked by a stamp file inside the venv), and node_modules only
+# when dashboards/package-lock.json or the Node.js version changed (a stamp
+# file inside node_modules).
 #
 # Works non-interactively (CI=true, no stdin) as root on Debian 12; as a
 # non-root user it uses sudo for apt-get when sudo is available.
@@ -110,6 +116,32 @@ fi
 command -v kubectl >/dev/null 2>&1 ||
     log "warning: kubectl not found: tests/kubernetes.rs will fail (install kubectl 1.28+ or set KUBECTL)"
 
+# ---------------------------------------------------------------------------
+# Node packages of dashboards/
+# ---------------------------------------------------------------------------
+dashboards_dir="${repo_root}/dashboards"
+node_stamp="${dashboards_dir}/node_modules/.package-lock.stamp"
+
+install_node_packages() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+        die "node and npm not found: the dashboard test needs Node.js 20 or later"
+    local node_version
+    node_version="$(node --version)"
+    [ "$(node -p 'process.versions.node.split(".")[0] >= 20')" = "true" ] ||
+        die "Node.js ${node_version} is too old: the dashboard test needs 20 or later"
+    local wanted
+    wanted="node=${node_version} lock=$(sha256sum "${dashboards_dir}/package-lock.json" | cut -d' ' -f1)"
+    if [ -f "${node_stamp}" ] && [ "$(cat "${node_stamp}")" = "${wanted}" ]; then
+        log "Node packages up to date: ${dashboards_dir}/node_modules"
+        return 0
+    fi
+    log "installing the Node packages of dashboards/ (npm ci)"
+    (cd "${dashboards_dir}" && npm ci --no-audit --no-fund --ignore-scripts </dev/null >&2)
+    printf '%s\n' "${wanted}" >"${node_stamp}"
+}
+
+install_node_packages
+
 # After a python3 install via apt, plain python3 may now resolve.
 command -v "${python_bin}" >/dev/null 2>&1 || die "${python_bin} not found"
 
@@ -140,7 +172,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
 # Quick smoke check of what the suite imports.
 "${venv_dir}/bin/python" - <<'PY'
-import boto3, kubernetes_validate, moto, yaml  # noqa: F401
+import boto3, grafana_foundation_sdk, kubernetes_validate, moto, yaml  # noqa: F401
 from moto.server import ThreadedMotoServer  # noqa: F401
 from prometheus_client.openmetrics.parser import text_string_to_metric_families  # noqa: F401
 PY

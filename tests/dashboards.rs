@@ -6,9 +6,10 @@
 //! scrapes them with the shipped recording rules. `dashboards/grafana.py` then runs every panel's
 //! queries and builds the frames the way Grafana's Prometheus data source
 //! does (`__name__` and every label on selector results, one frame per
-//! series, or one table per query in table format), applies the panel's
-//! transformations with Grafana's semantics (merge, organize, sort) and its
-//! overrides (mappings, thresholds, links). This test asserts what comes out:
+//! series, or one table per query in table format); Grafana's own
+//! `@grafana/data`, in Node (`dashboards/draw.cjs`), applies the panel's
+//! transformations (merge, organize, sort), its field config (mappings,
+//! thresholds, links) and its reductions. This test asserts what comes out:
 //! one row per account, user or key (replicas included), the expected
 //! columns, values, colours and links, in every table, for several variable
 //! values, and the options of every variable.
@@ -692,7 +693,7 @@ fn check_account_all(panels: &Panels) {
             100 * DAY,
             "red",
             None,
-            "",
+            "transparent",
         ),
         (
             MGMT,
@@ -714,7 +715,7 @@ fn check_account_all(panels: &Panels) {
             200 * DAY,
             "red",
             None,
-            "",
+            "transparent",
         ),
         (
             SANDBOX,
@@ -1219,12 +1220,12 @@ fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
-/// The model of Grafana's frames and transformations, against cases taken
-/// from Grafana's semantics (the plain-selector merge that shows every user
-/// several times among them).
+/// The data source's frames, and what `@grafana/data` makes of them on small
+/// cases (among them the plain-selector merge that shows every user once per
+/// query).
 #[test]
 fn grafana_model_follows_grafana() {
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .args([
             "-m",
             "unittest",
@@ -1247,7 +1248,7 @@ fn grafana_model_follows_grafana() {
 
 #[test]
 fn the_dashboards_are_the_generated_ones() {
-    let status = Command::new("python3")
+    let status = Command::new(python())
         .arg(repo().join("dashboards/generate.py"))
         .arg("--check")
         .status()
