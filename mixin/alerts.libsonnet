@@ -1,5 +1,5 @@
 // Alerting rules of iam-credentials-exporter, rendered to
-// alerts/iam-credentials.rules.yml by mixin/render.sh.
+// alerts/iam-credentials.rules.yml by mixin/render.py.
 //
 // Credential findings (keys, passwords, users, root) are identified by the
 // labels that name the finding: the replica labels of the config are

@@ -1,5 +1,5 @@
 // Recording rules for the dashboards, rendered to
-// alerts/iam-credentials.recording.yml by mixin/render.sh. Names follow
+// alerts/iam-credentials.recording.yml by mixin/render.py. Names follow
 // level:metric:operations; the level is always account_id. Per-account counts
 // are deduplicated over (account_id, user, slot), so replicas count once.
 {

@@ -489,3 +489,114 @@ fn mfa_kinds_server_and_signing_certificates_from_moto() {
     assert!(!m.contains("ListVirtualMFADevices"), "{m}");
     assert!(!m.contains("ListServerCertificates"), "{m}");
 }
+
+/// `account-summary` reads root's password, MFA, keys and certificates and
+/// the account's entities against their quotas in one call; a key IAM does
+/// not send (moto has no `AccountPasswordPresent`) leaves its series out
+/// rather than claim 0; a failure keeps the last good summary.
+#[tokio::test(start_paused = true)]
+async fn the_account_summary_says_what_root_holds_and_how_full_the_quotas_are() {
+    use aws_sdk_iam::operation::get_account_summary::GetAccountSummaryOutput;
+    use aws_sdk_iam::types::SummaryKeyType as Key;
+
+    let [generate, get] = report_rules(REPORT, Some(1_789_990_000));
+    let summary = mock!(Client::get_account_summary)
+        .sequence()
+        .output(|| {
+            GetAccountSummaryOutput::builder()
+                .summary_map(Key::AccountPasswordPresent, 1)
+                .summary_map(Key::AccountMfaEnabled, 0)
+                .summary_map(Key::AccountAccessKeysPresent, 1)
+                .summary_map(Key::AccountSigningCertificatesPresent, 0)
+                .summary_map(Key::Roles, 995)
+                .summary_map(Key::RolesQuota, 1000)
+                .summary_map(Key::Users, 4)
+                .summary_map(Key::UsersQuota, 5000)
+                .summary_map(Key::MfaDevicesInUse, 2)
+                .build()
+        })
+        .http_response(|| aws_error(403, "AccessDenied"))
+        .output(|| {
+            GetAccountSummaryOutput::builder()
+                .summary_map(Key::AccountMfaEnabled, 1)
+                .summary_map(Key::Groups, 3)
+                .build()
+        })
+        .build();
+    let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get, &summary]);
+    let store = Arc::new(Store::default());
+    let api = ApiMetrics::default();
+    let refresher = Refresher::new(
+        Accounts::Static(vec![Arc::new(
+            Target::new(
+                ACCOUNT,
+                Source::Aws {
+                    client,
+                    kinds: SourceKinds::REPORT,
+                    poll: PollPolicy::default(),
+                    concurrency: 1,
+                },
+            )
+            .with_account_id(ACCOUNT)
+            .with_collectors(Collectors::NONE.with(Collector::AccountSummary, true)),
+        )]),
+        Arc::clone(&store),
+        api.clone(),
+        Arc::new(|| 1_790_000_000),
+    );
+    let account = |name: &str| format!("{name}{{account_id=\"{ACCOUNT}\"}}");
+    let resource =
+        |name: &str, kind: &str| format!("{name}{{account_id=\"{ACCOUNT}\",resource=\"{kind}\"}}");
+    let success = format!(
+        "aws_iam_exporter_collector_success{{account_id=\"{ACCOUNT}\",collector=\"account-summary\"}}"
+    );
+
+    refresher.refresh_once().await;
+    let m = render(&store, 1_790_000_000, &api, true);
+    for (name, expected) in [
+        ("aws_iam_account_root_password_present", 1.0),
+        ("aws_iam_account_root_mfa_enabled", 0.0),
+        ("aws_iam_account_root_access_keys_present", 1.0),
+        ("aws_iam_account_root_signing_certificates_present", 0.0),
+    ] {
+        assert_eq!(value(&m, &account(name)), Some(expected), "{name}\n{m}");
+    }
+    assert_eq!(
+        value(&m, &resource("aws_iam_account_resources", "roles")),
+        Some(995.0)
+    );
+    assert_eq!(
+        value(&m, &resource("aws_iam_account_resources_quota", "roles")),
+        Some(1000.0)
+    );
+    assert_eq!(
+        value(&m, &resource("aws_iam_account_resources", "users")),
+        Some(4.0)
+    );
+    assert!(!m.contains("resource=\"groups\""), "{m}");
+    assert_eq!(value(&m, &success), Some(1.0));
+
+    // Denied: the last good summary stays, and says so.
+    refresher.refresh_once().await;
+    let m = render(&store, 1_790_000_000, &api, true);
+    assert_eq!(value(&m, &success), Some(0.0));
+    assert_eq!(
+        value(&m, &account("aws_iam_account_root_password_present")),
+        Some(1.0)
+    );
+
+    // A summary without AccountPasswordPresent claims nothing about it.
+    refresher.refresh_once().await;
+    let m = render(&store, 1_790_000_000, &api, true);
+    assert_eq!(value(&m, &success), Some(1.0));
+    assert!(!m.contains("aws_iam_account_root_password_present{"), "{m}");
+    assert_eq!(
+        value(&m, &account("aws_iam_account_root_mfa_enabled")),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&m, &resource("aws_iam_account_resources", "groups")),
+        Some(3.0)
+    );
+    assert!(!m.contains("aws_iam_account_resources_quota{"), "{m}");
+}

@@ -230,6 +230,7 @@ collectors! {
     Roles => roles,
     SshPublicKeys => ssh_public_keys,
     ServiceSpecificCredentials => service_specific_credentials,
+    AccountSummary => account_summary,
 }
 
 impl Collected {
