@@ -10,7 +10,7 @@
 //! `the_golden_exposition_holds_every_family_named_in_the_source` fails when
 //! a family is added without being in it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
