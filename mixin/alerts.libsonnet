@@ -504,7 +504,7 @@
   ],
 
   // Threshold of each alert, for the table at the top of the rendered rules
-  // file (docs/runbook.md has the same table; tests/rules.rs compares them).
+  // file (docs/runbook.md has the same table; tests/alerting/rules.rs compares them).
   alertThresholds:: {
     local t(words, seconds) = { threshold: words, seconds: if seconds == null then '-' else std.toString(seconds) },
     AwsIamAccessKeyNotRotated: t('active key age > %s (CIS 1.14)' % days(c.keyRotationThresholdSeconds), c.keyRotationThresholdSeconds),

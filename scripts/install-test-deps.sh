@@ -6,7 +6,7 @@
 #     binutils (readelf: the binary's glibc needs against the image's),
 #     and python3 + python3-venv when they are missing;
 #   * kubectl is not installed here but expected on the machine (its kustomize
-#     renders deploy/kubernetes in tests/kubernetes.rs; Debian's
+#     renders deploy/kubernetes in tests/deploy/kubernetes.rs; Debian's
 #     kubernetes-client is 1.20, whose kustomize is too old for the overlays):
 #     this script says so when it is missing;
 #   * a Python virtual environment at <repo>/.venv with the pinned packages of
@@ -114,7 +114,7 @@ else
 fi
 
 command -v kubectl >/dev/null 2>&1 ||
-    log "warning: kubectl not found: tests/kubernetes.rs will fail (install kubectl 1.28+ or set KUBECTL)"
+    log "warning: kubectl not found: tests/deploy/kubernetes.rs will fail (install kubectl 1.28+ or set KUBECTL)"
 
 # ---------------------------------------------------------------------------
 # Node packages of dashboards/

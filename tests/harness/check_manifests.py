@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks Kubernetes manifests rendered by `kubectl kustomize` (tests/kubernetes.rs).
+"""Checks Kubernetes manifests rendered by `kubectl kustomize` (tests/deploy/kubernetes.rs).
 
     check_manifests.py NAME=RENDERED.yaml [NAME=RENDERED.yaml ...]
 
@@ -13,7 +13,7 @@ if there is any:
 * the Prometheus Operator kinds (ServiceMonitor, PrometheusRule), which no
   Kubernetes schema covers, against the monitoring.coreos.com/v1 fields these
   manifests use (field names and the operator's duration pattern); the rules
-  inside the PrometheusRule are checked by promtool in tests/rules.rs;
+  inside the PrometheusRule are checked by promtool in tests/alerting/rules.rs;
 * that the pieces fit: the ServiceMonitor selects exactly one Service (two
   would scrape every exporter twice), whose name is the scrape job the alerts
   select, whose selector matches the pods and whose ports exist on them;

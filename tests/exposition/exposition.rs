@@ -4,8 +4,13 @@
 //! review the diff before committing it. The golden text is also fed to
 //! `promtool check metrics` and the OpenMetrics one to the Python reference
 //! parser, so a golden file that Prometheus would reject cannot be committed.
+//!
+//! `every_family.*` is the exposition of `common::every_family`, a fixture
+//! with every collector on: it holds every family the exporter serves, and
+//! `the_golden_exposition_holds_every_family_named_in_the_source` fails when
+//! a family is added without being in it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -240,4 +245,133 @@ fn an_active_signing_certificate_counts_in_the_user_idle_time() {
         .filter(|l| l.starts_with("aws_iam_signing_certificate_active{"))
         .count();
     assert_eq!(slots, 1, "one certificate in the example report");
+}
+
+/// What changes from one run to the next, pinned: the revision, the measured
+/// durations (each sample stays, its value is written as 0.125) and the order
+/// of the API counters' label sets, which prometheus-client keeps in a hash
+/// map (sorted here).
+fn pinned(text: &str) -> String {
+    const MEASURED: [&str; 2] = [
+        "aws_iam_exporter_account_refresh_duration_seconds{",
+        "aws_iam_exporter_collector_duration_seconds{",
+    ];
+    const UNORDERED: [&str; 2] = [
+        "aws_iam_exporter_api_requests_total{",
+        "aws_iam_exporter_api_errors_total{",
+    ];
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let line = if line.starts_with("aws_iam_exporter_build_info{") {
+            "aws_iam_exporter_build_info{version=\"VERSION\",revision=\"REVISION\"} 1".to_owned()
+        } else if MEASURED.iter().any(|p| line.starts_with(p)) {
+            let (series, _) = line.rsplit_once(' ').expect("a sample has a value");
+            format!("{series} 0.125")
+        } else {
+            line.to_owned()
+        };
+        if UNORDERED.iter().any(|p| line.starts_with(p)) {
+            run.push(line);
+            continue;
+        }
+        run.sort();
+        out.append(&mut run);
+        out.push(line);
+    }
+    run.sort();
+    out.append(&mut run);
+    out.join("\n") + "\n"
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_collector_exposition_matches_golden_files_in_both_formats() {
+    let rendered = common::every_family::render().await;
+    let text = pinned(&rendered.text);
+    check_golden("every_family.prom", &text);
+    promtool_accepts(&text);
+    let om = pinned(&rendered.openmetrics);
+    check_golden("every_family.openmetrics", &om);
+    assert!(om.ends_with("# EOF\n"));
+    let samples = openmetrics_parser_accepts(&om);
+    let series = om.lines().filter(|l| !l.starts_with('#')).count();
+    assert_eq!(samples, series);
+}
+
+/// Every `"aws_iam_..."` string literal of `src/` (family names are written
+/// whole, once each, as table entries, constants or registry names).
+fn family_names_in_source() -> std::collections::BTreeSet<String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&repo().join("src"), &mut files);
+    let mut names = std::collections::BTreeSet::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap();
+        for (at, _) in source.match_indices("\"aws_iam_") {
+            let name: String = source[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if source[at + 1 + name.len()..].starts_with('"') {
+                names.insert(name);
+            }
+        }
+    }
+    names
+}
+
+/// Families of an OpenMetrics exposition, from its TYPE lines (counters
+/// without `_total`, as the source names them).
+fn families_of(openmetrics: &str) -> std::collections::BTreeSet<String> {
+    openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .map(|l| l.split(' ').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_golden_exposition_holds_every_family_named_in_the_source() {
+    let source = family_names_in_source();
+    let golden =
+        |name: &str| std::fs::read_to_string(repo().join("tests/golden").join(name)).unwrap();
+    let (text, om) = (
+        golden("every_family.prom"),
+        golden("every_family.openmetrics"),
+    );
+    let served = families_of(&om);
+    let missing: Vec<_> = source.difference(&served).collect();
+    assert!(
+        missing.is_empty(),
+        "families named in src/ but not in tests/golden/every_family.openmetrics \
+         (give the fixture data for them, then UPDATE_GOLDEN=1): {missing:?}"
+    );
+    // The other way round: a family the golden serves that the scan did not
+    // find means the scan no longer sees how names are written.
+    let unseen: Vec<_> = served.difference(&source).collect();
+    assert!(
+        unseen.is_empty(),
+        "families served but not found in src/: {unseen:?}"
+    );
+    // Each family has samples in both formats, not just its HELP and TYPE.
+    for name in &source {
+        for (format, exposition) in [("text", &text), ("OpenMetrics", &om)] {
+            let sampled = exposition.lines().any(|l| {
+                [name.clone(), format!("{name}_total")].iter().any(|n| {
+                    l.strip_prefix(n.as_str())
+                        .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+                })
+            });
+            assert!(sampled, "{name} has no sample in the {format} golden file");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! neither the exporter's own from the environment nor those AssumeRole
 //! returns for member accounts.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

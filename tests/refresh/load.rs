@@ -4,7 +4,7 @@
 //! must not grow over the run. Latency figures are printed, not asserted
 //! tightly: this runs on small shared machines with a debug build.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::sync::Arc;
@@ -21,6 +21,7 @@ const KEYS_PER_USER: u8 = 2;
 
 #[test]
 fn sixty_four_scrapers_for_thirty_seconds_with_refreshes_running() {
+    let _guard = common::exclusive();
     let spec = Spec::new(USERS, KEYS_PER_USER);
     let report = credential_report(&spec);
     let parsed = parse_report(report.as_bytes()).expect("synthetic report parses");

@@ -1,7 +1,7 @@
 //! Checks the moto test harness itself: a seeded server starts, reports the
 //! access keys it created, and accepts connections on its endpoint.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpStream};

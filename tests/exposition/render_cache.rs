@@ -3,7 +3,7 @@
 //! the account is refreshed; ages follow the injected clock between
 //! renderings. The response is streamed with its exact length.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

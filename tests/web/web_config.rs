@@ -5,7 +5,7 @@
 //! are generated here with rcgen, so no private key lives in the repository.
 //! The table of bad files runs the real binary and checks exit code 2.
 
-mod common;
+use crate::common;
 
 use std::io;
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 //! the account's health series stay, its last good data is served, and every
 //! response is one coherent snapshot.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@
 //! a blank name, another account) must be skipped and counted under the
 //! column at fault, and the account must keep its health series.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -28,12 +28,26 @@ use iam_credentials_exporter::report::parse::RowError;
 use iam_credentials_exporter::report::{ReportParseError, parse_report};
 use iam_credentials_exporter::snapshot::{AccountState, Snapshot, Store};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::Value;
 
 const ACCOUNT: &str = "123456789012";
 
+/// `cases` cases, with the seeds of past failures read from and written to
+/// `properties.proptest-regressions` next to this file. (proptest's default
+/// would use `tests/proptest-regressions/properties.txt`, since this
+/// directory holds a `main.rs`.)
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::with_cases(cases)
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(config(256))]
 
     #[test]
     fn arbitrary_bytes_never_panic_the_parser(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
@@ -111,7 +125,7 @@ fn name() -> impl Strategy<Value = String> {
 
 proptest! {
     // Each case is 256 names (or up to 8 x 48 series) and two Python parses.
-    #![proptest_config(ProptestConfig::with_cases(10))]
+    #![proptest_config(config(10))]
 
     /// 256 names a case: written as AWS would quote them, parsed, exposed,
     /// and read back by the reference parsers.
@@ -1034,7 +1048,7 @@ impl GeneratedReport {
 proptest! {
     // Each case parses one report and has both expositions read back by the
     // reference parsers; 96 cases take a few seconds in a debug build.
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(config(96))]
 
     /// Every good row is kept with exactly the values written, every bad row
     /// is skipped and counted under the column at fault, and the kept users,

@@ -2,7 +2,7 @@
 //! configuration `main` would build from flags, on a listener bound to
 //! `127.0.0.1:0`, stopped by the test.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 //! whole exporter against moto (the launcher serves service-specific
 //! credentials, which moto lacks).
 
-mod common;
+use crate::common;
 
 use common::mock::{aws_error, render, report_rules};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The real binary on loopback: HTTP endpoints, readiness, content
 //! negotiation, graceful shutdown and flag errors.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

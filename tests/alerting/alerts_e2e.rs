@@ -27,7 +27,7 @@
 //! rules with that override on top, for a control run (which then fails).
 //! Everything listens on 127.0.0.1 and each test stops within its deadline.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

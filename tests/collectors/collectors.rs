@@ -2,7 +2,7 @@
 //! series; and the password-policy collector against moto and the SDK's mock
 //! client.
 
-mod common;
+use crate::common;
 
 use common::mock::{aws_error, render, report_rules};
 use std::sync::Arc;

@@ -8,30 +8,23 @@
 //! moto that forwards real moto responses and delays or corrupts them on
 //! demand.
 
-mod common;
+use crate::common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use common::exclusive;
 use common::exporter::{Exporter, status_kib, value};
 use common::http::get;
 use common::moto::{MotoOptions, MotoServer};
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "123456789012";
-
-/// Tests that measure time or memory run one at a time, so that one test's
-/// load does not show up in another's figures.
-static EXCLUSIVE: Mutex<()> = Mutex::new(());
-
-fn exclusive() -> MutexGuard<'static, ()> {
-    EXCLUSIVE.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn seed(users: &[&str]) -> Value {
     let users: Vec<Value> = users

@@ -1,7 +1,7 @@
 //! Many accounts and the key-level API source against moto: an organization
 //! reached through AssumeRole, `--source api` and `report,api`, and shards.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! row's password, the last good audit kept when one fails, and nothing
 //! claimed about a root user that has no row (China partitions).
 
-mod common;
+use crate::common;
 
 use common::mock::render;
 use std::sync::atomic::{AtomicI64, Ordering};

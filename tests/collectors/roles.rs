@@ -3,7 +3,7 @@
 //! (moto answers GetAccountAuthorizationDetails in one page whatever
 //! MaxItems says); its series, its failure isolation and its flag.
 
-mod common;
+use crate::common;
 
 use common::mock::{render, report_rules};
 use std::path::Path;

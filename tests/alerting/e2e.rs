@@ -21,7 +21,7 @@
 //! killed test by more than a few minutes. The test stops by itself within
 //! [`DEADLINE`].
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

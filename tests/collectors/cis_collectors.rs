@@ -3,7 +3,7 @@
 //! what moto lacks: the root row, per-certificate dates) and against the
 //! SDK's mock client for pagination and failures.
 
-mod common;
+use crate::common;
 
 use common::mock::{aws_error, render, report_rules};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The credential report source against a real (moto) IAM endpoint, with
 //! historic dates set in moto's backend and keys used by signed requests.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
