@@ -42,17 +42,18 @@ use aws_sdk_iam::types::{
 use aws_sdk_sts::operation::assume_root::AssumeRootOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use iam_credentials_exporter::accounts::Accounts;
+use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::{ApiMetrics, call_counter};
 use iam_credentials_exporter::collectors::root_credentials::{
-    Audits, Organization, RootSession, organization_features,
+    Audits, RootSession, organization_features,
 };
 use iam_credentials_exporter::collectors::{Collector, Collectors, SPECS};
+use iam_credentials_exporter::exposition::Format;
 use iam_credentials_exporter::metrics::Exposition;
-use iam_credentials_exporter::metrics::format::Format;
-use iam_credentials_exporter::metrics::root_credentials::OrganizationCollector;
-use iam_credentials_exporter::metrics::settings::SettingsCollector;
-use iam_credentials_exporter::refresh::{KeyIdMode, Refresher, Store, Target};
+use iam_credentials_exporter::metrics::settings::SettingsFamilies;
+use iam_credentials_exporter::refresh::Refresher;
 use iam_credentials_exporter::report::fetch::PollPolicy;
+use iam_credentials_exporter::snapshot::{Snapshot, Store};
 use iam_credentials_exporter::source::{Source, SourceKinds};
 use iam_credentials_exporter::time::Clock;
 
@@ -81,12 +82,9 @@ pub async fn render() -> Rendered {
     let api = ApiMetrics::default();
     let management = iam(management_rules(), &api);
     let member = iam(member_rules(), &api);
-    let organization = Arc::new(Organization::default());
-    organization.set(
-        organization_features(&management, &api)
-            .await
-            .expect("ListOrganizationsFeatures"),
-    );
+    let organization = organization_features(&management, &api)
+        .await
+        .expect("ListOrganizationsFeatures");
     let clock: Clock = Arc::new(|| REFRESHED);
     let root = RootSession {
         sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&assume_root()], |c| c
@@ -101,42 +99,42 @@ pub async fn render() -> Rendered {
         .iter()
         .fold(Collectors::NONE, |set, s| set.with(s.collector, true));
     let store = Arc::new(Store::default());
-    let refresher = Refresher {
-        accounts: Accounts::Static(vec![
+    let refresher = Refresher::new(
+        Accounts::Static(vec![
             target(
                 MANAGEMENT,
                 "Management",
-                aws(
-                    management,
-                    every.with(Collector::RootCredentials, false),
-                    None,
-                ),
+                aws(management),
+                every.with(Collector::RootCredentials, false),
+                None,
             ),
-            target(MEMBER, "Prod", aws(member, every, Some(root))),
+            target(MEMBER, "Prod", aws(member), every, Some(root)),
             target(
                 UNREADABLE,
                 "Sandbox",
                 Source::Unresolved("cannot assume the role".to_owned()),
+                Collectors::NONE,
+                None,
             ),
         ]),
-        store: Arc::clone(&store),
-        api: api.clone(),
+        Arc::clone(&store),
+        api.clone(),
         clock,
-        timeout: Duration::from_secs(60),
-        parallelism: 1,
-        stagger: Duration::ZERO,
-        key_ids: KeyIdMode::Full,
-    };
+    )
+    .with_timeout(Duration::from_secs(60));
     refresher.refresh_once().await;
+    // As discovery publishes what the management account said of the
+    // organization's features.
+    store.publish(Snapshot {
+        accounts: store.load().accounts.clone(),
+        organization: Some(organization),
+    });
 
     let interval = Duration::from_secs(300);
     let mut exposition = Exposition::new(Arc::clone(&store), Arc::new(|| NOW), interval, &api);
     exposition.registry_mut().register_collector(Box::new(
-        SettingsCollector::new(interval, false, SourceKinds::REPORT).with_collectors(every),
+        SettingsFamilies::new(interval, false, SourceKinds::REPORT).with_collectors(every),
     ));
-    exposition
-        .registry_mut()
-        .register_collector(Box::new(OrganizationCollector(organization)));
     let snapshot = exposition.snapshot();
     let render = |format| exposition.render(&snapshot, format).unwrap();
     Rendered {
@@ -150,24 +148,29 @@ fn iam(rules: Vec<Rule>, api: &ApiMetrics) -> Client {
         .interceptor(call_counter(api)))
 }
 
-fn aws(client: Client, collectors: Collectors, root: Option<RootSession>) -> Source {
+fn aws(client: Client) -> Source {
     Source::Aws {
         client,
         kinds: SourceKinds::REPORT,
         poll: PollPolicy::default(),
         concurrency: 2,
-        collectors,
-        root: root.map(Arc::new),
     }
 }
 
-fn target(id: &str, name: &str, source: Source) -> Arc<Target> {
-    Arc::new(Target {
-        key: id.to_owned(),
-        account_id: Some(id.to_owned()),
-        name: name.to_owned(),
-        source,
-    })
+fn target(
+    id: &str,
+    name: &str,
+    source: Source,
+    collectors: Collectors,
+    root: Option<RootSession>,
+) -> Arc<Target> {
+    Arc::new(
+        Target::new(id, source)
+            .with_account_id(id)
+            .with_name(name)
+            .with_collectors(collectors)
+            .with_root_session(root.map(Arc::new)),
+    )
 }
 
 fn report(name: &str) -> Vec<Rule> {
@@ -299,6 +302,7 @@ fn server_certificate(
 fn management_rules() -> Vec<Rule> {
     const ACCOUNT: &str = MANAGEMENT;
     let mut rules = report("management.csv");
+    rules.push(account_summary(Some(0), 996));
     rules.push(mock!(Client::list_organizations_features).then_output(|| {
         ListOrganizationsFeaturesOutput::builder()
             .organization_id("o-abcdefghij")
@@ -457,8 +461,41 @@ fn management_rules() -> Vec<Rule> {
 /// The member account: report, no password policy, no role, device, SSH
 /// key or service credential, server certificates refused (the collector
 /// fails and has no data to keep), and what its root holds.
+/// `iam:GetAccountSummary`: `password` is `AccountPasswordPresent`, left out
+/// as moto leaves it out when `None`.
+fn account_summary(password: Option<i32>, roles: i32) -> Rule {
+    use aws_sdk_iam::operation::get_account_summary::GetAccountSummaryOutput;
+    use aws_sdk_iam::types::SummaryKeyType as Key;
+    mock!(Client::get_account_summary).then_output(move || {
+        let summary = GetAccountSummaryOutput::builder()
+            .summary_map(Key::AccountMfaEnabled, 1)
+            .summary_map(Key::AccountAccessKeysPresent, 0)
+            .summary_map(Key::AccountSigningCertificatesPresent, 0)
+            .summary_map(Key::Users, 3)
+            .summary_map(Key::UsersQuota, 5000)
+            .summary_map(Key::Roles, roles)
+            .summary_map(Key::RolesQuota, 1000)
+            .summary_map(Key::Groups, 1)
+            .summary_map(Key::GroupsQuota, 300)
+            .summary_map(Key::Policies, 12)
+            .summary_map(Key::PoliciesQuota, 1500)
+            .summary_map(Key::InstanceProfiles, 2)
+            .summary_map(Key::InstanceProfilesQuota, 1000)
+            .summary_map(Key::ServerCertificates, 1)
+            .summary_map(Key::ServerCertificatesQuota, 20)
+            .summary_map(Key::PolicyVersionsInUse, 30)
+            .summary_map(Key::PolicyVersionsInUseQuota, 10000)
+            .summary_map(Key::MfaDevices, 2);
+        match password {
+            Some(p) => summary.summary_map(Key::AccountPasswordPresent, p).build(),
+            None => summary.build(),
+        }
+    })
+}
+
 fn member_rules() -> Vec<Rule> {
     let mut rules = report("member.csv");
+    rules.push(account_summary(None, 4));
     rules.push(
         mock!(Client::get_account_password_policy)
             .then_http_response(|| aws_error(404, "NoSuchEntity")),
