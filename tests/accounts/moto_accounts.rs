@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::exporter::{Exporter, value};
+use common::fixture::ts;
 use common::moto::MotoServer;
-use iam_credentials_exporter::time::parse_rfc3339;
 use serde_json::json;
 
 const MGMT: &str = "123456789012";
@@ -16,10 +16,6 @@ const PROD: &str = "210987654321";
 const DEV: &str = "333344445555";
 const SANDBOX: &str = "666677778888";
 const PROD_NAME: &str = "Prod \"EU\" \\ Zürich";
-
-fn ts(s: &str) -> f64 {
-    parse_rfc3339(s).unwrap() as f64
-}
 
 fn org_seed() -> serde_json::Value {
     json!({
@@ -153,14 +149,14 @@ fn organization_accounts_are_discovered_and_assumed() {
             &m,
             &format!("aws_iam_access_key_created_timestamp_seconds{key}")
         ),
-        Some(ts("2024-05-02T00:00:00Z"))
+        Some(ts("2024-05-02T00:00:00Z") as f64)
     );
     assert_eq!(
         value(
             &m,
             &format!("aws_iam_access_key_last_used_timestamp_seconds{key}")
         ),
-        Some(ts("2026-11-01T00:00:00Z"))
+        Some(ts("2026-11-01T00:00:00Z") as f64)
     );
     assert_eq!(
         value(
@@ -324,7 +320,7 @@ fn api_source_exports_key_ids_and_last_use_and_merges_with_the_report() {
                 r#"aws_iam_access_key_last_used_timestamp_seconds{{account_id="{MGMT}",user="deploy-bot",slot="1",access_key_id="{bot}"}}"#
             )
         ),
-        Some(ts("2026-10-10T10:10:10Z"))
+        Some(ts("2026-10-10T10:10:10Z") as f64)
     );
     // The API cannot see MFA or passwords: those series are absent, not 0.
     assert!(!m.contains("aws_iam_user_mfa_active{"), "{m}");

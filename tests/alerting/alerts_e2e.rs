@@ -37,11 +37,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use common::alerting::{
-    AlertPrometheus, Alertmanager, Notified, Webhook, render_rules, shipped_alertmanager_config,
+    Alertmanager, Notified, Webhook, render_rules, shipped_alertmanager_config,
 };
 use common::exporter::Exporter;
 use common::fixture::{iso8601, unix_now};
 use common::moto::{MotoOptions, MotoServer};
+use common::prometheus::{Prometheus, Scrape};
 
 const JOB: &str = "iam-credentials-exporter";
 const ACCOUNT: &str = "123456789012";
@@ -156,7 +157,7 @@ fn targets(exporters: &[(Exporter, String)]) -> Vec<(SocketAddr, BTreeMap<&'stat
 }
 
 /// Credential alerts by finding, with their activeAt; panics on a duplicate.
-fn firing_by_finding(prometheus: &AlertPrometheus) -> BTreeMap<Finding, (String, String)> {
+fn firing_by_finding(prometheus: &Prometheus) -> BTreeMap<Finding, (String, String)> {
     let mut out = BTreeMap::new();
     for alert in prometheus.alerts() {
         let labels = labels_of(&alert);
@@ -204,7 +205,7 @@ fn replace_replicas(
     old: Vec<(Exporter, String)>,
     moto: &MotoServer,
     pods: [&str; 2],
-    prometheus: &AlertPrometheus,
+    prometheus: &Prometheus,
     deadline: Instant,
 ) -> (Vec<(Exporter, String)>, Duration, bool) {
     let old_instances: Vec<String> = old.iter().map(|(e, _)| e.addr.to_string()).collect();
@@ -283,9 +284,15 @@ fn replicas_restarts_and_a_slow_first_refresh_resolve_nothing() {
             }
         ),
     );
-    let prometheus = AlertPrometheus::start(dir.path(), JOB, &rules, alertmanager.addr);
+    let prometheus = Prometheus::launch(
+        dir.path(),
+        JOB,
+        Scrape::Discovered,
+        &rules,
+        Some(alertmanager.addr),
+    );
     alertmanager.wait_ready(deadline);
-    prometheus.wait_ready(deadline);
+    prometheus.wait_started(deadline);
 
     // Generation 1: two replicas of a Deployment.
     let generation = replicas(&fast, ["exporter-a", "exporter-b"]);

@@ -17,32 +17,30 @@
 //! dashboards draw is tested by `tests/dashboards.rs`.)
 //!
 //! Everything listens on 127.0.0.1; every child is killed on drop, Prometheus
-//! and Alertmanager also run under `timeout` so that they cannot outlive a
-//! killed test by more than a few minutes. The test stops by itself within
-//! [`DEADLINE`].
+//! and Alertmanager also run under `timeout` (the harness's `Daemon`) so that
+//! they cannot outlive a killed test by more than a few minutes. The test
+//! stops by itself within [`DEADLINE`].
 
 use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use common::alerting::Alertmanager;
 use common::exporter::{Exporter, repo};
-use common::http;
+use common::fixture::{iso8601, relative_dates, remaining, unix_now};
+use common::http::HttpSink;
 use common::moto::MotoServer;
+use common::prometheus::{Prometheus, Scrape};
 
 /// The whole test, setup included, must finish within this.
 const DEADLINE: Duration = Duration::from_secs(150);
-/// Bound of each Prometheus and Alertmanager process, even if the test dies.
-const CHILD_SECONDS: &str = "240";
 const JOB: &str = "iam-credentials-exporter";
 const MOTO_ACCOUNT: &str = "123456789012";
 const FIXTURE_ACCOUNT: &str = "210987654321";
@@ -139,23 +137,7 @@ fn moto_seed(now: u64) -> Value {
 fn render_fixture(now: u64) -> String {
     let template = fs::read_to_string(repo().join("tests/fixtures/e2e/root-account.csv.template"))
         .expect("read the e2e fixture");
-    let mut out = String::new();
-    let mut rest = template.as_str();
-    while let Some(at) = rest.find("@-") {
-        out.push_str(&rest[..at]);
-        let token = &rest[at + 2..];
-        let digits = token.chars().take_while(char::is_ascii_digit).count();
-        let n: u64 = token[..digits].parse().expect("number after @-");
-        let unit = match token.as_bytes()[digits] {
-            b'd' => DAY,
-            b'h' => HOUR,
-            other => panic!("unknown unit {:?} in the e2e fixture", other as char),
-        };
-        out.push_str(&iso8601(now - n * unit));
-        rest = &token[digits + 1..];
-    }
-    out.push_str(rest);
-    out
+    relative_dates(&template, now)
 }
 
 // ---------------------------------------------------------------------------
@@ -207,13 +189,19 @@ fn shipped_alerts_reach_alertmanager() {
 
     // Alertmanager, webhook, Prometheus.
     let webhook = HttpSink::start(|_| (200, String::new()));
-    let alertmanager = Alertmanager::start(dir.path(), webhook.addr);
+    let alertmanager = Alertmanager::start(dir.path(), &webhook_config(webhook.addr));
     let targets = [
         ("moto", moto_exporter.addr),
         ("fixture", fixture_exporter.addr),
         ("denied", denied_exporter.addr),
     ];
-    let prometheus = Prometheus::start(dir.path(), &targets, alertmanager.addr);
+    let mut prometheus = Prometheus::launch(
+        dir.path(),
+        JOB,
+        Scrape::Static(&targets),
+        &shortened_rules(dir.path()),
+        Some(alertmanager.addr),
+    );
     alertmanager.wait_ready(deadline);
     prometheus.wait_ready(deadline);
 
@@ -370,134 +358,20 @@ fn check_alert_payloads(webhook: &HttpSink) {
 // Prometheus and Alertmanager
 // ---------------------------------------------------------------------------
 
-/// A child process under `timeout`, stopped on drop; its output goes to a file.
-struct Process {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Process {
-    fn start(name: &str, dir: &Path, program: &str, args: &[String]) -> Process {
-        let log = dir.join(format!("{name}.log"));
-        let file = fs::File::create(&log).unwrap();
-        let child = Command::new("timeout")
-            .arg(CHILD_SECONDS)
-            .arg(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot run {program}: {e}; run scripts/install-test-deps.sh")
-            });
-        Process { child, log }
+/// The shipped rule files with their `for:` shortened (see [`shorten_for`]),
+/// in `dir/rules`.
+fn shortened_rules(dir: &Path) -> PathBuf {
+    let rules = dir.join("rules");
+    fs::create_dir_all(&rules).unwrap();
+    for file in [
+        "alerts/iam-credentials.rules.yml",
+        "alerts/iam-credentials.recording.yml",
+    ] {
+        let shipped = fs::read_to_string(repo().join(file)).unwrap();
+        let name = Path::new(file).file_name().unwrap();
+        fs::write(rules.join(name), shorten_for(&shipped)).unwrap();
     }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn assert_running(&mut self, what: &str) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("{what} exited ({status}):\n{}", self.log());
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        // `timeout` passes SIGTERM on to its command.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let until = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Prometheus {
-    process: Mutex<Process>,
-    addr: SocketAddr,
-}
-
-impl Prometheus {
-    fn start(dir: &Path, targets: &[(&str, SocketAddr)], alertmanager: SocketAddr) -> Prometheus {
-        let rules = dir.join("rules");
-        fs::create_dir_all(&rules).unwrap();
-        for file in [
-            "alerts/iam-credentials.rules.yml",
-            "alerts/iam-credentials.recording.yml",
-        ] {
-            let shipped = fs::read_to_string(repo().join(file)).unwrap();
-            let name = Path::new(file).file_name().unwrap();
-            fs::write(rules.join(name), shorten_for(&shipped)).unwrap();
-        }
-        let mut scrape = String::new();
-        for (scenario, addr) in targets {
-            scrape.push_str(&format!(
-                "      - targets: ['{addr}']\n        labels: {{scenario: {scenario}}}\n"
-            ));
-        }
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             rule_files:\n  - {rules}/*.yml\n\
-             alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{alertmanager}']\n\
-             scrape_configs:\n  - job_name: {JOB}\n    static_configs:\n{scrape}",
-            rules = rules.display()
-        );
-        let config_path = dir.join("prometheus.yml");
-        fs::write(&config_path, config).unwrap();
-        let addr = free_port();
-        let process = Process::start(
-            "prometheus",
-            dir,
-            "prometheus",
-            &[
-                format!("--config.file={}", config_path.display()),
-                format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
-                format!("--web.listen-address={addr}"),
-                "--log.level=warn".to_owned(),
-            ],
-        );
-        Prometheus {
-            process: Mutex::new(process),
-            addr,
-        }
-    }
-
-    /// Ready, and every target scraped successfully at least once.
-    fn wait_ready(&self, deadline: Instant) {
-        loop {
-            self.process.lock().unwrap().assert_running("prometheus");
-            let ready = try_get(self.addr, "/-/ready").is_some_and(|r| r.status == 200);
-            if ready {
-                let targets = self.api("/api/v1/targets");
-                let active = targets["data"]["activeTargets"].as_array().cloned();
-                if active.is_some_and(|t| !t.is_empty() && t.iter().all(|t| t["health"] == "up")) {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus not ready with every target up:\n{}",
-                self.process.lock().unwrap().log()
-            );
-            thread::sleep(Duration::from_millis(250));
-        }
-    }
-
-    fn api(&self, path: &str) -> Value {
-        let resp = try_get(self.addr, path).expect("Prometheus answers");
-        serde_json::from_str(&resp.body).unwrap_or_else(|e| panic!("{path}: {e}: {}", resp.body))
-    }
+    rules
 }
 
 /// The shipped rules with `for: <N>m` turned into `for: <N>s`: the same
@@ -523,129 +397,14 @@ fn shorten_for(rules: &str) -> String {
     out
 }
 
-struct Alertmanager {
-    process: Mutex<Process>,
-    addr: SocketAddr,
-}
-
-impl Alertmanager {
-    fn start(dir: &Path, webhook: SocketAddr) -> Alertmanager {
-        let config = format!(
-            "route:\n  receiver: webhook\n  group_by: ['...']\n  group_wait: 1s\n  \
-             group_interval: 1s\n  repeat_interval: 1h\n\
-             receivers:\n  - name: webhook\n    webhook_configs:\n      - url: http://{webhook}/alerts\n        \
-             send_resolved: true\n"
-        );
-        let config_path = dir.join("alertmanager.yml");
-        fs::write(&config_path, config).unwrap();
-        let addr = free_port();
-        let process = Process::start(
-            "alertmanager",
-            dir,
-            "prometheus-alertmanager",
-            &[
-                format!("--config.file={}", config_path.display()),
-                format!("--storage.path={}", dir.join("alertmanager").display()),
-                format!("--web.listen-address={addr}"),
-                "--cluster.listen-address=".to_owned(),
-                "--log.level=warn".to_owned(),
-            ],
-        );
-        Alertmanager {
-            process: Mutex::new(process),
-            addr,
-        }
-    }
-
-    fn wait_ready(&self, deadline: Instant) {
-        loop {
-            self.process.lock().unwrap().assert_running("alertmanager");
-            if try_get(self.addr, "/-/ready").is_some_and(|r| r.status == 200) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Alertmanager not ready:\n{}",
-                self.process.lock().unwrap().log()
-            );
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Small HTTP pieces
-// ---------------------------------------------------------------------------
-
-/// A loopback HTTP server that records request bodies and answers with
-/// `respond(body)`. Its thread lives as long as the test process.
-struct HttpSink {
-    addr: SocketAddr,
-    bodies: Arc<Mutex<Vec<String>>>,
-}
-
-impl HttpSink {
-    fn start(respond: fn(&str) -> (u16, String)) -> HttpSink {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&bodies);
-        thread::spawn(move || {
-            for stream in listener.incoming().map_while(Result::ok) {
-                let sink = Arc::clone(&sink);
-                thread::spawn(move || {
-                    let _ = serve(stream, &sink, respond);
-                });
-            }
-        });
-        HttpSink { addr, bodies }
-    }
-
-    fn bodies(&self) -> Vec<String> {
-        self.bodies.lock().unwrap().clone()
-    }
-}
-
-/// Serves the requests of one (possibly kept-alive) connection.
-fn serve(
-    stream: TcpStream,
-    sink: &Mutex<Vec<String>>,
-    respond: fn(&str) -> (u16, String),
-) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut length = 0usize;
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        loop {
-            line.clear();
-            reader.read_line(&mut line)?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        let body = String::from_utf8_lossy(&body).into_owned();
-        let (status, answer) = respond(&body);
-        sink.lock().unwrap().push(body);
-        write!(
-            writer,
-            "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{answer}",
-            answer.len()
-        )?;
-        writer.flush()?;
-    }
+/// Routes every alert to `webhook`, at once.
+fn webhook_config(webhook: SocketAddr) -> String {
+    format!(
+        "route:\n  receiver: webhook\n  group_by: ['...']\n  group_wait: 1s\n  \
+         group_interval: 1s\n  repeat_interval: 1h\n\
+         receivers:\n  - name: webhook\n    webhook_configs:\n      - url: http://{webhook}/alerts\n        \
+         send_resolved: true\n"
+    )
 }
 
 /// An IAM endpoint that denies everything, as AWS does for a role without
@@ -660,62 +419,6 @@ fn access_denied(_body: &str) -> (u16, String) {
          <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
             .to_owned(),
     )
-}
-
-/// GET that tolerates a server that is not up yet, and decodes a chunked body.
-fn try_get(addr: SocketAddr, path: &str) -> Option<http::Response> {
-    TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    let mut resp = http::get(addr, path);
-    if resp
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    {
-        resp.body = dechunk(&resp.body);
-    }
-    Some(resp)
-}
-
-fn dechunk(body: &str) -> String {
-    let bytes = body.as_bytes();
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while let Some(eol) = bytes[pos..].windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&bytes[pos..pos + eol]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
-        pos += eol + 2;
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&bytes[pos..pos + size]);
-        pos += size + 2;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn free_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
-}
-
-// ---------------------------------------------------------------------------
-// Time
-// ---------------------------------------------------------------------------
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn remaining(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now())
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time.
-fn iso8601(t: u64) -> String {
-    iam_credentials_exporter::time::format_rfc3339(t as i64)
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! with a pointer to scripts/install-test-deps.sh rather than skipping it.
 //! Tool paths can be overridden with PROMTOOL, AMTOOL and HADOLINT.
 
+use crate::common::exporter::repo;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::io::Read;
@@ -636,10 +638,6 @@ struct Threshold {
     severity: String,
     seconds: String,
     for_: String,
-}
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn read(relative: &str) -> String {

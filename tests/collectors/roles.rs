@@ -19,6 +19,7 @@ use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::{EntityType, RoleDetail, RoleLastUsed};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::exporter::{Exporter, run_tool, value};
+use common::fixture::ts;
 use common::moto::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MotoServer};
 use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::accounts::Target;
@@ -29,14 +30,9 @@ use iam_credentials_exporter::refresh::Refresher;
 use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::snapshot::Store;
 use iam_credentials_exporter::source::{Source, SourceKinds};
-use iam_credentials_exporter::time::parse_rfc3339;
 use serde_json::json;
 
 const ACCOUNT: &str = "123456789012";
-
-fn ts(s: &str) -> i64 {
-    parse_rfc3339(s).unwrap()
-}
 
 /// An IAM client for moto made the exporter's way (calls counted in `api`).
 fn moto_client(moto: &MotoServer, api: &ApiMetrics) -> Client {

@@ -1,6 +1,6 @@
-//! Fixtures with dates relative to the test's start.
+//! Times of fixtures: dates relative to the test's start, RFC 3339 both ways.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const DAY: u64 = 86_400;
 pub const HOUR: u64 = 3_600;
@@ -10,6 +10,17 @@ pub fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+/// What is left of `deadline` (zero once it has passed).
+pub fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+/// Unix seconds of an RFC 3339 time (`2026-11-20T10:00:00Z`).
+pub fn ts(rfc3339: &str) -> i64 {
+    iam_credentials_exporter::time::parse_rfc3339(rfc3339)
+        .unwrap_or_else(|| panic!("not an RFC 3339 time: {rfc3339}"))
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time.

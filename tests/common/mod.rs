@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod alerting;
+pub mod daemon;
 pub mod every_family;
 pub mod exporter;
 pub mod fixture;

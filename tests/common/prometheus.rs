@@ -1,29 +1,39 @@
 //! A real Prometheus (Debian's `prometheus`) on loopback that scrapes test
-//! exporters and evaluates the shipped recording rules.
+//! exporters, evaluates rule files every second and, if given one, sends
+//! alerts to an Alertmanager.
 //!
-//! It runs under `timeout`, so it cannot outlive a killed test by more than
-//! [`CHILD_SECONDS`], and is stopped on drop. Its log goes to a file in the
-//! given directory and is shown when it fails.
+//! Its targets are either fixed at start ([`Scrape::Static`], with a
+//! `scenario` label each) or discovered from a `file_sd` file that the test
+//! rewrites ([`Prometheus::set_targets`]), as service discovery does when
+//! pods are replaced. It runs as a [`Daemon`].
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::daemon::Daemon;
 use super::exporter::repo;
-use super::http;
+use super::http::{free_port, try_get};
 
-/// Bound of the Prometheus process, even if the test dies.
-pub const CHILD_SECONDS: &str = "300";
+/// Where Prometheus finds its targets.
+pub enum Scrape<'a> {
+    /// (scenario label, address) of each target.
+    Static(&'a [(&'a str, SocketAddr)]),
+    /// Those of the last [`Prometheus::set_targets`]; none until then.
+    Discovered,
+}
 
 pub struct Prometheus {
-    child: Child,
-    log: PathBuf,
+    daemon: Mutex<Daemon>,
     pub addr: SocketAddr,
+    /// The `file_sd` file of [`Scrape::Discovered`].
+    targets_file: Option<PathBuf>,
 }
 
 impl Prometheus {
@@ -42,44 +52,69 @@ impl Prometheus {
             let name = Path::new(file).file_name().unwrap();
             fs::copy(repo().join(file), rules.join(name)).unwrap();
         }
-        let mut scrape = String::new();
-        for (scenario, addr) in targets {
-            scrape.push_str(&format!(
-                "      - targets: ['{addr}']\n        labels: {{scenario: {scenario}}}\n"
-            ));
-        }
+        Self::launch(dir, job, Scrape::Static(targets), &rules, None)
+    }
+
+    /// Scrapes `scrape` every second as `job` and evaluates `rules/*.yml`
+    /// every second, sending alerts to `alertmanager` if given.
+    pub fn launch(
+        dir: &Path,
+        job: &str,
+        scrape: Scrape,
+        rules: &Path,
+        alertmanager: Option<SocketAddr>,
+    ) -> Prometheus {
+        let mut targets_file = None;
+        let discovery = match scrape {
+            Scrape::Static(targets) => {
+                let mut out = String::from("    static_configs:\n");
+                for (scenario, addr) in targets {
+                    out.push_str(&format!(
+                        "      - targets: ['{addr}']\n        labels: {{scenario: {scenario}}}\n"
+                    ));
+                }
+                out
+            }
+            Scrape::Discovered => {
+                let file = dir.join("targets.json");
+                fs::write(&file, "[]").unwrap();
+                let out = format!(
+                    "    file_sd_configs:\n      - files: ['{}']\n        refresh_interval: 1s\n",
+                    file.display()
+                );
+                targets_file = Some(file);
+                out
+            }
+        };
+        let alerting = alertmanager.map_or(String::new(), |addr| {
+            format!("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{addr}']\n")
+        });
         let config = format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
              rule_files:\n  - {rules}/*.yml\n\
-             scrape_configs:\n  - job_name: {job}\n    static_configs:\n{scrape}",
+             {alerting}\
+             scrape_configs:\n  - job_name: {job}\n{discovery}",
             rules = rules.display()
         );
         let config_path = dir.join("prometheus.yml");
         fs::write(&config_path, config).unwrap();
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let log = dir.join("prometheus.log");
-        let file = fs::File::create(&log).unwrap();
-        let child = Command::new("timeout")
-            .arg(CHILD_SECONDS)
-            .arg("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot run prometheus: {e}; run scripts/install-test-deps.sh")
-            });
-        Prometheus { child, log, addr }
+        let addr = free_port();
+        let daemon = Daemon::start(
+            "prometheus",
+            dir,
+            "prometheus",
+            &[
+                format!("--config.file={}", config_path.display()),
+                format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
+                format!("--web.listen-address={addr}"),
+                "--log.level=warn".to_owned(),
+            ],
+        );
+        Prometheus {
+            daemon: Mutex::new(daemon),
+            addr,
+            targets_file,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -87,15 +122,13 @@ impl Prometheus {
     }
 
     pub fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        self.daemon.lock().unwrap().log()
     }
 
     /// Ready, and every target scraped successfully at least once.
     pub fn wait_ready(&mut self, deadline: Instant) {
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("prometheus exited ({status}):\n{}", self.log());
-            }
+            self.daemon.get_mut().unwrap().assert_running("prometheus");
             if try_get(self.addr, "/-/ready").is_some_and(|r| r.status == 200) {
                 let targets = self.api("/api/v1/targets");
                 let active = targets["data"]["activeTargets"].as_array().cloned();
@@ -110,6 +143,55 @@ impl Prometheus {
             );
             thread::sleep(Duration::from_millis(250));
         }
+    }
+
+    /// Ready, whatever its targets (there may be none yet).
+    pub fn wait_started(&self, deadline: Instant) {
+        loop {
+            self.daemon.lock().unwrap().assert_running("prometheus");
+            if try_get(self.addr, "/-/ready").is_some_and(|r| r.status == 200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Prometheus not ready:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Replaces the scrape targets of [`Scrape::Discovered`]: (address,
+    /// target labels).
+    pub fn set_targets(&self, targets: &[(SocketAddr, BTreeMap<&str, String>)]) {
+        let file = self
+            .targets_file
+            .as_ref()
+            .expect("targets are set only on a Prometheus started with Scrape::Discovered");
+        let groups: Vec<Value> = targets
+            .iter()
+            .map(|(addr, labels)| json!({"targets": [addr.to_string()], "labels": labels}))
+            .collect();
+        // Written whole, then renamed: Prometheus never reads half a file.
+        let tmp = file.with_extension("tmp");
+        fs::write(&tmp, serde_json::to_vec(&groups).unwrap()).unwrap();
+        fs::rename(&tmp, file).unwrap();
+    }
+
+    /// Active targets by address with their health (`up`, `down`, `unknown`).
+    pub fn target_health(&self) -> BTreeMap<String, String> {
+        self.api("/api/v1/targets")["data"]["activeTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|t| {
+                (
+                    t["labels"]["instance"].as_str().unwrap_or("").to_owned(),
+                    t["health"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
     }
 
     pub fn api(&self, path: &str) -> Value {
@@ -142,55 +224,14 @@ impl Prometheus {
             thread::sleep(Duration::from_millis(250));
         }
     }
-}
 
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        // `timeout` passes SIGTERM on to its command.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let until = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Alerts Prometheus holds, pending or firing.
+    pub fn alerts(&self) -> Vec<Value> {
+        self.api("/api/v1/alerts")["data"]["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
-}
-
-/// GET that tolerates a server that is not up yet, and decodes a chunked body.
-fn try_get(addr: SocketAddr, path: &str) -> Option<http::Response> {
-    TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    let mut resp = http::get(addr, path);
-    if resp
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    {
-        resp.body = dechunk(&resp.body);
-    }
-    Some(resp)
-}
-
-fn dechunk(body: &str) -> String {
-    let bytes = body.as_bytes();
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while let Some(eol) = bytes[pos..].windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&bytes[pos..pos + eol]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
-        pos += eol + 2;
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&bytes[pos..pos + size]);
-        pos += size + 2;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub fn percent_encode(s: &str) -> String {

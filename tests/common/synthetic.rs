@@ -77,7 +77,7 @@ fn row(out: &mut String, rng: &mut Rng, i: usize, keys: u8) {
     let (pw_used, pw_changed) = if password {
         (
             date_or_na(rng, created, 4),
-            ts(created + rng.below(86_400 * 30) as i64),
+            aws_time(created + rng.below(86_400 * 30) as i64),
         )
     } else {
         ("N/A".to_owned(), "N/A".to_owned())
@@ -86,7 +86,7 @@ fn row(out: &mut String, rng: &mut Rng, i: usize, keys: u8) {
     let _ = write!(
         out,
         "{name},arn:aws:iam::{ACCOUNT}:user/{team}/{name},{},{password},{pw_used},{pw_changed},N/A,{mfa}",
-        ts(created)
+        aws_time(created)
     );
     for slot in 1..=2u8 {
         if slot <= keys {
@@ -102,7 +102,11 @@ fn row(out: &mut String, rng: &mut Rng, i: usize, keys: u8) {
                     SERVICES[rng.below(SERVICES.len() as u64) as usize],
                 )
             };
-            let _ = write!(out, ",{active},{},{used},{region},{service}", ts(rotated));
+            let _ = write!(
+                out,
+                ",{active},{},{used},{region},{service}",
+                aws_time(rotated)
+            );
         } else {
             out.push_str(",false,N/A,N/A,N/A,N/A");
         }
@@ -115,12 +119,12 @@ fn date_or_na(rng: &mut Rng, after: i64, never: u64) -> String {
     if rng.below(never) == 0 {
         "N/A".to_owned()
     } else {
-        ts(after + rng.below((LATEST - after).max(1) as u64) as i64)
+        aws_time(after + rng.below((LATEST - after).max(1) as u64) as i64)
     }
 }
 
 /// Unix seconds as AWS writes them: `2025-03-14T09:21:07+00:00`.
-pub fn ts(secs: i64) -> String {
+pub fn aws_time(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     format!(

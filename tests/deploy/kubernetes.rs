@@ -11,6 +11,8 @@
 //! missing kubectl fails the test with that message rather than skipping it.
 //! Override its path with KUBECTL.
 
+use crate::common::exporter::repo;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -18,10 +20,6 @@ use std::time::{Duration, Instant};
 const DEPLOY: &str = "deploy/kubernetes";
 const CHECK: &str = "tests/harness/check_manifests.py";
 const TIMEOUT: Duration = Duration::from_secs(120);
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn kubectl() -> PathBuf {
     std::env::var_os("KUBECTL")

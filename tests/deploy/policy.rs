@@ -1,14 +1,12 @@
 //! The shipped IAM policies grant exactly the calls the code makes, and only
 //! read-only ones.
 
+use crate::common::exporter::repo;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Receivers in the source code and the IAM service prefix of their calls
 /// (collectors call through `ctx.iam`).

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::exporter::{python, run_tool};
+use common::exporter::{python, repo, run_tool};
 use iam_credentials_exporter::aws::ApiMetrics;
 use iam_credentials_exporter::exposition::Format;
 use iam_credentials_exporter::report::parse_report;
@@ -25,10 +25,6 @@ use pretty_assertions::assert_eq;
 
 /// 2026-11-29T00:00:00Z.
 const NOW: i64 = 1_795_910_400;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn snapshot_of(report: &str) -> Snapshot {
     let bytes = std::fs::read(repo().join(report)).unwrap();

@@ -20,7 +20,8 @@ fn expected() -> Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
-fn ts(v: &Value) -> Option<i64> {
+/// A time of `expected.json`: Unix seconds, or null.
+fn seconds(v: &Value) -> Option<i64> {
     v.as_i64()
 }
 
@@ -32,10 +33,10 @@ fn user_from(row: &Value) -> User {
     User {
         name: text(&row["user"]),
         arn: text(&row["arn"]),
-        created: ts(&row["user_creation_time"]),
+        created: seconds(&row["user_creation_time"]),
         password_enabled: row["password_enabled"].as_bool(),
-        password_last_used: ts(&row["password_last_used"]),
-        password_last_changed: ts(&row["password_last_changed"]),
+        password_last_used: seconds(&row["password_last_used"]),
+        password_last_changed: seconds(&row["password_last_changed"]),
         mfa_active: row["mfa_active"].as_bool(),
         keys: row["keys"]
             .as_array()
@@ -45,8 +46,8 @@ fn user_from(row: &Value) -> User {
                 slot: k["slot"].as_u64().expect("slot") as u8,
                 id: String::new(),
                 active: k["active"].as_bool().expect("active"),
-                created: ts(&k["last_rotated"]),
-                last_used: ts(&k["last_used_date"]).map(|at| LastUsed {
+                created: seconds(&k["last_rotated"]),
+                last_used: seconds(&k["last_used_date"]).map(|at| LastUsed {
                     at,
                     region: text(&k["last_used_region"]),
                     service: text(&k["last_used_service"]),
@@ -62,7 +63,7 @@ fn user_from(row: &Value) -> User {
                     .map(|c| SigningCertificate {
                         slot: c["slot"].as_u64().expect("slot") as u8,
                         active: c["active"].as_bool().expect("active"),
-                        created: ts(&c["last_rotated"]),
+                        created: seconds(&c["last_rotated"]),
                     })
                     .collect()
             })

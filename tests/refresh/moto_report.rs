@@ -6,17 +6,13 @@ use crate::common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::exporter::{Exporter, value};
+use common::fixture::ts;
 use common::moto::MotoServer;
-use iam_credentials_exporter::time::parse_rfc3339;
 use serde_json::json;
 
 const ACCOUNT: &str = "123456789012";
 /// moto's fixed credential report GeneratedTime, 2015-02-02T20:02:02Z.
 const MOTO_REPORT_GENERATED: f64 = 1_422_907_322.0;
-
-fn ts(s: &str) -> f64 {
-    parse_rfc3339(s).unwrap() as f64
-}
 
 fn now() -> f64 {
     SystemTime::now()
@@ -120,7 +116,7 @@ fn report_source_exports_exact_values_from_iam() {
             &m,
             &format!("aws_iam_user_created_timestamp_seconds{}", user("alice"))
         ),
-        Some(ts("2024-01-15T08:00:00Z"))
+        Some(ts("2024-01-15T08:00:00Z") as f64)
     );
     assert_eq!(
         value(
@@ -144,7 +140,7 @@ fn report_source_exports_exact_values_from_iam() {
                 user("alice")
             )
         ),
-        Some(ts("2026-11-20T10:00:00Z"))
+        Some(ts("2026-11-20T10:00:00Z") as f64)
     );
     assert_eq!(
         value(&m, &format!("aws_iam_user_mfa_active{}", user("alice"))),
@@ -183,7 +179,7 @@ fn report_source_exports_exact_values_from_iam() {
                 user("alice")
             )
         ),
-        Some(ts("2026-11-20T10:00:00Z"))
+        Some(ts("2026-11-20T10:00:00Z") as f64)
     );
     assert_eq!(
         value(
@@ -196,7 +192,7 @@ fn report_source_exports_exact_values_from_iam() {
         None
     );
     let idle = value(&m, &format!("aws_iam_user_idle_seconds{}", user("nokeys"))).unwrap();
-    let created = ts("2025-03-03T03:03:03Z");
+    let created = ts("2025-03-03T03:03:03Z") as f64;
     assert!(
         (started - created..=finished - created + 1.0).contains(&idle),
         "{idle}"
@@ -215,7 +211,7 @@ fn report_source_exports_exact_values_from_iam() {
                 key("alice", 1)
             )
         ),
-        Some(ts("2024-02-01T00:00:00Z"))
+        Some(ts("2024-02-01T00:00:00Z") as f64)
     );
     assert_eq!(
         value(
@@ -225,7 +221,7 @@ fn report_source_exports_exact_values_from_iam() {
                 key("alice", 1)
             )
         ),
-        Some(ts("2026-11-01T12:00:00Z"))
+        Some(ts("2026-11-01T12:00:00Z") as f64)
     );
     assert_eq!(
         value(
@@ -249,7 +245,7 @@ fn report_source_exports_exact_values_from_iam() {
         &format!("aws_iam_access_key_age_seconds{}", key("alice", 1)),
     )
     .unwrap();
-    let created = ts("2024-02-01T00:00:00Z");
+    let created = ts("2024-02-01T00:00:00Z") as f64;
     assert!(
         (started - created..=finished - created + 1.0).contains(&age),
         "{age}"
@@ -325,7 +321,7 @@ fn report_source_exports_exact_values_from_iam() {
                 key("build", 2)
             )
         ),
-        Some(ts("2026-10-01T00:00:00Z"))
+        Some(ts("2026-10-01T00:00:00Z") as f64)
     );
     // nokeys has no key series at all.
     assert!(!m.contains(r#"user="nokeys",slot="#));
