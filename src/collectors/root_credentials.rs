@@ -291,7 +291,7 @@ impl Auditor {
     pub async fn scope(
         &self,
         management_iam: &aws_sdk_iam::Client,
-        organizations: &aws_sdk_organizations::Client,
+        org: &aws_sdk_organizations::Client,
         api: &ApiMetrics,
         partition: &str,
         members: impl IntoIterator<Item = String>,
@@ -310,7 +310,7 @@ impl Auditor {
             partition: partition.to_owned(),
             features,
             members: members.into_iter().collect(),
-            management: self.management_account(organizations, api).await,
+            management: self.management_account(org, api).await,
         }
     }
 
@@ -338,20 +338,16 @@ impl Auditor {
     /// Organizations does not answer (its audit is then attempted and fails).
     async fn management_account(
         &self,
-        organizations: &aws_sdk_organizations::Client,
+        org: &aws_sdk_organizations::Client,
         api: &ApiMetrics,
     ) -> Option<String> {
         let result = self
             .management
             .get_or_try_init(|| async {
-                let out = organizations
-                    .describe_organization()
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        api.record_error("DescribeOrganization", &e);
-                        CallError::from_sdk("organizations:DescribeOrganization", &e)
-                    })?;
+                let out = org.describe_organization().send().await.map_err(|e| {
+                    api.record_error("DescribeOrganization", &e);
+                    CallError::from_sdk("organizations:DescribeOrganization", &e)
+                })?;
                 Ok::<_, CallError>(
                     out.organization
                         .and_then(|o| o.master_account_id)

@@ -31,12 +31,21 @@ pub(super) struct AccountFamilies {
 
 impl prometheus_client::collector::Collector for AccountFamilies {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        self.encode_refreshes(&mut encoder)?;
+        self.encode_collector_health(&mut encoder)?;
+        self.encode_progress_and_build(&mut encoder)
+    }
+}
+
+impl AccountFamilies {
+    /// Per account: what it is, and how its refreshes went.
+    fn encode_refreshes(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
         let accounts = || self.snapshot.accounts.iter();
         let attempted = || accounts().filter(|a| a.attempts > 0);
         let label = |id: &str| [("account_id", id.to_owned())];
 
         gauge(
-            &mut encoder,
+            encoder,
             ACCOUNT_INFO,
             "AWS account, its name from AWS Organizations (empty when unknown) and its partition from its ARNs (aws, aws-cn, aws-us-gov; empty until known); value is always 1",
             accounts().filter(|a| !a.account_id.is_empty()).map(|a| {
@@ -54,7 +63,7 @@ impl prometheus_client::collector::Collector for AccountFamilies {
             }),
         )?;
         gauge(
-            &mut encoder,
+            encoder,
             REPORT_GENERATED,
             &self
                 .shared
@@ -63,13 +72,13 @@ impl prometheus_client::collector::Collector for AccountFamilies {
                 .filter_map(|a| Some((label(&a.account_id), a.data.as_ref()?.report_generated?))),
         )?;
         gauge(
-            &mut encoder,
+            encoder,
             REFRESH_SUCCESS,
             "1 if the last refresh of the account succeeded, 0 if it failed (its last good data is still served)",
             attempted().map(|a| (label(&a.account_id), i64::from(a.success))),
         )?;
         gauge(
-            &mut encoder,
+            encoder,
             LAST_SUCCESS,
             "Time of the account's last successful refresh, in Unix seconds",
             accounts().filter_map(|a| Some((label(&a.account_id), a.last_success?))),
@@ -88,7 +97,7 @@ impl prometheus_client::collector::Collector for AccountFamilies {
             }
         }
         gauge(
-            &mut encoder,
+            encoder,
             ROWS_SKIPPED,
             "Credential report rows that could not be parsed and are missing from the current data",
             accounts()
@@ -110,6 +119,12 @@ impl prometheus_client::collector::Collector for AccountFamilies {
                 )?;
             }
         }
+        Ok(())
+    }
+
+    /// Per account and collector: its last attempt and the age of its data.
+    fn encode_collector_health(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
+        let accounts = || self.snapshot.accounts.iter();
         // Collector health: only for accounts whose last refresh published
         // data, and only for the collectors that ran in it.
         let health = || {
@@ -129,13 +144,13 @@ impl prometheus_client::collector::Collector for AccountFamilies {
         // Absent, HELP included, where no collector ran (a report file).
         if health().next().is_some() {
             gauge(
-                &mut encoder,
+                encoder,
                 COLLECTOR_SUCCESS,
                 "1 if the collector's last attempt for the account succeeded, 0 if it failed (its last good data is still served)",
                 health().map(|(id, h)| (collector_labels(id, &h), i64::from(h.success))),
             )?;
             gauge(
-                &mut encoder,
+                encoder,
                 COLLECTOR_LAST_SUCCESS,
                 "Time the collector last read the account successfully, in Unix seconds",
                 health().filter_map(|(id, h)| Some((collector_labels(id, &h), h.last_success?))),
@@ -154,8 +169,14 @@ impl prometheus_client::collector::Collector for AccountFamilies {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Where the current refresh stands, and the build.
+    fn encode_progress_and_build(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
+        let accounts = || self.snapshot.accounts.iter();
         gauge(
-            &mut encoder,
+            encoder,
             ACCOUNTS,
             "Accounts of the current refresh by state: pending (not yet refreshed in this round), done, failed",
             Progress::ALL.map(|state| {
@@ -164,7 +185,7 @@ impl prometheus_client::collector::Collector for AccountFamilies {
             }),
         )?;
         gauge(
-            &mut encoder,
+            encoder,
             BUILD_INFO,
             "Version and revision of the exporter; value is always 1",
             [(
