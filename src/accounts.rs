@@ -12,11 +12,11 @@ use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_organizations::types::{AccountState, AccountStatus};
 use tokio::sync::OnceCell;
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 use crate::assume_role::AssumeRole;
 use crate::aws::{self, ApiMetrics};
-use crate::collectors::root_credentials::{Auditor, OrganizationFeatures, RootSession};
+use crate::collectors::root_credentials::{self, Auditor, OrganizationFeatures, RootSession};
 use crate::collectors::{Collector, Collectors};
 use crate::model::account_from_arn;
 use crate::report::fetch::PollPolicy;
@@ -188,6 +188,11 @@ pub struct AwsAccounts {
     members: Mutex<Option<BTreeMap<String, String>>>,
     /// The root-credentials audits (organization members only).
     auditor: Auditor,
+    /// The organization's centralized root access features as last read;
+    /// `None` until `iam:ListOrganizationsFeatures` has answered once.
+    features: Mutex<Option<OrganizationFeatures>>,
+    /// Whether a failure to read them was logged already.
+    features_failed: std::sync::atomic::AtomicBool,
 }
 
 /// Target key of the exporter's own account.
@@ -207,6 +212,8 @@ impl AwsAccounts {
             clients: Mutex::default(),
             members: Mutex::default(),
             auditor,
+            features: Mutex::default(),
+            features_failed: Default::default(),
         }
     }
 
@@ -274,11 +281,17 @@ impl AwsAccounts {
             true => self.members().await,
             false => BTreeMap::new(),
         };
+        // Read on their own wherever the organization is: CIS v7.0.0 2.1.1
+        // asks for centralized root access whether or not root is audited.
+        let features = match self.config.organization_role.is_some() || audit_root {
+            true => self.organization_features().await,
+            false => None,
+        };
         let root = match audit_root {
             true => Some(
                 self.auditor
                     .scope(
-                        &self.client(OWN, None),
+                        features.clone(),
                         &aws::organizations_client(&self.base, &self.api),
                         &self.api,
                         partition,
@@ -339,8 +352,29 @@ impl AwsAccounts {
         }
         Discovery {
             targets,
-            organization: root.and_then(|r| r.features().cloned()),
+            organization: features,
         }
+    }
+
+    /// The organization's centralized root access features, read now with
+    /// the exporter's own credentials (the management account or the
+    /// delegated administrator for IAM); the last answer if that fails. A
+    /// failure is logged once as a warning (an exporter that runs in a member
+    /// account cannot read them), then at debug level.
+    async fn organization_features(&self) -> Option<OrganizationFeatures> {
+        use std::sync::atomic::Ordering;
+        match root_credentials::organization_features(&self.client(OWN, None), &self.api).await {
+            Ok(features) => {
+                debug!(organization = %features.organization_id, enabled = ?features.enabled, "organization features");
+                self.features_failed.store(false, Ordering::Relaxed);
+                *self.features.lock().unwrap() = Some(features);
+            }
+            Err(cause) if !self.features_failed.swap(true, Ordering::Relaxed) => {
+                warn!(%cause, "cannot read the organization's centralized root access features (iam:ListOrganizationsFeatures, management account or delegated administrator only); using the last answer, if any");
+            }
+            Err(cause) => debug!(%cause, "organization features still unreadable"),
+        }
+        self.features.lock().unwrap().clone()
     }
 
     /// The own account before its id is known: refreshed (its report names

@@ -47,6 +47,11 @@ pub struct AccessKey {
     /// Creation time, which the credential report calls `last_rotated`.
     pub created: Option<i64>,
     pub last_used: Option<LastUsed>,
+    /// The source does not say whether the key was ever used: the credential
+    /// report of 2015 (16 columns, no `access_key_N_last_used_*`), which AWS's
+    /// own examples still print. Then `last_used` is `None` without meaning
+    /// "never used", and no idle time is claimed from creation.
+    pub usage_unknown: bool,
 }
 
 /// One X.509 signing certificate slot of a user ("1" or "2" in the
@@ -101,6 +106,12 @@ impl User {
             .count()
     }
 
+    /// Whether the use of an active access key is unknown (the 2015 report
+    /// format): then the user's idle time is unknown too.
+    pub fn activity_unknown(&self) -> bool {
+        self.keys.iter().any(|k| k.active && k.usage_unknown)
+    }
+
     /// What the user's idle time counts from: the latest of its last
     /// activity and the upload of each signing certificate that is still
     /// active. AWS records no use of a signing certificate, so its upload is
@@ -118,12 +129,25 @@ impl User {
 }
 
 impl AccessKey {
-    /// Seconds since last use, or since creation for a key never used.
+    /// Seconds since last use, or since creation for a key never used;
+    /// `None` where the source cannot tell.
     pub fn idle_seconds(&self, now: i64) -> Option<i64> {
-        match &self.last_used {
-            Some(u) => Some(now - u.at),
-            None => self.created.map(|c| now - c),
+        self.idle_since().map(|since| now - since)
+    }
+
+    /// When the key was last used, or created if never used; `None` where
+    /// the source cannot tell.
+    pub fn idle_since(&self) -> Option<i64> {
+        match (&self.last_used, self.usage_unknown) {
+            (Some(u), _) => Some(u.at),
+            (None, true) => None,
+            (None, false) => self.created,
         }
+    }
+
+    /// Whether the key was never used; `None` where the source cannot tell.
+    pub fn never_used(&self) -> Option<bool> {
+        (!self.usage_unknown).then_some(self.last_used.is_none())
     }
 }
 

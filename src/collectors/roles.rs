@@ -96,7 +96,7 @@ const LAST_USED_INFO_PAIR: (&str, &str) = (
 const AGES: [Family<Times>; 1] = [Family {
     name: IDLE,
     help: "Seconds since the role was last used, or since it was created if not used within the 400 days AWS tracks",
-    value: |r| r.last_used.or(r.created),
+    value: Times::idle_since,
 }];
 
 pub const TABLE: Table<Data> = Table {
@@ -154,6 +154,7 @@ fn render(rows: &Rows<'_, Data>, out: &mut TableRender) {
             labels: at,
             created: role.created,
             last_used: role.last_used.as_ref().map(|u| u.at),
+            usage_known: true,
         })
         .collect();
     let mut used = String::new();

@@ -43,7 +43,7 @@ use crate::time::Clock;
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::MetricType;
 use tokio::sync::OnceCell;
-use tracing::{debug, error};
+use tracing::error;
 
 use crate::exposition::{Rows, Table, TableRender, text::labels};
 use crate::model::{AccountData, ROOT_USER};
@@ -240,9 +240,6 @@ pub struct Auditor {
     sts: aws_sdk_sts::Client,
     /// `--collector.root-credentials.interval`.
     interval: Duration,
-    /// What `iam:ListOrganizationsFeatures` said last; `None` until it has
-    /// answered once.
-    features: Mutex<Option<OrganizationFeatures>>,
     /// The organization's management account (organizations:DescribeOrganization).
     management: OnceCell<String>,
     audits: Arc<Audits>,
@@ -259,11 +256,6 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The organization's features, as last read.
-    pub fn features(&self) -> Option<&OrganizationFeatures> {
-        self.features.as_ref()
-    }
-
     fn audits(&self, id: &str) -> bool {
         audited(
             &self.partition,
@@ -279,33 +271,22 @@ impl Auditor {
         Self {
             sts,
             interval,
-            features: Mutex::default(),
             management: OnceCell::new(),
             audits: Arc::default(),
         }
     }
 
-    /// What this refresh's audit covers: the organization's features (read
-    /// now with `management_iam`, the exporter's own IAM client; the last
-    /// answer if that fails), its `members` and its management account.
+    /// What this refresh's audit covers: the organization's `features` (as
+    /// last read; `None` if they never were), its `members` and its
+    /// management account.
     pub async fn scope(
         &self,
-        management_iam: &aws_sdk_iam::Client,
+        features: Option<OrganizationFeatures>,
         org: &aws_sdk_organizations::Client,
         api: &ApiMetrics,
         partition: &str,
         members: impl IntoIterator<Item = String>,
     ) -> Scope {
-        match organization_features(management_iam, api).await {
-            Ok(features) => {
-                debug!(organization = %features.organization_id, enabled = ?features.enabled, "organization features");
-                *self.features.lock().unwrap_or_else(|e| e.into_inner()) = Some(features);
-            }
-            Err(cause) => {
-                error!(%cause, "cannot read the organization's centralized root access features; using the last answer, if any");
-            }
-        }
-        let features = self.features.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Scope {
             partition: partition.to_owned(),
             features,

@@ -3,10 +3,12 @@
 //! Claude Platform on AWS, CloudWatch, CloudWatch Logs and X-Ray (bearer
 //! tokens; some never expire).
 //!
-//! `iam:ListServiceSpecificCredentials` with `AllUsers=true` lists one
-//! service's credentials of every user of the account, so this costs one
-//! paginated listing per service name in [`SERVICES`], whatever the number
-//! of users: 7 calls per account in the usual case.
+//! `iam:ListServiceSpecificCredentials` with `AllUsers=true` and no
+//! `ServiceName` lists the credentials of every user and every service of the
+//! account: one call per 1,000 credentials, whatever the number of users.
+//! Where IAM refuses a listing without `ServiceName` (detected at run time,
+//! logged once), it costs one listing per service name in [`SERVICES`]: 7
+//! calls per account, plus the refused one.
 //!
 //! `aws_iam_service_specific_credential_*`: one series per service-specific
 //! credential (CodeCommit and Keyspaces passwords, long-term API keys of
@@ -14,8 +16,10 @@
 //! (`service-specific-credentials` collector).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_iam::Client;
+use aws_sdk_iam::operation::list_service_specific_credentials::ListServiceSpecificCredentialsError;
 use aws_sdk_iam::types::{ServiceSpecificCredentialMetadata, StatusType};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -31,7 +35,7 @@ pub const ABOUT: About = about! {
     name: "service-specific-credentials",
     env: "IAM_EXPORTER_COLLECTOR_SERVICE_SPECIFIC_CREDENTIALS",
     default: true,
-    cost: "7 calls per account, 1 per service, whatever the number of users (iam:ListServiceSpecificCredentials)",
+    cost: "1 call per account and 1,000 credentials, whatever the number of users (iam:ListServiceSpecificCredentials with AllUsers, every service at once; 1 more per service where IAM requires ServiceName)",
 };
 
 /// What the collector reads in one account.
@@ -119,6 +123,7 @@ fn render(rows: &Rows<'_, Data>, out: &mut TableRender) {
             labels: at,
             created: Some(c.created),
             last_used: None,
+            usage_known: true,
         })
         .collect();
     let mut info = String::new();
@@ -182,15 +187,65 @@ impl ServiceSpecificCredential {
     }
 }
 
-/// One listing per service name, at most the account's call concurrency at
-/// once. A service the partition does not offer (`NotSupportedService`)
-/// has no credentials there; any other error fails the collector.
+/// One listing of every service's credentials; where IAM refuses a listing
+/// without `ServiceName`, one listing per service name, at most the
+/// account's call concurrency at once. A service the partition does not
+/// offer (`NotSupportedService`) has no credentials there; any other error
+/// fails the collector.
 pub async fn collect(ctx: Context<'_>) -> Result<ServiceSpecificCredentials, CallError> {
+    let limit = Semaphore::new(ctx.concurrency.max(1));
+    let mut credentials = match list(ctx.iam, ctx.api, None, &limit).await {
+        Ok(all) => all,
+        Err(Listing::Refused(code)) => {
+            if !PER_SERVICE_LOGGED.swap(true, Ordering::Relaxed) {
+                tracing::info!(%code, "IAM refuses to list service-specific credentials without ServiceName; listing them service by service (1 call per service and account)");
+            }
+            per_service(ctx).await?
+        }
+        Err(Listing::Failed(e)) => return Err(e),
+    };
+    credentials
+        .sort_by(|a, b| (&a.user, &a.service_name, &a.id).cmp(&(&b.user, &b.service_name, &b.id)));
+    Ok(ServiceSpecificCredentials { credentials })
+}
+
+/// Whether the fallback to per-service listings was logged, once per process.
+static PER_SERVICE_LOGGED: AtomicBool = AtomicBool::new(false);
+
+/// The error codes with which IAM refuses a listing without `ServiceName`
+/// (a partition or endpoint that requires it), rather than failing it.
+const REFUSALS: [&str; 4] = [
+    "ValidationError",
+    "MissingParameter",
+    "InvalidInput",
+    "NotSupportedService",
+];
+
+/// Why a listing ended without its credentials.
+enum Listing {
+    /// IAM refuses a listing of every service at once (error code).
+    Refused(String),
+    Failed(CallError),
+}
+
+async fn per_service(ctx: Context<'_>) -> Result<Vec<ServiceSpecificCredential>, CallError> {
     let limit = Arc::new(Semaphore::new(ctx.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for service in SERVICES {
         let (iam, api, limit) = (ctx.iam.clone(), ctx.api.clone(), Arc::clone(&limit));
-        tasks.spawn(async move { list_service(&iam, &api, service, &limit).await });
+        tasks.spawn(async move {
+            match list(&iam, &api, Some(service), &limit).await {
+                Ok(listed) => Ok(listed),
+                Err(Listing::Refused(_)) => {
+                    tracing::debug!(
+                        service,
+                        "service-specific credentials not offered for this service here"
+                    );
+                    Ok(Vec::new())
+                }
+                Err(Listing::Failed(e)) => Err(e),
+            }
+        });
     }
     let mut credentials = Vec::new();
     while let Some(joined) = tasks.join_next().await {
@@ -202,25 +257,27 @@ pub async fn collect(ctx: Context<'_>) -> Result<ServiceSpecificCredentials, Cal
             }
         }
     }
-    credentials
-        .sort_by(|a, b| (&a.user, &a.service_name, &a.id).cmp(&(&b.user, &b.service_name, &b.id)));
-    Ok(ServiceSpecificCredentials { credentials })
+    Ok(credentials)
 }
 
-async fn list_service(
+/// Every page of one listing: of `service`, or of every service (`None`).
+/// A listing of one service that IAM does not offer there is
+/// [`Listing::Refused`] with `NotSupportedService`.
+async fn list(
     iam: &Client,
     api: &ApiMetrics,
-    service: &str,
+    service: Option<&str>,
     limit: &Semaphore,
-) -> Result<Vec<ServiceSpecificCredential>, CallError> {
+) -> Result<Vec<ServiceSpecificCredential>, Listing> {
     let mut credentials = Vec::new();
     let mut marker: Option<String> = None;
+    let name = service.unwrap_or("every service");
     loop {
         let answer = {
             let _permit = limit.acquire().await.expect("semaphore is never closed");
             iam.list_service_specific_credentials()
                 .all_users(true)
-                .service_name(service)
+                .set_service_name(service.map(str::to_owned))
                 .max_items(PAGE)
                 .set_marker(marker.clone())
                 .send()
@@ -228,22 +285,15 @@ async fn list_service(
         };
         let page = match answer {
             Ok(page) => page,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_service_not_supported_exception()) =>
-            {
-                tracing::debug!(
-                    service,
-                    "service-specific credentials not offered for this service here"
-                );
-                return Ok(Vec::new());
+            Err(e) if refused(&e, service) => {
+                return Err(Listing::Refused(crate::aws::error_code(&e).to_owned()));
             }
             Err(e) => {
                 api.record_error("ListServiceSpecificCredentials", &e);
-                return Err(CallError::from_sdk(
+                return Err(Listing::Failed(CallError::from_sdk(
                     "iam:ListServiceSpecificCredentials",
                     &e,
-                ));
+                )));
             }
         };
         credentials.extend(
@@ -256,17 +306,33 @@ async fn list_service(
             // The SDK's paginators stop on a repeated token; so does this
             // loop, rather than call IAM until the refresh times out.
             (true, Some(next)) if marker.as_ref() == Some(&next) => {
-                return Err(CallError::Aws {
+                return Err(Listing::Failed(CallError::Aws {
                     action: "iam:ListServiceSpecificCredentials",
                     code: "RepeatedMarker".into(),
-                    message: format!("{service}: the next page's marker is the one just sent"),
-                });
+                    message: format!("{name}: the next page's marker is the one just sent"),
+                }));
             }
             (true, Some(next)) if !next.is_empty() => marker = Some(next),
             _ => break,
         }
     }
     Ok(credentials)
+}
+
+/// Whether `e` refuses the listing rather than fails it: a service that IAM
+/// does not offer here, or, for a listing of every service, one of
+/// [`REFUSALS`].
+fn refused(
+    e: &aws_sdk_iam::error::SdkError<ListServiceSpecificCredentialsError>,
+    service: Option<&str>,
+) -> bool {
+    let not_offered = e
+        .as_service_error()
+        .is_some_and(|e| e.is_service_not_supported_exception());
+    match service {
+        Some(_) => not_offered,
+        None => not_offered || REFUSALS.contains(&crate::aws::error_code(e)),
+    }
 }
 
 fn credential(c: ServiceSpecificCredentialMetadata) -> ServiceSpecificCredential {

@@ -95,6 +95,7 @@ fn render(rows: &Rows<'_, Data>, out: &mut TableRender) {
             labels: at,
             created: Some(key.uploaded),
             last_used: None,
+            usage_known: true,
         })
         .collect();
 }

@@ -36,8 +36,8 @@ const FAMILIES: [Family<AccessKey>; 4] = [
     },
     Family {
         name: NEVER_USED,
-        help: "1 if the access key has never been used, 0 otherwise",
-        value: |k| Some(i64::from(k.last_used.is_none())),
+        help: "1 if the access key has never been used, 0 otherwise; absent where the report does not say (the 2015 format without last-use columns)",
+        value: |k| k.never_used().map(i64::from),
     },
 ];
 
@@ -64,7 +64,7 @@ const AGES: [Family<Times>; 3] = [
     Family {
         name: IDLE,
         help: "Seconds since the access key was last used, or since it was created if never used",
-        value: |k| k.last_used.or(k.created),
+        value: Times::idle_since,
     },
 ];
 
@@ -122,6 +122,7 @@ fn render(rows: &Rows<'_, AccountData>, out: &mut TableRender) {
             labels: at,
             created: key.created,
             last_used: key.last_used.as_ref().map(|u| u.at),
+            usage_known: !key.usage_unknown,
         })
         .collect();
     let mut info = String::new();

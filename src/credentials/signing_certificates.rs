@@ -82,6 +82,7 @@ fn render(rows: &Rows<'_, AccountData>, out: &mut TableRender) {
             labels: at,
             created: cert.created,
             last_used: None,
+            usage_known: true,
         })
         .collect();
 }

@@ -72,7 +72,7 @@ const FAMILIES: [Family<User>; 7] = [
 const AGES: [Family<Times>; 1] = [Family {
     name: IDLE,
     help: "Seconds since the user's last password or access key use, or upload of a still active signing certificate; since its creation if none",
-    value: |u| u.last_used.or(u.created),
+    value: Times::idle_since,
 }];
 
 pub const TABLE: Table<AccountData> = Table {
@@ -127,6 +127,7 @@ fn render(rows: &Rows<'_, AccountData>, out: &mut TableRender) {
             labels: at,
             created: user.created,
             last_used: user.last_sign_of_life(),
+            usage_known: !user.activity_unknown(),
         })
         .collect();
 }

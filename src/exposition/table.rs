@@ -38,6 +38,21 @@ pub struct Times {
     pub labels: Option<LabelAt>,
     pub created: Option<i64>,
     pub last_used: Option<i64>,
+    /// Whether the source says when the row was last used; where it does
+    /// not, `last_used: None` does not mean "never", and no idle time is
+    /// counted from creation.
+    pub usage_known: bool,
+}
+
+impl Times {
+    /// Since last use, or since creation if never used; `None` where use is
+    /// unknown.
+    pub fn idle_since(&self) -> Option<i64> {
+        match self.usage_known {
+            true => self.last_used.or(self.created),
+            false => None,
+        }
+    }
 }
 
 /// What a table renders for one account: the account's id, its credential

@@ -315,6 +315,7 @@ impl Row<'_> {
             active: active.unwrap_or(false),
             created,
             last_used,
+            usage_unknown: cols.last_used_date.is_none(),
         }))
     }
 }

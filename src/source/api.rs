@@ -135,6 +135,7 @@ async fn user_keys(
             active: meta.status == Some(StatusType::Active),
             created: meta.create_date.map(|d| d.secs()),
             last_used,
+            usage_unknown: false,
         });
     }
     Ok(keys)
@@ -248,6 +249,7 @@ mod tests {
                 region: "us-east-1".into(),
                 service: "s3".into(),
             }),
+            usage_unknown: false,
         }
     }
 

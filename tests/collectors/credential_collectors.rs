@@ -83,6 +83,14 @@ fn credential(
 }
 
 /// A mock client whose calls are counted in `api`, like the exporter's own.
+/// An IAM that refuses to list service-specific credentials without a
+/// `ServiceName`: the collector then lists them service by service.
+fn requires_service_name() -> Rule {
+    mock!(Client::list_service_specific_credentials)
+        .match_requests(|r| r.service_name().is_none())
+        .then_http_response(|| aws_error(400, "ValidationError"))
+}
+
 fn client(rules: &[&Rule], api: &ApiMetrics) -> Client {
     mock_client!(
         aws_sdk_iam,
@@ -245,11 +253,13 @@ async fn a_refused_ssh_key_listing_fails_the_collector_with_the_action_to_grant(
     );
 }
 
-/// Every service name is listed once for all users (`AllUsers`, never a
-/// user name), Bedrock over two pages; a service the partition does not
-/// offer is an empty listing, not a failure.
+/// Where IAM refuses a listing without a service name, every service name
+/// is listed once for all users (`AllUsers`, never a user name), Bedrock over
+/// two pages; a service the partition does not offer is an empty listing,
+/// not a failure.
 #[tokio::test]
-async fn service_specific_credentials_are_listed_per_service_for_all_users_across_pages() {
+async fn service_specific_credentials_are_listed_per_service_where_iam_requires_a_service_name() {
+    let refused = requires_service_name();
     let bedrock_1 = mock!(Client::list_service_specific_credentials)
         .match_requests(|r| {
             r.service_name() == Some("bedrock.amazonaws.com")
@@ -320,7 +330,14 @@ async fn service_specific_credentials_are_listed_per_service_for_all_users_acros
         .then_output(|| ListServiceSpecificCredentialsOutput::builder().build());
     let api = ApiMetrics::default();
     let iam = client(
-        &[&bedrock_1, &bedrock_2, &codecommit, &unsupported, &others],
+        &[
+            &refused,
+            &bedrock_1,
+            &bedrock_2,
+            &codecommit,
+            &unsupported,
+            &others,
+        ],
         &api,
     );
     let ctx = Context {
@@ -370,13 +387,80 @@ async fn service_specific_credentials_are_listed_per_service_for_all_users_acros
         ]
     );
     assert!(!listed.credentials[0].active(), "Expired is not active");
-    // One listing per service, Bedrock's of two pages.
+    // The refused listing, then one per service, Bedrock's of two pages.
+    assert_eq!(refused.num_calls(), 1);
     assert_eq!(
         requests(&api, "ListServiceSpecificCredentials"),
-        SERVICES.len() as u64 + 1
+        1 + SERVICES.len() as u64 + 1
     );
     assert_eq!(bedrock_1.num_calls() + bedrock_2.num_calls(), 2);
     assert_eq!(unsupported.num_calls(), 1);
+}
+
+/// One listing without a service name returns every service's credentials
+/// of every user, across pages: two calls for three credentials of two
+/// services, none per service.
+#[tokio::test]
+async fn service_specific_credentials_of_every_service_come_from_one_listing() {
+    let page_1 = mock!(Client::list_service_specific_credentials)
+        .match_requests(|r| {
+            r.service_name().is_none()
+                && r.all_users() == Some(true)
+                && r.user_name().is_none()
+                && r.marker().is_none()
+        })
+        .then_output(|| {
+            ListServiceSpecificCredentialsOutput::builder()
+                .service_specific_credentials(credential(
+                    "bob",
+                    "bedrock.amazonaws.com",
+                    "ACCABOBBEDROCK",
+                    StatusType::Active,
+                    1_790_000_000,
+                    None,
+                ))
+                .service_specific_credentials(credential(
+                    "alice",
+                    "logs.amazonaws.com",
+                    "ACCAALICELOGS",
+                    StatusType::Active,
+                    1_791_000_000,
+                    Some(1_800_000_000),
+                ))
+                .is_truncated(true)
+                .marker("2")
+                .build()
+        });
+    let page_2 = mock!(Client::list_service_specific_credentials)
+        .match_requests(|r| r.service_name().is_none() && r.marker() == Some("2"))
+        .then_output(|| {
+            ListServiceSpecificCredentialsOutput::builder()
+                .service_specific_credentials(credential(
+                    "alice",
+                    "bedrock.amazonaws.com",
+                    "ACCAALICEBEDROCK",
+                    StatusType::Inactive,
+                    1_780_000_000,
+                    None,
+                ))
+                .build()
+        });
+    let per_service = mock!(Client::list_service_specific_credentials)
+        .match_requests(|r| r.service_name().is_some())
+        .then_output(|| ListServiceSpecificCredentialsOutput::builder().build());
+    let api = ApiMetrics::default();
+    let iam = client(&[&page_1, &page_2, &per_service], &api);
+    let ctx = Context {
+        iam: &iam,
+        api: &api,
+        concurrency: 3,
+        root: None,
+    };
+    let listed = ssc::collect(ctx).await.unwrap();
+    let ids: Vec<_> = listed.credentials.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["ACCAALICEBEDROCK", "ACCAALICELOGS", "ACCABOBBEDROCK"]);
+    assert_eq!(requests(&api, "ListServiceSpecificCredentials"), 2);
+    assert_eq!(per_service.num_calls(), 0);
 }
 
 /// A listing whose next marker is the one just sent would never end: the
@@ -396,7 +480,8 @@ async fn a_repeated_marker_fails_the_listing_instead_of_looping() {
         .match_requests(|r| r.service_name() != Some("bedrock.amazonaws.com"))
         .then_output(|| ListServiceSpecificCredentialsOutput::builder().build());
     let api = ApiMetrics::default();
-    let iam = client(&[&looping, &others], &api);
+    let refused = requires_service_name();
+    let iam = client(&[&refused, &looping, &others], &api);
     let ctx = Context {
         iam: &iam,
         api: &api,
@@ -498,8 +583,10 @@ async fn a_failing_collector_keeps_its_last_good_data_while_the_account_and_the_
         })
         .then_output(|| ListServiceSpecificCredentialsOutput::builder().build());
     let api = ApiMetrics::default();
+    let refused = requires_service_name();
     let iam = client(
         &[
+            &refused,
             &generate,
             &get,
             &users,
@@ -635,7 +722,7 @@ async fn a_failing_collector_keeps_its_last_good_data_while_the_account_and_the_
         (
             r#"aws_iam_exporter_api_requests_total{operation="ListServiceSpecificCredentials"}"#
                 .into(),
-            SERVICES.len() as f64,
+            1.0 + SERVICES.len() as f64,
         ),
         (
             r#"aws_iam_exporter_api_requests_total{operation="ListSSHPublicKeys"}"#.into(),
@@ -851,9 +938,10 @@ fn both_collectors_from_iam_and_the_flags_that_turn_them_off() {
             3.0,
         ),
         (
+            // One listing of every service: the launcher serves it as IAM does.
             r#"aws_iam_exporter_api_requests_total{operation="ListServiceSpecificCredentials"}"#
                 .into(),
-            SERVICES.len() as f64,
+            1.0,
         ),
     ] {
         assert_eq!(value(&m, &series), Some(want), "{series}\n{m}");

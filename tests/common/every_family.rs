@@ -411,9 +411,10 @@ fn management_rules() -> Vec<Rule> {
             }),
     );
     rules.push(no_ssh_keys());
+    // One listing of every service, as IAM answers it.
     rules.push(
         mock!(Client::list_service_specific_credentials)
-            .match_requests(|r| r.service_name() == Some("bedrock.amazonaws.com"))
+            .match_requests(|r| r.service_name().is_none() && r.all_users() == Some(true))
             .then_output(|| {
                 ListServiceSpecificCredentialsOutput::builder()
                     .service_specific_credentials(credential(
@@ -434,14 +435,6 @@ fn management_rules() -> Vec<Rule> {
                         NOW - 60 * DAY,
                         Some(NOW - 30 * DAY),
                     ))
-                    .build()
-            }),
-    );
-    rules.push(
-        mock!(Client::list_service_specific_credentials)
-            .match_requests(|r| r.service_name() == Some("codecommit.amazonaws.com"))
-            .then_output(|| {
-                ListServiceSpecificCredentialsOutput::builder()
                     .service_specific_credentials(credential(
                         ACCOUNT,
                         "alice",
@@ -458,9 +451,6 @@ fn management_rules() -> Vec<Rule> {
     rules
 }
 
-/// The member account: report, no password policy, no role, device, SSH
-/// key or service credential, server certificates refused (the collector
-/// fails and has no data to keep), and what its root holds.
 /// `iam:GetAccountSummary`: `password` is `AccountPasswordPresent`, left out
 /// as moto leaves it out when `None`.
 fn account_summary(password: Option<i32>, roles: i32) -> Rule {
@@ -493,6 +483,9 @@ fn account_summary(password: Option<i32>, roles: i32) -> Rule {
     })
 }
 
+/// The member account: report, no password policy, no role, device, SSH
+/// key or service credential, server certificates refused (the collector
+/// fails and has no data to keep), and what its root holds.
 fn member_rules() -> Vec<Rule> {
     let mut rules = report("member.csv");
     rules.push(account_summary(None, 4));

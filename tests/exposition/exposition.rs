@@ -371,3 +371,44 @@ fn the_golden_exposition_holds_every_family_named_in_the_source() {
         }
     }
 }
+
+/// The 2015 report format has no last-use columns: a key's last use is
+/// unknown, so it is neither "never used" nor idle since its creation, and
+/// its user's idle time is unknown; its age is still known, and a user
+/// without keys keeps its idle time from its password.
+#[test]
+fn a_report_without_last_use_columns_claims_no_use_and_no_idle_time() {
+    let text = render(
+        snapshot_of("tests/fixtures/format-2015/credential-report.csv"),
+        Format::Text,
+    );
+    let deploy = r#"{account_id="123456789012",user="deploy",slot="1",access_key_id=""}"#;
+    assert!(
+        text.contains(&format!("aws_iam_access_key_age_seconds{deploy} ")),
+        "{text}"
+    );
+    for family in [
+        "aws_iam_access_key_never_used",
+        "aws_iam_access_key_idle_seconds",
+        "aws_iam_access_key_since_last_used_seconds",
+        "aws_iam_access_key_last_used_timestamp_seconds",
+    ] {
+        assert!(
+            !text.contains(&format!("{family}{deploy}")),
+            "{family}\n{text}"
+        );
+    }
+    assert!(
+        !text.contains(r#"aws_iam_user_idle_seconds{account_id="123456789012",user="deploy"}"#),
+        "{text}"
+    );
+    // 2015-03-02T08:30:00Z, alice's last sign-in; she has no key.
+    assert!(
+        text.contains(&format!(
+            "aws_iam_user_idle_seconds{{account_id=\"123456789012\",user=\"alice\"}} {}\n",
+            NOW - 1_425_285_000
+        )),
+        "{text}"
+    );
+    promtool_accepts(&text);
+}

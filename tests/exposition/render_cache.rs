@@ -38,6 +38,7 @@ fn account(index: usize, users: usize) -> AccountState {
                             region: "us-east-1".into(),
                             service: "s3".into(),
                         }),
+                        usage_unknown: false,
                     }],
                     ..User::default()
                 })

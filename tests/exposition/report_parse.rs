@@ -52,6 +52,7 @@ fn user_from(row: &Value) -> User {
                     region: text(&k["last_used_region"]),
                     service: text(&k["last_used_service"]),
                 }),
+                usage_unknown: false,
             })
             .collect(),
         // Only fixtures with a certificate list them.

@@ -780,6 +780,7 @@ impl RowCells {
                     region: value_of(&k.region),
                     service: value_of(&k.service),
                 }),
+                usage_unknown: false,
             })
             .collect();
         User {
