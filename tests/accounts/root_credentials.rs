@@ -870,3 +870,68 @@ fn against_moto_members_are_audited_and_fail_visibly_the_management_account_is_n
     let logs = exporter.logs().join("\n");
     assert!(logs.contains("sts:AssumeRoot"), "{logs}");
 }
+
+/// CIS v7.0.0 2.1.1 asks whether centralized root access is enabled, whether
+/// or not root is audited: with organization discovery alone (root-credentials
+/// off), the management account's `iam:ListOrganizationsFeatures` is read
+/// and served, every documented feature 0 or 1.
+#[test]
+fn organization_features_are_read_without_the_root_credentials_collector() {
+    use common::exporter::Exporter;
+    use common::moto::MotoServer;
+
+    let moto = MotoServer::start(&serde_json::json!({
+        "organization": {"feature_set": "ALL", "root_access_features": ["RootSessions"]},
+        "accounts": [
+            {"label": "mgmt", "name": "Management", "users": [
+                {"name": "admin", "password": true, "mfa": true, "created": "2024-01-01T00:00:00Z"}
+            ]},
+            {"label": "prod", "id": "210987654321", "name": "Prod", "users": []}
+        ]
+    }));
+    let env = moto.aws_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let exporter = Exporter::start(
+        &[
+            "--aws.organization.role-name",
+            "OrganizationAccountAccessRole",
+        ],
+        &env,
+    );
+    exporter.wait_ready(Duration::from_secs(60));
+    let organization = moto.accounts()["mgmt"]["organization_id"]
+        .as_str()
+        .expect("the management account is in the organization")
+        .to_owned();
+    let feature = |f: &str| {
+        format!(
+            r#"aws_iam_organization_feature_enabled{{organization_id="{organization}",feature="{f}"}}"#
+        )
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let m = loop {
+        let m = exporter.metrics();
+        if value(&m, &feature("RootSessions")).is_some() {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no organization features: {m}\n{:#?}",
+            exporter.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(value(&m, &feature("RootSessions")), Some(1.0), "{m}");
+    assert_eq!(
+        value(&m, &feature("RootCredentialsManagement")),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"aws_iam_exporter_collector_enabled{collector="root-credentials"}"#
+        ),
+        Some(0.0)
+    );
+}

@@ -34,7 +34,10 @@ else. Timestamps are ISO 8601 with an offset or `Z`, whole seconds
     {
       "partition": "aws",          # optional: aws (default) | aws-cn | aws-us-gov
       "organization": {            # optional: the first account creates an
-        "feature_set": "ALL"       #   organization (ALL | CONSOLIDATED_BILLING)
+        "feature_set": "ALL",      #   organization (ALL | CONSOLIDATED_BILLING)
+        "root_access_features": [  # optional: served by iam:ListOrganizationsFeatures
+          "RootSessions"           #   (moto has none); absent: the call fails as in
+        ]                          #   moto (RootCredentialsManagement | RootSessions)
       },
       "accounts": [ACCOUNT, ...]   # required, at least one
     }
@@ -364,13 +367,24 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
         )
     org = seed.get("organization")
     if org is not None:
-        org = check_fields(org, {"feature_set"}, "seed.organization")
+        org = check_fields(
+            org, {"feature_set", "root_access_features"}, "seed.organization"
+        )
         feature_set = org.get("feature_set", "ALL")
         if feature_set not in ("ALL", "CONSOLIDATED_BILLING"):
             raise SeedError(
                 "seed.organization.feature_set: expected ALL or CONSOLIDATED_BILLING"
             )
-        org = {"feature_set": feature_set}
+        features = org.get("root_access_features")
+        if features is not None and (
+            not isinstance(features, list)
+            or any(f not in ("RootCredentialsManagement", "RootSessions") for f in features)
+        ):
+            raise SeedError(
+                "seed.organization.root_access_features: expected a list of "
+                "RootCredentialsManagement and RootSessions"
+            )
+        org = {"feature_set": feature_set, "root_access_features": features}
 
     accounts_in = seed.get("accounts")
     if not isinstance(accounts_in, list) or not accounts_in:
@@ -826,6 +840,11 @@ class Seeder:
             )["Organization"]
             self.org_id = org["Id"]
             log.info("created organization %s", self.org_id)
+            features = self.seed["organization"]["root_access_features"]
+            if features is not None:
+                ORGANIZATION_FEATURES.update(
+                    {"OrganizationId": self.org_id, "EnabledFeatures": list(features)}
+                )
 
         for acc in accounts:
             if acc["index"] == 0:
@@ -1527,6 +1546,32 @@ def expect(where: str, what: str, actual: Any, wanted: Any) -> None:
 SERVICE_CREDENTIALS: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
 
+# What iam:ListOrganizationsFeatures answers; empty (the call fails, as in
+# moto) unless the seed names root_access_features.
+ORGANIZATION_FEATURES: dict[str, Any] = {}
+
+
+def serve_organizations_features() -> None:
+    """moto 5.2.5 has no ListOrganizationsFeatures (centralized root access).
+    Serve ORGANIZATION_FEATURES as IAM documents it when the seed set them;
+    otherwise fail as IAM does where trusted access is not enabled."""
+    from moto.core.responses import ActionResult
+    from moto.iam.exceptions import IAMException
+    from moto.iam.responses import IamResponse
+
+    class ServiceAccessNotEnabled(IAMException):
+        code = "ServiceAccessNotEnabledException"
+
+    def list_organizations_features(self: Any) -> Any:
+        if not ORGANIZATION_FEATURES:
+            raise ServiceAccessNotEnabled(
+                "trusted access for IAM is not enabled in this organization (seed it)"
+            )
+        return ActionResult(dict(ORGANIZATION_FEATURES))
+
+    IamResponse.list_organizations_features = list_organizations_features
+
+
 def serve_service_specific_credentials() -> None:
     """moto 5.2.5 has no service-specific credentials. Serve
     ListServiceSpecificCredentials from SERVICE_CREDENTIALS as IAM documents it:
@@ -1649,6 +1694,7 @@ def main(argv: list[str] | None = None) -> int:
 
         patch_moto()
         serve_service_specific_credentials()
+        serve_organizations_features()
         server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
