@@ -88,7 +88,11 @@ pub async fn run(
         .with_collectors(match config.report_file {
             Some(_) => collectors::Collectors::NONE,
             None => config.accounts.collectors,
-        }),
+        })
+        .with_shard(
+            config.accounts.shard.map_or(1, |s| s.count),
+            config.accounts.shard.map_or(0, |s| s.index),
+        ),
     ));
     info!(
         address = %listener.local_addr()?,

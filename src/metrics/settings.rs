@@ -15,6 +15,8 @@ use crate::source::SourceKinds;
 const REFRESH_INTERVAL: &str = "aws_iam_exporter_refresh_interval_seconds";
 const SOURCE_INFO: &str = "aws_iam_exporter_source_info";
 const COLLECTOR_ENABLED: &str = "aws_iam_exporter_collector_enabled";
+const SHARDS: &str = "aws_iam_exporter_shards";
+const SHARD: &str = "aws_iam_exporter_shard";
 
 /// Serves `aws_iam_exporter_refresh_interval_seconds` and
 /// `aws_iam_exporter_source_info{source}` from the flags the exporter runs
@@ -24,6 +26,8 @@ pub struct SettingsFamilies {
     interval_seconds: i64,
     source: &'static str,
     collectors: Collectors,
+    /// `--shard.count` and `--shard.index`; `(1, 0)` without sharding.
+    shard: (u32, u32),
 }
 
 impl SettingsFamilies {
@@ -40,7 +44,14 @@ impl SettingsFamilies {
             interval_seconds: i64::try_from(interval.as_secs()).unwrap_or(i64::MAX),
             source,
             collectors: Collectors::NONE,
+            shard: (1, 0),
         }
+    }
+
+    /// This replica's shard: `index` of `count` (`--shard.*`).
+    pub fn with_shard(mut self, count: u32, index: u32) -> Self {
+        self.shard = (count, index);
+        self
     }
 
     /// The collectors that run (`--collector.*`); none for a report file.
@@ -75,6 +86,18 @@ impl prometheus_client::collector::Collector for SettingsFamilies {
                     i64::from(self.collectors.is_on(s.collector)),
                 )
             }),
+        )?;
+        gauge(
+            &mut encoder,
+            SHARDS,
+            "Replicas the accounts are shared among (--shard.count); 1 without sharding",
+            [(no_labels, i64::from(self.shard.0))],
+        )?;
+        gauge(
+            &mut encoder,
+            SHARD,
+            "This replica's shard, from 0 to aws_iam_exporter_shards minus 1 (--shard.index); a shard may own no account",
+            [(no_labels, i64::from(self.shard.1))],
         )
     }
 }
@@ -126,7 +149,13 @@ mod tests {
              # TYPE aws_iam_exporter_collector_enabled gauge\n"
                 .to_owned()
                 + &collectors
-                + "# EOF\n"
+                + "# HELP aws_iam_exporter_shards Replicas the accounts are shared among (--shard.count); 1 without sharding\n\
+                   # TYPE aws_iam_exporter_shards gauge\n\
+                   aws_iam_exporter_shards 1\n\
+                   # HELP aws_iam_exporter_shard This replica's shard, from 0 to aws_iam_exporter_shards minus 1 (--shard.index); a shard may own no account\n\
+                   # TYPE aws_iam_exporter_shard gauge\n\
+                   aws_iam_exporter_shard 0\n\
+                   # EOF\n"
         );
     }
 

@@ -205,7 +205,16 @@ fn filters_and_shards_split_the_organization_exactly() {
         args.extend(["--shard.count", "2", "--shard.index", index]);
         let exporter = start(&moto, &args);
         std::thread::sleep(Duration::from_millis(500));
-        let ids = account_ids(&exporter.metrics());
+        let m = exporter.metrics();
+        // Each replica says which shard it is, so that an empty shard can
+        // be told from a broken one.
+        assert_eq!(value(&m, "aws_iam_exporter_shards"), Some(2.0), "{m}");
+        assert_eq!(
+            value(&m, "aws_iam_exporter_shard"),
+            Some(index.parse().unwrap()),
+            "{m}"
+        );
+        let ids = account_ids(&m);
         assert!(
             seen.is_disjoint(&ids),
             "an account is in two shards: {ids:?}"

@@ -133,7 +133,9 @@ pub async fn render() -> Rendered {
     let interval = Duration::from_secs(300);
     let mut exposition = Exposition::new(Arc::clone(&store), Arc::new(|| NOW), interval, &api);
     exposition.registry_mut().register_collector(Box::new(
-        SettingsFamilies::new(interval, false, SourceKinds::REPORT).with_collectors(every),
+        SettingsFamilies::new(interval, false, SourceKinds::REPORT)
+            .with_collectors(every)
+            .with_shard(3, 1),
     ));
     let snapshot = exposition.snapshot();
     let render = |format| exposition.render(&snapshot, format).unwrap();
