@@ -17,7 +17,7 @@ use tracing::{debug, error, info, warn};
 use crate::assume_role::AssumeRole;
 use crate::aws::{self, ApiMetrics};
 use crate::collectors::root_credentials::{self, Auditor, OrganizationFeatures, RootSession};
-use crate::collectors::{Collector, Collectors};
+use crate::collectors::{Collector, Collectors, Schedule};
 use crate::model::account_from_arn;
 use crate::report::fetch::PollPolicy;
 use crate::source::{Source, SourceKinds};
@@ -94,6 +94,8 @@ pub struct AccountsConfig {
     pub max_response_bytes: u64,
     /// Collectors run for every account (`--collector.*`).
     pub collectors: Collectors,
+    /// How often each collector reads an account (`--collector.NAME.interval`).
+    pub schedule: Schedule,
     /// Shortest time between two root-credentials audits of one account.
     pub root_audit_interval: std::time::Duration,
 }

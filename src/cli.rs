@@ -14,6 +14,7 @@ use crate::aws::AwsOptions;
 use crate::collectors::CollectorFlags;
 use crate::refresh::KeyIdMode;
 use crate::source::SourceKinds;
+use crate::time::parse_duration;
 
 /// Default listen port of the exporter.
 pub const DEFAULT_PORT: u16 = 9824;
@@ -376,7 +377,8 @@ impl TryFrom<Args> for Config {
                 }),
                 kinds: args.source,
                 concurrency: args.max_concurrency as usize,
-                collectors: args.collectors.0,
+                collectors: args.collectors.enabled,
+                schedule: args.collectors.schedule.clone(),
                 root_audit_interval: args.root_audit_interval,
                 max_response_bytes: args.max_bytes,
             },
@@ -428,48 +430,6 @@ fn parse_listen_address(s: &str) -> Option<SocketAddr> {
         }
         None => s.parse().ok(),
     }
-}
-
-/// Parses Go-style durations: `90s`, `5m`, `1h30m`, `1d`, `500ms`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let mut total = Duration::ZERO;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(format!("expected a number at {rest:?} (e.g. 30s, 5m, 1h)"));
-        }
-        let value: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("number too large in {s:?}"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(1),
-            "s" => Duration::from_secs(1),
-            "m" => Duration::from_secs(60),
-            "h" => Duration::from_secs(3600),
-            "d" => Duration::from_secs(86_400),
-            "" => return Err(format!("missing unit in {s:?} (use ms, s, m, h or d)")),
-            other => {
-                return Err(format!(
-                    "unknown unit {other:?} in {s:?} (use ms, s, m, h or d)"
-                ));
-            }
-        };
-        rest = &rest[unit_len..];
-        let part = u32::try_from(value)
-            .ok()
-            .and_then(|v| unit.checked_mul(v))
-            .ok_or_else(|| format!("duration {s:?} is too large"))?;
-        total = total
-            .checked_add(part)
-            .ok_or_else(|| format!("duration {s:?} is too large"))?;
-    }
-    Ok(total)
 }
 
 #[cfg(test)]
@@ -532,7 +492,44 @@ mod collector_flags {
     fn enabled(args: &[&str]) -> Collectors {
         let args = Args::try_parse_from(std::iter::once("exporter").chain(args.iter().copied()))
             .expect("flags parse");
-        args.collectors.0
+        args.collectors.enabled
+    }
+
+    #[test]
+    fn collector_intervals_have_defaults_flags_and_environment_variables() {
+        use crate::collectors::Collector;
+        use std::time::Duration;
+        let schedule = |args: &[&str]| {
+            let mut argv = vec!["iam-credentials-exporter"];
+            argv.extend_from_slice(args);
+            Args::try_parse_from(argv).unwrap().collectors.schedule
+        };
+        let defaults = schedule(&[]);
+        assert_eq!(
+            defaults.interval(Collector::PasswordPolicy),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            defaults.interval(Collector::ServiceSpecificCredentials),
+            Duration::ZERO
+        );
+        // root-credentials keeps its own flag (the audit interval).
+        assert_eq!(
+            defaults.interval(Collector::RootCredentials),
+            Duration::ZERO
+        );
+        let set = schedule(&[
+            "--collector.password-policy.interval=0s",
+            "--collector.roles.interval",
+            "15m",
+        ]);
+        assert_eq!(set.interval(Collector::PasswordPolicy), Duration::ZERO);
+        assert_eq!(set.interval(Collector::Roles), Duration::from_secs(900));
+        let mut argv = vec![
+            "iam-credentials-exporter",
+            "--collector.roles.interval=soon",
+        ];
+        assert!(Args::try_parse_from(argv.drain(..)).is_err());
     }
 
     #[test]

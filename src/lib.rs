@@ -111,7 +111,8 @@ pub async fn run(
             .with_timeout(config.refresh_timeout)
             .with_parallelism(config.max_accounts_parallel)
             .with_stagger(config.account_start_interval)
-            .with_key_ids(config.key_ids),
+            .with_key_ids(config.key_ids)
+            .with_schedule(config.accounts.schedule.clone()),
     );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

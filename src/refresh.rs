@@ -14,7 +14,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::accounts::{Accounts, Target};
 use crate::aws::ApiMetrics;
-use crate::collectors::{self, Collected};
+use crate::collectors::{self, Collected, Schedule};
 use crate::model::AccountData;
 use crate::permit::Permit;
 use crate::snapshot::{AccountState, Progress, Snapshot, Store};
@@ -72,12 +72,14 @@ pub struct Refresher {
     stagger: Duration,
     /// How key ids are exported.
     key_ids: KeyIdMode,
+    /// How often each collector reads an account.
+    schedule: Arc<Schedule>,
 }
 
 impl Refresher {
     /// Refreshes `accounts` into `store`, timed by `clock`: one account at a
-    /// time, each within 5 minutes, starts not spaced, key ids in full;
-    /// the `with_*` methods change those.
+    /// time, each within 5 minutes, starts not spaced, key ids in full,
+    /// every collector at every refresh; the `with_*` methods change those.
     pub fn new(accounts: Accounts, store: Arc<Store>, api: ApiMetrics, clock: Clock) -> Self {
         Self {
             accounts,
@@ -88,7 +90,14 @@ impl Refresher {
             parallelism: 1,
             stagger: Duration::ZERO,
             key_ids: KeyIdMode::Full,
+            schedule: Arc::new(Schedule::every_refresh()),
         }
+    }
+
+    /// How often each collector reads an account (`--collector.NAME.interval`).
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = Arc::new(schedule);
+        self
     }
 
     /// Deadline of one account's refresh.
@@ -203,11 +212,24 @@ impl Refresher {
             self.parallelism.max(1) * IN_PROGRESS_PER_PERMIT,
         ));
         let next_start = Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now()));
+        let published = self.store.load();
         let mut tasks = JoinSet::new();
         for (index, target) in targets.iter().enumerate() {
-            let (target, api, limit, admission, next_start) = (
-                Arc::clone(target),
-                self.api.clone(),
+            // What the collectors read last time, for those that need not
+            // read again yet.
+            let before = published
+                .accounts
+                .get(index)
+                .filter(|a| a.data.is_some())
+                .map(|a| Arc::clone(&a.collected));
+            let job = Job {
+                target: Arc::clone(target),
+                api: self.api.clone(),
+                schedule: Arc::clone(&self.schedule),
+                before,
+                clock: Arc::clone(&self.clock),
+            };
+            let (limit, admission, next_start) = (
                 Arc::clone(&limit),
                 Arc::clone(&admission),
                 Arc::clone(&next_start),
@@ -223,7 +245,7 @@ impl Refresher {
                     *next = tokio::time::Instant::now() + stagger;
                 }
                 let began = Instant::now();
-                let result = attempt(target, api, permit, timeout).await;
+                let result = attempt(job, permit, timeout).await;
                 Attempt {
                     index,
                     result,
@@ -327,15 +349,24 @@ fn pending(target: &Target, before: Option<&Arc<AccountState>>) -> AccountState 
     state
 }
 
+/// What one account's refresh attempt is given.
+struct Job {
+    target: Arc<Target>,
+    api: ApiMetrics,
+    schedule: Arc<Schedule>,
+    /// The collectors' last reads, where the account has published data.
+    before: Option<Arc<Collected>>,
+    clock: Clock,
+}
+
 /// One account's refresh under its deadline, in a task of its own so that a
 /// panic anywhere in a source (a parser, the SDK) is that account's failure.
 async fn attempt(
-    target: Arc<Target>,
-    api: ApiMetrics,
+    job: Job,
     permit: Permit,
     timeout: Duration,
 ) -> Result<(AccountData, Collected), SourceError> {
-    let task = tokio::spawn(async move { read(&target, &api, &permit).await });
+    let task = tokio::spawn(async move { read(&job, &permit).await });
     let abort = task.abort_handle();
     match tokio::time::timeout(timeout, task).await {
         Ok(Ok(result)) => result,
@@ -350,11 +381,8 @@ async fn attempt(
 
 /// Reads the account's source and runs its collectors, all at once. A
 /// collector's failure is in its outcome; only the source's fails the account.
-async fn read(
-    target: &Target,
-    api: &ApiMetrics,
-    permit: &Permit,
-) -> Result<(AccountData, Collected), SourceError> {
+async fn read(job: &Job, permit: &Permit) -> Result<(AccountData, Collected), SourceError> {
+    let (target, api) = (&job.target, &job.api);
     let collected = async {
         match target.source.iam() {
             Some((iam, concurrency)) => {
@@ -364,7 +392,9 @@ async fn read(
                     concurrency,
                     root: target.root.as_deref(),
                 };
-                collectors::collect(target.collectors, ctx).await
+                let now = (job.clock)();
+                let before = job.before.as_deref();
+                collectors::collect(target.collectors, &job.schedule, before, now, ctx).await
             }
             None => Collected::default(),
         }

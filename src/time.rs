@@ -1,10 +1,12 @@
-//! Calendar arithmetic for the RFC 3339 times IAM reports and the logs print.
+//! Calendar arithmetic for the RFC 3339 times IAM reports and the logs print,
+//! and the Go-style durations of the flags.
 //!
 //! A few lines of well-known algorithms (Howard Hinnant's civil date
 //! conversions) instead of a date-time crate: the exporter only needs UTC,
 //! whole seconds and the proleptic Gregorian calendar.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Seconds since the Unix epoch; injected so tests can fix "now".
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -118,6 +120,48 @@ pub fn format_rfc3339(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// Parses Go-style durations: `90s`, `5m`, `1h30m`, `1d`, `500ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let mut total = Duration::ZERO;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("expected a number at {rest:?} (e.g. 30s, 5m, 1h)"));
+        }
+        let value: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("number too large in {s:?}"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            "d" => Duration::from_secs(86_400),
+            "" => return Err(format!("missing unit in {s:?} (use ms, s, m, h or d)")),
+            other => {
+                return Err(format!(
+                    "unknown unit {other:?} in {s:?} (use ms, s, m, h or d)"
+                ));
+            }
+        };
+        rest = &rest[unit_len..];
+        let part = u32::try_from(value)
+            .ok()
+            .and_then(|v| unit.checked_mul(v))
+            .ok_or_else(|| format!("duration {s:?} is too large"))?;
+        total = total
+            .checked_add(part)
+            .ok_or_else(|| format!("duration {s:?} is too large"))?;
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use iam_credentials_exporter::aws::ApiMetrics;
-use iam_credentials_exporter::cli::{parse_bytes, parse_duration};
+use iam_credentials_exporter::cli::parse_bytes;
+use iam_credentials_exporter::time::parse_duration;
 use iam_credentials_exporter::exposition::Format;
 use iam_credentials_exporter::metrics::Exposition;
 use iam_credentials_exporter::snapshot::{AccountState, Snapshot, Store};

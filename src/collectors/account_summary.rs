@@ -30,6 +30,7 @@ pub const ABOUT: About = about! {
     env: "IAM_EXPORTER_COLLECTOR_ACCOUNT_SUMMARY",
     default: true,
     cost: "1 call per account (iam:GetAccountSummary)",
+    interval: "1h",
 };
 
 /// What the collector reads in one account.

@@ -42,18 +42,36 @@ pub struct Collection<T> {
     pub last_success: Option<i64>,
     /// Duration of this refresh's attempt.
     pub duration: Duration,
+    /// Whether this refresh kept the last read instead of calling IAM: it
+    /// is younger than the collector's interval (`--collector.NAME.interval`).
+    pub reused: bool,
 }
 
 impl<T: Clone> Collection<T> {
-    /// Completes this refresh's outcome against the published one: a success
-    /// is stamped `now`; a failure keeps the data and time of the last success.
+    /// Completes this refresh's outcome against the published one: a read
+    /// is stamped `now`; a failure keeps the data and time of the last
+    /// success; a reused read keeps its own.
     fn carry(&mut self, before: Option<&Collection<T>>, now: i64) {
+        if self.reused {
+            return;
+        }
         if self.success {
             self.last_success = Some(now);
         } else if let Some(before) = before {
             self.data.clone_from(&before.data);
             self.last_success = before.last_success;
         }
+    }
+
+    /// The last read again, if it succeeded less than `interval` before
+    /// `now`: no call this refresh.
+    fn reuse(before: Option<&Collection<T>>, interval: Duration, now: i64) -> Option<Self> {
+        let before = before.filter(|b| b.success)?;
+        let age = now.saturating_sub(before.last_success?);
+        (u64::try_from(age).ok()? < interval.as_secs()).then(|| Collection {
+            reused: true,
+            ..before.clone()
+        })
     }
 }
 
@@ -83,6 +101,7 @@ where
             success: true,
             last_success: None,
             duration,
+            reused: false,
         },
         Err(cause) => {
             tracing::warn!(collector = collector.name(), %cause, "collector failed; keeping its last good data");
@@ -91,6 +110,7 @@ where
                 success: false,
                 last_success: None,
                 duration,
+                reused: false,
             }
         }
     })
@@ -107,10 +127,32 @@ pub struct About {
     pub default: bool,
     /// IAM calls it makes per account and refresh.
     pub cost: &'static str,
+    /// `--collector.NAME.interval`: its flag, environment variable and
+    /// default (a duration; `0s` reads at every refresh). `None` for a
+    /// collector with an interval of its own (root-credentials).
+    pub interval: Option<IntervalFlag>,
+}
+
+/// The flag of a collector's interval.
+#[derive(Debug)]
+pub struct IntervalFlag {
+    pub flag: &'static str,
+    pub env: &'static str,
+    pub default: &'static str,
 }
 
 /// A collector module's [`About`], its flags made from its name.
 macro_rules! about {
+    (name: $name:literal, env: $env:literal, default: $default:literal, cost: $cost:literal, interval: $interval:literal $(,)?) => {
+        $crate::collectors::About {
+            interval: Some($crate::collectors::IntervalFlag {
+                flag: concat!("collector.", $name, ".interval"),
+                env: concat!($env, "_INTERVAL"),
+                default: $interval,
+            }),
+            ..about!(name: $name, env: $env, default: $default, cost: $cost)
+        }
+    };
     (name: $name:literal, env: $env:literal, default: $default:literal, cost: $cost:literal $(,)?) => {
         $crate::collectors::About {
             name: $name,
@@ -119,6 +161,7 @@ macro_rules! about {
             env: $env,
             default: $default,
             cost: $cost,
+            interval: None,
         }
     };
 }
@@ -212,10 +255,25 @@ macro_rules! collectors {
             $module::TABLE.names(),
         )*];
 
-        /// Runs the enabled collectors of one account, all at once.
-        pub async fn collect(enabled: Collectors, ctx: Context<'_>) -> Collected {
+        /// Runs the enabled collectors of one account, all at once; a
+        /// collector whose last read (in `before`) is younger than its
+        /// interval in `schedule` keeps it without a call.
+        pub async fn collect(
+            enabled: Collectors,
+            schedule: &Schedule,
+            before: Option<&Collected>,
+            now: i64,
+            ctx: Context<'_>,
+        ) -> Collected {
             let ($($module,)*) = tokio::join!($(
-                run(enabled.is_on(Collector::$variant), Collector::$variant, $module::collect(ctx)),
+                async {
+                    let on = enabled.is_on(Collector::$variant);
+                    let before = before.and_then(|b| b.$module.as_ref());
+                    match Collection::reuse(before, schedule.interval(Collector::$variant), now) {
+                        Some(kept) if on => Some(kept),
+                        _ => run(on, Collector::$variant, $module::collect(ctx)).await,
+                    }
+                },
             )*);
             Collected { $($module,)* }
         }
@@ -256,12 +314,15 @@ impl Collector {
         self.spec().name
     }
 
-    fn bit(self) -> u64 {
-        let index = SPECS
+    fn index(self) -> usize {
+        SPECS
             .iter()
             .position(|s| s.collector == self)
-            .expect("every collector has a spec");
-        1 << index
+            .expect("every collector has a spec")
+    }
+
+    fn bit(self) -> u64 {
+        1 << self.index()
     }
 }
 
@@ -303,9 +364,53 @@ impl Collectors {
     }
 }
 
+/// How often each collector reads an account (`--collector.NAME.interval`):
+/// data that rarely changes need not be read at every refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule(Vec<Duration>);
+
+impl Default for Schedule {
+    /// Every collector's default interval.
+    fn default() -> Self {
+        Self(
+            SPECS
+                .iter()
+                .map(|s| {
+                    s.interval
+                        .as_ref()
+                        .map_or(Duration::ZERO, |i| parse_interval(i.default))
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Schedule {
+    /// Every collector at every refresh.
+    pub fn every_refresh() -> Self {
+        Self(vec![Duration::ZERO; SPECS.len()])
+    }
+
+    pub fn with(mut self, collector: Collector, interval: Duration) -> Self {
+        self.0[collector.index()] = interval;
+        self
+    }
+
+    pub fn interval(&self, collector: Collector) -> Duration {
+        self.0[collector.index()]
+    }
+}
+
+fn parse_interval(text: &str) -> Duration {
+    crate::time::parse_duration(text).expect("a collector's default interval is a duration")
+}
+
 /// The `--collector.*` flags, as a flattened part of the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CollectorFlags(pub Collectors);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectorFlags {
+    pub enabled: Collectors,
+    pub schedule: Schedule,
+}
 
 const DISABLE_DEFAULTS: &str = "collector.disable-defaults";
 
@@ -347,6 +452,21 @@ impl clap::Args for CollectorFlags {
                         .help(format!("Disable the {} collector", spec.name))
                         .help_heading("Collectors"),
                 );
+            if let Some(interval) = &spec.interval {
+                cmd = cmd.arg(
+                    Arg::new(interval.flag)
+                        .long(interval.flag)
+                        .env(interval.env)
+                        .value_name("DURATION")
+                        .default_value(interval.default)
+                        .value_parser(crate::time::parse_duration)
+                        .help(format!(
+                            "Shortest time between two reads of an account by the {} collector; its last read is served in between (0s: every refresh)",
+                            spec.name
+                        ))
+                        .help_heading("Collectors"),
+                );
+            }
         }
         cmd
     }
@@ -362,6 +482,7 @@ impl clap::FromArgMatches for CollectorFlags {
             true => Collectors::NONE,
             false => Collectors::default(),
         };
+        let mut schedule = Schedule::every_refresh();
         for spec in SPECS {
             // The later of --collector.X and --no-collector.X wins: each
             // overrides the other.
@@ -370,8 +491,16 @@ impl clap::FromArgMatches for CollectorFlags {
             } else if let Some(on) = matches.get_one::<bool>(spec.flag) {
                 set = set.with(spec.collector, *on);
             }
+            if let Some(interval) = &spec.interval
+                && let Some(every) = matches.get_one::<Duration>(interval.flag)
+            {
+                schedule = schedule.with(spec.collector, *every);
+            }
         }
-        Ok(Self(set))
+        Ok(Self {
+            enabled: set,
+            schedule,
+        })
     }
 
     fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {

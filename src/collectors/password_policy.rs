@@ -16,6 +16,7 @@ pub const ABOUT: About = about! {
     env: "IAM_EXPORTER_COLLECTOR_PASSWORD_POLICY",
     default: true,
     cost: "1 call per account (iam:GetAccountPasswordPolicy)",
+    interval: "1h",
 };
 
 /// What the collector reads in one account.

@@ -55,6 +55,7 @@ pub const ABOUT: About = about! {
     env: "IAM_EXPORTER_COLLECTOR_ROLES",
     default: true,
     cost: "1 call per 1,000 roles per account (iam:GetAccountAuthorizationDetails, roles only)",
+    interval: "1h",
 };
 
 /// What the collector reads in one account.

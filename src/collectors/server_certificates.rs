@@ -20,6 +20,7 @@ pub const ABOUT: About = about! {
     env: "IAM_EXPORTER_COLLECTOR_SERVER_CERTIFICATES",
     default: true,
     cost: "1 call per account and 1,000 server certificates (iam:ListServerCertificates)",
+    interval: "1h",
 };
 
 /// What the collector reads in one account.

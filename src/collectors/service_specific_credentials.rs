@@ -36,6 +36,7 @@ pub const ABOUT: About = about! {
     env: "IAM_EXPORTER_COLLECTOR_SERVICE_SPECIFIC_CREDENTIALS",
     default: true,
     cost: "1 call per account and 1,000 credentials, whatever the number of users (iam:ListServiceSpecificCredentials with AllUsers, every service at once; 1 more per service where IAM requires ServiceName)",
+    interval: "0s",
 };
 
 /// What the collector reads in one account.

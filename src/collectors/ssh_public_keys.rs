@@ -28,6 +28,7 @@ pub const ABOUT: About = about! {
     env: "IAM_EXPORTER_COLLECTOR_SSH_PUBLIC_KEYS",
     default: false,
     cost: "1 call per user, plus 1 per 1,000 users (iam:ListSSHPublicKeys, iam:ListUsers)",
+    interval: "0s",
 };
 
 /// What the collector reads in one account.

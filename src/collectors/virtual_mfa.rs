@@ -28,6 +28,7 @@ pub const ABOUT: About = about! {
     env: "IAM_EXPORTER_COLLECTOR_VIRTUAL_MFA",
     default: true,
     cost: "1 call per account and 1,000 assigned virtual MFA devices (iam:ListVirtualMFADevices)",
+    interval: "1h",
 };
 
 /// What the collector reads in one account.

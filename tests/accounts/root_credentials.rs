@@ -704,6 +704,7 @@ fn no_root_row_no_root_claim() {
             success: true,
             last_success: Some(1_800_000_000),
             duration: Duration::ZERO,
+            reused: false,
         }),
         ..Collected::default()
     };

@@ -292,3 +292,94 @@ fn password_policy_from_iam_and_the_flag_that_turns_it_off() {
         Some(0.0)
     );
 }
+
+/// A collector with an interval (`--collector.NAME.interval`) reads an
+/// account at most once per interval: refreshes in between serve its last
+/// read, whose timestamp says how old it is, with no call; a failed read is
+/// retried at the next refresh.
+#[tokio::test(start_paused = true)]
+async fn a_collector_reads_at_most_once_per_interval_and_its_timestamp_says_how_old() {
+    use iam_credentials_exporter::collectors::Schedule;
+
+    let [generate, get] = report_rules(REPORT, Some(1_764_000_000));
+    let policy = mock!(Client::get_account_password_policy)
+        .sequence()
+        .output(strict_policy)
+        .http_response(|| aws_error(403, "AccessDenied"))
+        .output(strict_policy)
+        .build();
+    let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get, &policy]);
+    let now = Arc::new(AtomicI64::new(1_800_000_000));
+    let store = Arc::new(Store::default());
+    let api = ApiMetrics::default();
+    let refresher = Refresher::new(
+        Accounts::Static(vec![Arc::new(
+            Target::new(
+                ACCOUNT,
+                Source::Aws {
+                    client,
+                    kinds: SourceKinds::REPORT,
+                    poll: PollPolicy::default(),
+                    concurrency: 1,
+                },
+            )
+            .with_account_id(ACCOUNT)
+            .with_collectors(Collectors::NONE.with(Collector::PasswordPolicy, true)),
+        )]),
+        Arc::clone(&store),
+        api.clone(),
+        {
+            let now = Arc::clone(&now);
+            Arc::new(move || now.load(Ordering::SeqCst))
+        },
+    )
+    .with_schedule(
+        Schedule::every_refresh().with(Collector::PasswordPolicy, Duration::from_secs(3600)),
+    );
+    let health =
+        |name: &str| format!("{name}{{account_id=\"{ACCOUNT}\",collector=\"password-policy\"}}");
+    let last = health("aws_iam_exporter_collector_last_success_timestamp_seconds");
+    let success = health("aws_iam_exporter_collector_success");
+    let at = |t: i64| {
+        now.store(t, Ordering::SeqCst);
+        render(&store, t, &api, true)
+    };
+
+    refresher.refresh_once().await;
+    let m = at(1_800_000_000);
+    assert_eq!(value(&m, &last), Some(1_800_000_000.0));
+    assert_eq!(policy.num_calls(), 1);
+
+    // 59 minutes later: no call, the first read is served and says its age.
+    now.store(1_800_003_540, Ordering::SeqCst);
+    refresher.refresh_once().await;
+    let m = at(1_800_003_540);
+    assert_eq!(policy.num_calls(), 1, "read within the interval");
+    assert_eq!(value(&m, &success), Some(1.0));
+    assert_eq!(value(&m, &last), Some(1_800_000_000.0), "{m}");
+    assert_eq!(
+        value(
+            &m,
+            &format!("aws_iam_password_policy_minimum_length{{account_id=\"{ACCOUNT}\"}}")
+        ),
+        Some(14.0)
+    );
+
+    // An hour on: read again, refused; the next refresh retries at once.
+    now.store(1_800_003_600, Ordering::SeqCst);
+    refresher.refresh_once().await;
+    let m = at(1_800_003_600);
+    assert_eq!(policy.num_calls(), 2);
+    assert_eq!(value(&m, &success), Some(0.0));
+    assert_eq!(value(&m, &last), Some(1_800_000_000.0));
+    now.store(1_800_003_660, Ordering::SeqCst);
+    refresher.refresh_once().await;
+    let m = at(1_800_003_660);
+    assert_eq!(
+        policy.num_calls(),
+        3,
+        "a failed read is not kept for an hour"
+    );
+    assert_eq!(value(&m, &success), Some(1.0));
+    assert_eq!(value(&m, &last), Some(1_800_003_660.0));
+}
