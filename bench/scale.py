@@ -20,7 +20,7 @@ Measured:
   that the reader sees what else ran.
 
 Usage: bench/scale.py [--accounts 1000,5000,10000] [--users 3] [--latency-ms 50]
-                      [--throttle 0] [--deadline 1800] [--json FILE]
+                      [--throttle 0] [--report-build-ms 0] [--deadline 1800] [--json FILE]
                       [--bin target/release/iam-credentials-exporter]
                       [--lab target/bench/release/iam-scale-lab] [-- EXTRA EXPORTER FLAGS]
 
@@ -163,7 +163,8 @@ def run(args, members: int, extra: list[str]) -> dict:
     lab = subprocess.Popen(
         [args.lab, "--accounts", str(members), "--users", str(args.users),
          "--latency-ms", str(args.latency_ms), "--throttle", str(args.throttle),
-         "--threads", str(args.lab_threads), "--max-seconds", str(args.deadline + 120)],
+         "--report-build-ms", str(args.report_build_ms), "--threads", str(args.lab_threads),
+         "--max-seconds", str(args.deadline + 120)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     line = lab.stdout.readline()
     if not line.startswith("READY "):
@@ -181,6 +182,7 @@ def run(args, members: int, extra: list[str]) -> dict:
     accounts = members + 1
     result: dict = {"members": members, "accounts": accounts, "users": args.users,
                     "latency_ms": args.latency_ms, "throttle": args.throttle,
+                    "report_build_ms": args.report_build_ms,
                     "flags": flags, "complete": False}
     try:
         if not exporter.wait(lambda: exporter.address, started + 30):
@@ -199,12 +201,15 @@ def run(args, members: int, extra: list[str]) -> dict:
         result["first_duration_s"] = first["duration_s"]
         result["first_cpu_s"] = first["exporter_cpu_s"]
         result["rss_after_first_kib"] = status_kib(proc.pid, "VmRSS")
+        result["rss_peak_first_kib"] = status_kib(proc.pid, "VmHWM")
         # One scrape to check what the exporter serves; its CPU is left out
         # of the steady refresh's.
         before = cpu_seconds(proc.pid)
         t = time.monotonic()
         body = get(f"http://{address}/metrics")
         result["scrape_s"] = time.monotonic() - t
+        result["rss_after_scrape_kib"] = status_kib(proc.pid, "VmRSS")
+        result["rss_peak_after_scrape_kib"] = status_kib(proc.pid, "VmHWM")
         result["scrape_cpu_s"] = cpu_seconds(proc.pid) - before
         result["scrape_bytes"] = len(body)
         result["after_first"] = exposition(body.decode())
@@ -278,7 +283,10 @@ def markdown(r: dict) -> str:
             f"| resident (VmRSS) after | {r['rss_after_first_kib'] / 1024:.1f} MiB "
             f"| {r['rss_after_steady_kib'] / 1024:.1f} MiB "
             f"({r['rss_after_steady_kib'] / n:.1f} KiB/account) |",
-            f"| peak resident (VmHWM) | | {r['rss_peak_kib'] / 1024:.1f} MiB |",
+            f"| peak resident (VmHWM) | {r['rss_peak_first_kib'] / 1024:.1f} MiB "
+            f"| {r['rss_peak_kib'] / 1024:.1f} MiB |",
+            f"| resident after the one scrape between the refreshes | "
+            f"{r['rss_after_scrape_kib'] / 1024:.1f} MiB | |",
             f"| calls | {sum(first['served'].values()):,} ({per_account(first, n):.1f}/account) "
             f"| {sum(steady['served'].values()):,} ({per_account(steady, n):.2f}/account) |",
             f"| most calls in flight at the lab | {first['in_flight_max']} | {steady['in_flight_max']} |",
@@ -314,6 +322,8 @@ def main() -> None:
     parser.add_argument("--refresh-interval", default="1m")
     parser.add_argument("--deadline", type=int, default=1800,
                         help="seconds per size before the run is stopped")
+    parser.add_argument("--report-build-ms", type=int, default=0,
+                        help="how long the lab takes to build an account's first report")
     parser.add_argument("--lab-threads", type=int, default=1)
     parser.add_argument("--bin", default=str(ROOT / "target/release/iam-credentials-exporter"))
     parser.add_argument("--lab", default=str(ROOT / "target/bench/release/iam-scale-lab"))
