@@ -111,6 +111,19 @@ pub struct Exposition {
     rendering: Mutex<()>,
     /// Account renderings made since start.
     renders: AtomicU64,
+    /// Responses whose tables were written, rather than shared, since start.
+    written: AtomicU64,
+    /// The tables of the last response, shared by the responses of the same
+    /// snapshot and second.
+    last: Mutex<Option<Written>>,
+}
+
+/// The tables of one response, written out.
+struct Written {
+    /// Not kept alive by this: a snapshot that is no longer served is freed.
+    snapshot: Weak<Snapshot>,
+    now: i64,
+    tables: Arc<OnceLock<Arc<[Bytes]>>>,
 }
 
 impl std::fmt::Debug for Exposition {
@@ -142,6 +155,8 @@ impl Exposition {
             cache: Mutex::default(),
             rendering: Mutex::default(),
             renders: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            last: Mutex::default(),
         }
     }
 
@@ -150,6 +165,8 @@ impl Exposition {
     /// by default.
     pub fn with_ages(mut self, ages: bool) -> Self {
         self.ages = ages;
+        // The tables written so far are of the other setting.
+        self.last = Mutex::default();
         self
     }
 
@@ -169,11 +186,23 @@ impl Exposition {
         self.renders.load(Ordering::Relaxed)
     }
 
+    /// How many responses had their tables written since start; the others
+    /// of the same snapshot and second shared them.
+    pub fn tables_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
     /// The response for `snapshot`, and nothing else, in `format`: every
     /// per-account, per-user and per-key series of one response comes from
-    /// one snapshot. Renders the accounts not yet in the cache (CPU work:
-    /// call it off the threads that serve connections); the body then
-    /// streams the cached text and writes ages as it goes.
+    /// one snapshot. Renders the accounts not yet in the cache and writes
+    /// the ages (CPU work: call it off the threads that serve connections).
+    ///
+    /// The tables of a response depend only on the snapshot and the second
+    /// it is made in, and are the same in both formats: scrapes of one
+    /// snapshot within one second share one writing of them, so that a
+    /// burst of scrapers costs one rendering, and the memory of one,
+    /// whatever their number. The process-wide families at the head are
+    /// encoded for each response.
     pub fn body(&self, snapshot: &Arc<Snapshot>, format: Format) -> Result<Body, std::fmt::Error> {
         let now = (self.clock)();
         // The account families read the snapshot they are given, so they go
@@ -189,9 +218,52 @@ impl Exposition {
             snapshot: Arc::clone(snapshot),
         }));
         let head = format::encode(&[&scrape, &self.registry, &organization], format)?;
-        let rendered = self.rendered(snapshot);
         let mut body = Body::new(now);
         body.bytes(Bytes::from(head));
+        for chunk in self.tables_at(snapshot, now).iter() {
+            body.bytes(chunk.clone());
+        }
+        body.bytes(Bytes::from_static(format.end().as_bytes()));
+        Ok(body)
+    }
+
+    /// The tables of `snapshot` at `now`, written out: the last response's
+    /// when it was of the same snapshot and second, else written now (and
+    /// once, however many scrapes ask at the same time).
+    fn tables_at(&self, snapshot: &Arc<Snapshot>, now: i64) -> Arc<[Bytes]> {
+        let cell = {
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+            match &*last {
+                Some(w)
+                    if w.now == now
+                        && w.snapshot
+                            .upgrade()
+                            .is_some_and(|s| Arc::ptr_eq(&s, snapshot)) =>
+                {
+                    Arc::clone(&w.tables)
+                }
+                _ => {
+                    let cell = Arc::<OnceLock<Arc<[Bytes]>>>::default();
+                    *last = Some(Written {
+                        snapshot: Arc::downgrade(snapshot),
+                        now,
+                        tables: Arc::clone(&cell),
+                    });
+                    cell
+                }
+            }
+        };
+        Arc::clone(cell.get_or_init(|| {
+            self.written.fetch_add(1, Ordering::Relaxed);
+            self.tables(snapshot, now).collect()
+        }))
+    }
+
+    /// The tables of `snapshot`, family by family: the cached text as it
+    /// is, the ages written from `now`.
+    fn tables(&self, snapshot: &Snapshot, now: i64) -> Body {
+        let rendered = self.rendered(snapshot);
+        let mut body = Body::new(now);
         for (t, (table, headers)) in tables().zip(&self.headers).enumerate() {
             // A family without a sample in this response gets no HELP/TYPE:
             // collectors that are off add nothing to it.
@@ -223,8 +295,7 @@ impl Exposition {
                 }
             }
         }
-        body.bytes(Bytes::from_static(format.end().as_bytes()));
-        Ok(body)
+        body
     }
 
     /// The whole response as one string (tests, fuzzing); the server streams

@@ -187,3 +187,51 @@ fn age_families_can_be_left_out() {
         );
     }
 }
+
+/// Scrapes of one snapshot within one second send the same tables: they
+/// share one writing of them (a burst of scrapers costs one), in both
+/// formats; the next second, or a new snapshot, writes them again, with
+/// ages from the new "now".
+#[test]
+fn scrapes_of_one_snapshot_in_one_second_share_one_writing_of_the_tables() {
+    use iam_credentials_exporter::exposition::Format;
+
+    let store = Arc::new(Store::default());
+    store.publish(Snapshot::new([account(0, 10)]));
+    let now = Arc::new(AtomicI64::new(CREATED + 1_000));
+    let exposition = Exposition::new(
+        Arc::clone(&store),
+        {
+            let now = Arc::clone(&now);
+            Arc::new(move || now.load(Ordering::SeqCst))
+        },
+        Duration::from_secs(300),
+        &Default::default(),
+    );
+    let snapshot = exposition.snapshot();
+    let text = exposition.render(&snapshot, Format::Text).unwrap();
+    let again = exposition.render(&snapshot, Format::Text).unwrap();
+    let open = exposition.render(&snapshot, Format::OpenMetrics).unwrap();
+    assert_eq!(text, again);
+    assert!(open.ends_with("# EOF\n") && !text.contains("# EOF"));
+    assert_eq!(
+        exposition.tables_written(),
+        1,
+        "one writing for three scrapes"
+    );
+
+    now.store(CREATED + 1_001, Ordering::SeqCst);
+    let later = exposition.render(&snapshot, Format::Text).unwrap();
+    assert_eq!(exposition.tables_written(), 2);
+    assert_ne!(text, later, "ages follow the clock");
+
+    store.publish(Snapshot::new([account(0, 11)]));
+    let newer = exposition.snapshot();
+    exposition.render(&newer, Format::Text).unwrap();
+    assert_eq!(
+        exposition.tables_written(),
+        3,
+        "a new snapshot is written anew"
+    );
+    assert_eq!(exposition.renders(), 2, "each account state rendered once");
+}
