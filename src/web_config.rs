@@ -22,10 +22,12 @@ use base64::Engine as _;
 use hyper::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
+use tokio_rustls::rustls::crypto::CryptoProvider;
 use tokio_rustls::rustls::crypto::aws_lc_rs as provider;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
+use tokio_rustls::rustls::server::danger::ClientCertVerifier;
 use tokio_rustls::rustls::{
     self, RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion,
 };
@@ -251,143 +253,238 @@ enum ClientAuth {
 }
 
 fn tls_config(raw: RawTls, dir: &Path) -> Result<Option<ServerConfig>, String> {
-    let cert = set(raw.cert);
-    let key = set(raw.key);
-    let client_ca = set(raw.client_ca);
-    let cert_file = set(raw.cert_file);
-    let key_file = set(raw.key_file);
-    let client_ca_file = set(raw.client_ca_file);
-    let client_auth_type = set(raw.client_auth_type);
-    let min_version = set(raw.min_version);
-    let max_version = set(raw.max_version);
-    let anything_set = cert.is_some()
-        || key.is_some()
-        || client_ca.is_some()
-        || cert_file.is_some()
-        || key_file.is_some()
-        || client_ca_file.is_some()
-        || client_auth_type.is_some()
-        || min_version.is_some()
-        || max_version.is_some()
-        || raw.client_allowed_sans.is_some()
-        || raw.cipher_suites.is_some()
-        || raw.curve_preferences.is_some()
-        || raw.prefer_server_cipher_suites.is_some();
-    if !anything_set {
-        return Ok(None);
-    }
-
-    if raw.client_allowed_sans.is_some() {
-        return Err(String::from(
-            "tls_server_config.client_allowed_sans is not supported",
-        ));
-    }
-    if cert.is_some() && cert_file.is_some() {
-        return Err(String::from(
-            "tls_server_config: cert and cert_file are mutually exclusive",
-        ));
-    }
-    if key.is_some() && key_file.is_some() {
-        return Err(String::from(
-            "tls_server_config: key and key_file are mutually exclusive",
-        ));
-    }
-    if client_ca.is_some() && client_ca_file.is_some() {
-        return Err(String::from(
-            "tls_server_config: client_ca and client_ca_file are mutually exclusive",
-        ));
-    }
-    if cert.is_none() && cert_file.is_none() {
-        return Err(String::from(
-            "tls_server_config: missing one of cert or cert_file",
-        ));
-    }
-    if key.is_none() && key_file.is_none() {
-        return Err(String::from(
-            "tls_server_config: missing one of key or key_file",
-        ));
-    }
-
-    let min = tls_version("min_version", min_version.as_deref().unwrap_or("TLS12"))?;
-    let max = tls_version("max_version", max_version.as_deref().unwrap_or("TLS13"))?;
-    if min > max {
-        return Err(String::from(
-            "tls_server_config: min_version is greater than max_version",
-        ));
-    }
-    let versions: Vec<&'static SupportedProtocolVersion> =
-        [(12, &rustls::version::TLS12), (13, &rustls::version::TLS13)]
-            .into_iter()
-            .filter(|(v, _)| (min..=max).contains(v))
-            .map(|(_, v)| v)
-            .collect();
-
-    let client_auth = match client_auth_type.as_deref().unwrap_or("NoClientCert") {
-        "NoClientCert" => ClientAuth::None,
-        "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven,
-        "RequireAndVerifyClientCert" => ClientAuth::Require,
-        v @ ("RequestClientCert" | "RequireAnyClientCert" | "RequireClientCert") => {
-            return Err(format!(
-                "tls_server_config.client_auth_type {v} is not supported: client certificates are only accepted when verified; use VerifyClientCertIfGiven or RequireAndVerifyClientCert with client_ca_file"
-            ));
-        }
-        other => {
-            return Err(format!(
-                "tls_server_config.client_auth_type: unknown value {other:?} (expected one of: NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert)"
-            ));
-        }
+    let tls = match Tls::from_raw(raw) {
+        None => return Ok(None),
+        Some(tls) => tls?,
     };
-    let has_ca = client_ca.is_some() || client_ca_file.is_some();
-    match (client_auth, has_ca) {
-        (ClientAuth::None, true) => {
-            return Err(String::from(
-                "tls_server_config: a client CA is configured but client_auth_type is NoClientCert; set client_auth_type to RequireAndVerifyClientCert",
-            ));
-        }
-        (ClientAuth::VerifyIfGiven | ClientAuth::Require, false) => {
-            return Err(format!(
-                "tls_server_config.client_auth_type {} needs client_ca_file or client_ca",
-                client_auth_type.as_deref().unwrap_or_default()
-            ));
-        }
-        _ => {}
-    }
-
-    let mut crypto = provider::default_provider();
-    if let Some(names) = raw.cipher_suites.filter(|n| !n.is_empty()) {
-        crypto.cipher_suites = cipher_suites(&names)?;
-    }
-    if let Some(names) = raw.curve_preferences.filter(|n| !n.is_empty()) {
-        crypto.kx_groups = names.iter().map(|n| curve(n)).collect::<Result<_, _>>()?;
-    }
-    let crypto = Arc::new(crypto);
-
+    tls.check_sources()?;
+    let versions = tls.protocol_versions()?;
+    let client_auth = tls.client_auth()?;
+    let crypto = Arc::new(tls.crypto_provider()?);
     // Files are read only once the structure is known to be valid, so a
     // structural mistake is reported as such even when files are missing.
-    let cert_pem = pem_source("cert", cert, "cert_file", cert_file.as_deref(), dir)?;
-    let chain = CertificateDer::pem_slice_iter(&cert_pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("tls_server_config: cannot parse the certificate: {e}"))?;
-    if chain.is_empty() {
-        return Err(String::from(
-            "tls_server_config: no PEM certificate found in cert/cert_file",
-        ));
-    }
-    let key_pem = pem_source("key", key, "key_file", key_file.as_deref(), dir)?;
-    let private_key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| format!("tls_server_config: cannot parse the private key: {e}"))?;
-
+    let (chain, private_key) = tls.certificate_and_key(dir)?;
     let builder = ServerConfig::builder_with_provider(Arc::clone(&crypto))
         .with_protocol_versions(&versions)
         .map_err(|e| format!("tls_server_config: {e}"))?;
-    let builder = if client_auth == ClientAuth::None {
-        builder.with_no_client_auth()
-    } else {
+    let builder = match client_auth {
+        ClientAuth::None => builder.with_no_client_auth(),
+        _ => builder.with_client_cert_verifier(tls.client_verifier(client_auth, crypto, dir)?),
+    };
+    let mut config = builder
+        .with_single_cert(chain, private_key)
+        .map_err(|e| match e {
+            rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+                String::from("tls_server_config: the private key does not match the certificate")
+            }
+            e => format!("tls_server_config: certificate and key cannot be used: {e}"),
+        })?;
+    // exporter-toolkit's default: the server's order of cipher suites wins.
+    config.ignore_client_order = tls.prefer_server_cipher_suites.unwrap_or(true);
+    Ok(Some(config))
+}
+
+/// `tls_server_config` with empty values as unset.
+struct Tls {
+    cert: Option<String>,
+    key: Option<String>,
+    client_ca: Option<String>,
+    cert_file: Option<String>,
+    key_file: Option<String>,
+    client_ca_file: Option<String>,
+    client_auth_type: Option<String>,
+    min_version: Option<String>,
+    max_version: Option<String>,
+    cipher_suites: Option<Vec<String>>,
+    curve_preferences: Option<Vec<String>>,
+    prefer_server_cipher_suites: Option<bool>,
+}
+
+impl Tls {
+    /// `None` when nothing of TLS is set (plain HTTP); an error for
+    /// `client_allowed_sans`, which is not supported.
+    fn from_raw(raw: RawTls) -> Option<Result<Self, String>> {
+        let tls = Self {
+            cert: set(raw.cert),
+            key: set(raw.key),
+            client_ca: set(raw.client_ca),
+            cert_file: set(raw.cert_file),
+            key_file: set(raw.key_file),
+            client_ca_file: set(raw.client_ca_file),
+            client_auth_type: set(raw.client_auth_type),
+            min_version: set(raw.min_version),
+            max_version: set(raw.max_version),
+            cipher_suites: raw.cipher_suites,
+            curve_preferences: raw.curve_preferences,
+            prefer_server_cipher_suites: raw.prefer_server_cipher_suites,
+        };
+        let anything_set = tls.cert.is_some()
+            || tls.key.is_some()
+            || tls.client_ca.is_some()
+            || tls.cert_file.is_some()
+            || tls.key_file.is_some()
+            || tls.client_ca_file.is_some()
+            || tls.client_auth_type.is_some()
+            || tls.min_version.is_some()
+            || tls.max_version.is_some()
+            || raw.client_allowed_sans.is_some()
+            || tls.cipher_suites.is_some()
+            || tls.curve_preferences.is_some()
+            || tls.prefer_server_cipher_suites.is_some();
+        if !anything_set {
+            return None;
+        }
+        if raw.client_allowed_sans.is_some() {
+            return Some(Err(String::from(
+                "tls_server_config.client_allowed_sans is not supported",
+            )));
+        }
+        Some(Ok(tls))
+    }
+
+    /// Each of the certificate, the key and the client CA is given inline or
+    /// as a file, not both; the certificate and the key are required.
+    fn check_sources(&self) -> Result<(), String> {
+        if self.cert.is_some() && self.cert_file.is_some() {
+            return Err(String::from(
+                "tls_server_config: cert and cert_file are mutually exclusive",
+            ));
+        }
+        if self.key.is_some() && self.key_file.is_some() {
+            return Err(String::from(
+                "tls_server_config: key and key_file are mutually exclusive",
+            ));
+        }
+        if self.client_ca.is_some() && self.client_ca_file.is_some() {
+            return Err(String::from(
+                "tls_server_config: client_ca and client_ca_file are mutually exclusive",
+            ));
+        }
+        if self.cert.is_none() && self.cert_file.is_none() {
+            return Err(String::from(
+                "tls_server_config: missing one of cert or cert_file",
+            ));
+        }
+        if self.key.is_none() && self.key_file.is_none() {
+            return Err(String::from(
+                "tls_server_config: missing one of key or key_file",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The TLS versions from `min_version` to `max_version` (TLS 1.2 and
+    /// 1.3 by default).
+    fn protocol_versions(&self) -> Result<Vec<&'static SupportedProtocolVersion>, String> {
+        let min = tls_version(
+            "min_version",
+            self.min_version.as_deref().unwrap_or("TLS12"),
+        )?;
+        let max = tls_version(
+            "max_version",
+            self.max_version.as_deref().unwrap_or("TLS13"),
+        )?;
+        if min > max {
+            return Err(String::from(
+                "tls_server_config: min_version is greater than max_version",
+            ));
+        }
+        Ok(
+            [(12, &rustls::version::TLS12), (13, &rustls::version::TLS13)]
+                .into_iter()
+                .filter(|(v, _)| (min..=max).contains(v))
+                .map(|(_, v)| v)
+                .collect(),
+        )
+    }
+
+    /// `client_auth_type`, which must agree with whether a client CA is set.
+    fn client_auth(&self) -> Result<ClientAuth, String> {
+        let client_auth = match self.client_auth_type.as_deref().unwrap_or("NoClientCert") {
+            "NoClientCert" => ClientAuth::None,
+            "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven,
+            "RequireAndVerifyClientCert" => ClientAuth::Require,
+            v @ ("RequestClientCert" | "RequireAnyClientCert" | "RequireClientCert") => {
+                return Err(format!(
+                    "tls_server_config.client_auth_type {v} is not supported: client certificates are only accepted when verified; use VerifyClientCertIfGiven or RequireAndVerifyClientCert with client_ca_file"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "tls_server_config.client_auth_type: unknown value {other:?} (expected one of: NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert)"
+                ));
+            }
+        };
+        let has_ca = self.client_ca.is_some() || self.client_ca_file.is_some();
+        match (client_auth, has_ca) {
+            (ClientAuth::None, true) => Err(String::from(
+                "tls_server_config: a client CA is configured but client_auth_type is NoClientCert; set client_auth_type to RequireAndVerifyClientCert",
+            )),
+            (ClientAuth::VerifyIfGiven | ClientAuth::Require, false) => Err(format!(
+                "tls_server_config.client_auth_type {} needs client_ca_file or client_ca",
+                self.client_auth_type.as_deref().unwrap_or_default()
+            )),
+            _ => Ok(client_auth),
+        }
+    }
+
+    /// The aws-lc-rs provider with `cipher_suites` and `curve_preferences`.
+    fn crypto_provider(&self) -> Result<CryptoProvider, String> {
+        let mut crypto = provider::default_provider();
+        if let Some(names) = self.cipher_suites.as_ref().filter(|n| !n.is_empty()) {
+            crypto.cipher_suites = cipher_suites(names)?;
+        }
+        if let Some(names) = self.curve_preferences.as_ref().filter(|n| !n.is_empty()) {
+            crypto.kx_groups = names.iter().map(|n| curve(n)).collect::<Result<_, _>>()?;
+        }
+        Ok(crypto)
+    }
+
+    /// The certificate chain and the private key, inline or read from
+    /// their files.
+    fn certificate_and_key(
+        &self,
+        dir: &Path,
+    ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+        let cert_pem = pem_source(
+            "cert",
+            self.cert.clone(),
+            "cert_file",
+            self.cert_file.as_deref(),
+            dir,
+        )?;
+        let chain = CertificateDer::pem_slice_iter(&cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("tls_server_config: cannot parse the certificate: {e}"))?;
+        if chain.is_empty() {
+            return Err(String::from(
+                "tls_server_config: no PEM certificate found in cert/cert_file",
+            ));
+        }
+        let key_pem = pem_source(
+            "key",
+            self.key.clone(),
+            "key_file",
+            self.key_file.as_deref(),
+            dir,
+        )?;
+        let private_key = PrivateKeyDer::from_pem_slice(&key_pem)
+            .map_err(|e| format!("tls_server_config: cannot parse the private key: {e}"))?;
+        Ok((chain, private_key))
+    }
+
+    /// What verifies client certificates against the client CA.
+    fn client_verifier(
+        &self,
+        client_auth: ClientAuth,
+        crypto: Arc<CryptoProvider>,
+        dir: &Path,
+    ) -> Result<Arc<dyn ClientCertVerifier>, String> {
         let ca_pem = pem_source(
             "client_ca",
-            client_ca,
+            self.client_ca.clone(),
             "client_ca_file",
-            client_ca_file.as_deref(),
+            self.client_ca_file.as_deref(),
             dir,
         )?;
         let mut roots = RootCertStore::empty();
@@ -410,22 +507,10 @@ fn tls_config(raw: RawTls, dir: &Path) -> Result<Option<ServerConfig>, String> {
         } else {
             verifier
         };
-        let verifier = verifier
+        verifier
             .build()
-            .map_err(|e| format!("tls_server_config: client certificate verifier: {e}"))?;
-        builder.with_client_cert_verifier(verifier)
-    };
-    let mut config = builder
-        .with_single_cert(chain, private_key)
-        .map_err(|e| match e {
-            rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
-                String::from("tls_server_config: the private key does not match the certificate")
-            }
-            e => format!("tls_server_config: certificate and key cannot be used: {e}"),
-        })?;
-    // exporter-toolkit's default: the server's order of cipher suites wins.
-    config.ignore_client_order = raw.prefer_server_cipher_suites.unwrap_or(true);
-    Ok(Some(config))
+            .map_err(|e| format!("tls_server_config: client certificate verifier: {e}"))
+    }
 }
 
 fn pem_source(
