@@ -287,68 +287,11 @@ impl TryFrom<Args> for Config {
     fn try_from(args: Args) -> Result<Self, ConfigError> {
         let listen_address = parse_listen_address(&args.listen_address)
             .ok_or_else(|| ConfigError::ListenAddress(args.listen_address.clone()))?;
-        let path = &args.telemetry_path;
-        if !path.starts_with('/')
-            || path == "/"
-            || path.starts_with("/-/")
-            || path.contains(['?', '#'])
-        {
-            return Err(ConfigError::TelemetryPath(path.clone()));
-        }
-        if args.refresh_interval < Duration::from_secs(1) {
-            return Err(ConfigError::RefreshInterval);
-        }
-        if args.refresh_timeout < Duration::from_secs(1) {
-            return Err(ConfigError::RefreshTimeout);
-        }
-        for arn in &args.assume_roles {
-            let is_role = arn
-                .split(':')
-                .nth(5)
-                .is_some_and(|r| r.starts_with("role/"));
-            if crate::model::account_from_arn(arn).is_none() || !is_role {
-                return Err(ConfigError::RoleArn(arn.clone()));
-            }
-        }
-        for id in args.include_accounts.iter().chain(&args.exclude_accounts) {
-            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ConfigError::AccountId(id.clone()));
-            }
-        }
-        let shard_index = match args.shard_index {
-            Some(index) if index >= args.shard_count => {
-                return Err(ConfigError::ShardIndex {
-                    index,
-                    count: args.shard_count,
-                });
-            }
-            Some(index) => index,
-            None if args.shard_count > 1 => {
-                return Err(ConfigError::ShardIndexMissing(args.shard_count));
-            }
-            None => 0,
-        };
-        if args.report_file.is_some() {
-            let conflict = if args.source != SourceKinds::REPORT {
-                Some("--source api")
-            } else if !args.assume_roles.is_empty() {
-                Some("--aws.assume-role")
-            } else if args.organization_role.is_some() {
-                Some("--aws.organization.role-name")
-            } else if args.shard_count > 1 {
-                Some("--shard.count")
-            } else {
-                None
-            };
-            if let Some(flag) = conflict {
-                return Err(ConfigError::FileWith(flag));
-            }
-        } else if args.skip_own_account
-            && args.assume_roles.is_empty()
-            && args.organization_role.is_none()
-        {
-            return Err(ConfigError::NoAccounts);
-        }
+        check_telemetry_path(&args.telemetry_path)?;
+        check_refresh(&args)?;
+        check_accounts(&args)?;
+        let shard_index = shard_index(&args)?;
+        check_sources(&args)?;
         Ok(Config {
             listen_address,
             telemetry_path: args.telemetry_path,
@@ -390,6 +333,85 @@ impl TryFrom<Args> for Config {
             log_format: args.log_format,
         })
     }
+}
+
+/// A path of its own, not the landing page or the `/-/` endpoints.
+fn check_telemetry_path(path: &str) -> Result<(), ConfigError> {
+    if !path.starts_with('/') || path == "/" || path.starts_with("/-/") || path.contains(['?', '#'])
+    {
+        return Err(ConfigError::TelemetryPath(path.to_owned()));
+    }
+    Ok(())
+}
+
+/// An interval and a timeout of at least a second.
+fn check_refresh(args: &Args) -> Result<(), ConfigError> {
+    if args.refresh_interval < Duration::from_secs(1) {
+        return Err(ConfigError::RefreshInterval);
+    }
+    if args.refresh_timeout < Duration::from_secs(1) {
+        return Err(ConfigError::RefreshTimeout);
+    }
+    Ok(())
+}
+
+/// Role ARNs that name their account, and account ids of 12 digits.
+fn check_accounts(args: &Args) -> Result<(), ConfigError> {
+    for arn in &args.assume_roles {
+        let is_role = arn
+            .split(':')
+            .nth(5)
+            .is_some_and(|r| r.starts_with("role/"));
+        if crate::model::account_from_arn(arn).is_none() || !is_role {
+            return Err(ConfigError::RoleArn(arn.clone()));
+        }
+    }
+    for id in args.include_accounts.iter().chain(&args.exclude_accounts) {
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::AccountId(id.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// This replica's shard: required, and below the count, when sharding.
+fn shard_index(args: &Args) -> Result<u32, ConfigError> {
+    match args.shard_index {
+        Some(index) if index >= args.shard_count => Err(ConfigError::ShardIndex {
+            index,
+            count: args.shard_count,
+        }),
+        Some(index) => Ok(index),
+        None if args.shard_count > 1 => Err(ConfigError::ShardIndexMissing(args.shard_count)),
+        None => Ok(0),
+    }
+}
+
+/// A report file is the only source: no flag that reads AWS goes with it;
+/// without one, some account must be left to refresh.
+fn check_sources(args: &Args) -> Result<(), ConfigError> {
+    if args.report_file.is_some() {
+        let conflict = if args.source != SourceKinds::REPORT {
+            Some("--source api")
+        } else if !args.assume_roles.is_empty() {
+            Some("--aws.assume-role")
+        } else if args.organization_role.is_some() {
+            Some("--aws.organization.role-name")
+        } else if args.shard_count > 1 {
+            Some("--shard.count")
+        } else {
+            None
+        };
+        if let Some(flag) = conflict {
+            return Err(ConfigError::FileWith(flag));
+        }
+    } else if args.skip_own_account
+        && args.assume_roles.is_empty()
+        && args.organization_role.is_none()
+    {
+        return Err(ConfigError::NoAccounts);
+    }
+    Ok(())
 }
 
 /// Parses `1048576`, `512KiB`, `64MiB` or `1GiB`.
