@@ -68,7 +68,7 @@
     ],
   // Account-wide: one series per account where the control fails.
   local perAccount(expr) = 'group by (account_id) (\n%s)' % indent(expr, 2),
-  local policyFails(passes) = perAccount('aws_iam_password_policy_present{%s}\nunless on (account_id)\n%s' % [s, passes]),
+  local policyFails(passes) = perAccount('aws_iam_password_policy_present{%s}\nunless on (account_id)\n(\n%s)' % [s, indent(passes, 2)]),
   local m(metric, extra='') = metric + (if extra == '' then '{%s}' % s else sl(extra)),
   local activeKey = '%s == 1' % m('aws_iam_access_key_active', notRoot),
   local unusedCredentials(seconds) = |||
