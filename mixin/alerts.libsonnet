@@ -503,6 +503,7 @@
       'Passwords of IAM users in account {{ $labels.account_id }} never expire or expire after more than %s. CIS advises against forced expiry; Security Hub FSBP IAM.17 asks for %s at most.' % [days(c.passwordMaxAgeSeconds), days(bt.passwordMaxAgeSeconds)],
       expiryControls(c.passwordMaxAgeSeconds),
     ),
+  ] + (if c.userWithoutMFAAlerts then [
     // Console users without MFA are AwsIamConsoleUserWithoutMFA's.
     findingAlert(
       'AwsIamUserWithoutMFA',
@@ -522,7 +523,7 @@
       'IAM user {{ $labels.user }} in account {{ $labels.account_id }} has no MFA device. It has no console password, so this only matters for Security Hub FSBP IAM.19 (MFA for every IAM user) and for API calls that require MFA.',
       controls(fsbp='IAM.19'),
     ),
-  ],
+  ] else []),
 
   // Service-specific credentials. Ages are computed from the timestamps,
   // so these alerts work with --metrics.ages=false too.

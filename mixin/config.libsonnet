@@ -149,8 +149,12 @@
 //                         root access of the organization).
 //   fsbpAlerts            alerts on what only Security Hub's FSBP asks for:
 //                         password character classes (IAM.7, IAM.11 to
-//                         IAM.14), password expiry (IAM.17), MFA for users
-//                         without a console password (IAM.19).
+//                         IAM.14), password expiry (IAM.17).
+//   userWithoutMFAAlerts  one alert per IAM user without MFA and without a
+//                         console password (FSBP IAM.19; console users are
+//                         AwsIamConsoleUserWithoutMFA's). Off: in most
+//                         accounts that is every API user. The posture rules
+//                         measure IAM.19 either way.
 //   exporterAlerts        the exporter's own health alerts.
 //   serviceCredentialAlerts  alerts on service-specific credentials (one per
 //                         credential; the service-specific-credentials
@@ -260,6 +264,7 @@
     accountAlerts: true,
     rootAlerts: true,
     fsbpAlerts: true,
+    userWithoutMFAAlerts: false,
     exporterAlerts: true,
     serviceCredentialAlerts: true,
   },

@@ -112,10 +112,15 @@ fn alertmanager_routes_every_alert_to_its_receiver() {
         "summaries",
         "{ perKeyAlerts: false, perAccountSummaries: true }",
     );
+    let fsbp = rendered_variant("fsbp-routes", FSBP_CONFIG);
     let mut rules = alerts();
-    rules.extend(parse_rules(
-        &std::fs::read_to_string(summaries.join("iam-credentials.rules.yml")).unwrap(),
-    ));
+    for dir in [summaries, fsbp] {
+        rules.extend(parse_rules(
+            &std::fs::read_to_string(dir.join("iam-credentials.rules.yml")).unwrap(),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    rules.retain(|r| seen.insert(r.name.clone()));
     for alert in rules {
         let severity = alert.field("labels.severity");
         let receiver = expected_receiver(&alert.name, severity);
@@ -206,7 +211,8 @@ fn per_account_summaries_fire_once_per_account_and_kind() {
 /// The config of mixin/tests/fsbp.test.yml: Security Hub FSBP's thresholds
 /// where they differ from CIS v7.0.0.
 const FSBP_CONFIG: &str = "{ keyUnusedThresholdSeconds: 90 * 86400, \
-     passwordUnusedThresholdSeconds: 90 * 86400, passwordMinimumLength: 8 }";
+     passwordUnusedThresholdSeconds: 90 * 86400, passwordMinimumLength: 8, \
+     userWithoutMFAAlerts: true }";
 
 #[test]
 fn fsbp_thresholds_fire_later_and_label_the_fsbp_controls() {
@@ -244,6 +250,10 @@ fn fsbp_thresholds_fire_later_and_label_the_fsbp_controls() {
     assert_eq!(
         labels("AwsIamPasswordPolicyTooShort"),
         (None, Some("IAM.7".into()))
+    );
+    assert_eq!(
+        labels("AwsIamUserWithoutMFA"),
+        (None, Some("IAM.19".into()))
     );
     // A threshold no benchmark sets claims no control.
     let dir = rendered_variant("no-benchmark", "{ keyUnusedThresholdSeconds: 60 * 86400 }");
@@ -610,15 +620,20 @@ fn every_alert_has_firing_and_silent_unit_tests() {
             }
         }
     }
-    // The shipped alerts and those behind the mixin's perAccountSummaries.
+    // The shipped alerts and those behind the mixin's perAccountSummaries
+    // and userWithoutMFAAlerts.
     let summaries = rendered_variant(
         "summaries-names",
         "{ perKeyAlerts: false, perAccountSummaries: true }",
     );
+    let fsbp = rendered_variant("fsbp-names", FSBP_CONFIG);
     let names: BTreeSet<String> = alerts()
         .into_iter()
         .chain(parse_rules(
             &std::fs::read_to_string(summaries.join("iam-credentials.rules.yml")).unwrap(),
+        ))
+        .chain(parse_rules(
+            &std::fs::read_to_string(fsbp.join("iam-credentials.rules.yml")).unwrap(),
         ))
         .map(|a| a.name)
         .collect();
