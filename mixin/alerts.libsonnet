@@ -28,20 +28,48 @@
     '%d %s%s' % [n, unit, if n == 1 then '' else 's'],
   local runbook(name) = c.runbookURLPattern % std.asciiLower(name),
 
-  local alert(name, expr, summary, description, forDur, keep=false, runbook_of=name) = {
+  // The benchmark controls an alert checks, as labels: cis (CIS AWS
+  // Foundations v7.0.0) and fsbp (Security Hub FSBP); several controls of one
+  // benchmark are comma-separated. An alert carries a control only where its
+  // firing means the control fails: with the benchmark's own threshold.
+  local bt = c.controlThresholds,
+  local controls(cis='', fsbp='') =
+    (if cis == '' then {} else { cis: cis }) + (if fsbp == '' then {} else { fsbp: fsbp }),
+  local unusedControls(seconds) =
+    if seconds == bt.credentialUnusedCisSeconds then controls('2.11', 'IAM.22')
+    else if seconds == bt.credentialUnusedFsbpSeconds then controls(fsbp='IAM.8')
+    else {},
+  local rotationControls(seconds) =
+    if seconds == bt.keyRotationSeconds then controls('2.12', 'IAM.3') else {},
+  local lengthControls(n) =
+    if n == bt.passwordMinimumLengthCis then controls('2.8', 'IAM.15')
+    else if n == bt.passwordMinimumLengthFsbp then controls(fsbp='IAM.7')
+    else {},
+  local reuseControls(n) =
+    if n == bt.passwordReusePrevention then controls('2.9', 'IAM.16') else {},
+  local expiryControls(seconds) =
+    if seconds == bt.passwordMaxAgeSeconds then controls(fsbp='IAM.17') else {},
+  controlLabels:: {
+    keyNotRotated: rotationControls(c.keyRotationThresholdSeconds),
+    keyUnused: unusedControls(c.keyUnusedThresholdSeconds),
+    passwordUnused: unusedControls(c.passwordUnusedThresholdSeconds),
+    consoleWithoutMFA: controls('2.10', 'IAM.5,IAM.19'),
+  },
+
+  local alert(name, expr, summary, description, forDur, keep=false, runbook_of=name, labels={}) = {
     alert: name,
     expr: expr,
     'for': forDur,
     [if keep then 'keep_firing_for']: c.keepFiringFor,
-    labels: { severity: c.severities[name] },
+    labels: { severity: c.severities[name] } + labels,
     annotations: {
       summary: summary,
       description: description,
       runbook_url: runbook(runbook_of),
     },
   },
-  local findingAlert(name, expr, summary, description) =
-    alert(name, finding(expr), summary, description, c.findingFor, keep=true),
+  local findingAlert(name, expr, summary, description, labels={}) =
+    alert(name, finding(expr), summary, description, c.findingFor, keep=true, labels=labels),
 
   // Per-key and per-user expressions, before aggregation.
   local activeKey(extra) = m('aws_iam_access_key_active', extra) + ' == 1',
@@ -177,12 +205,14 @@
       exprs.keyNotRotated,
       'An active IAM access key has not been rotated for more than %s.' % days(c.keyRotationThresholdSeconds),
       keyName + ' was created {{ $value | humanizeDuration }} ago and is still active. Keys must be rotated at least every %s.' % days(c.keyRotationThresholdSeconds),
+      $.controlLabels.keyNotRotated,
     ),
     findingAlert(
       'AwsIamAccessKeyUnused',
       exprs.keyUnused,
       'An active IAM access key has not been used for %s or more.' % days(c.keyUnusedThresholdSeconds),
       keyName + ' is active but has not been used for {{ $value | humanizeDuration }} (a key that was never used counts from its creation). Unused credentials must be deactivated after %s.' % days(c.keyUnusedThresholdSeconds),
+      $.controlLabels.keyUnused,
     ),
     findingAlert(
       'AwsIamUserHasTwoActiveKeys',
@@ -195,12 +225,14 @@
       exprs.consoleWithoutMFA,
       'An IAM user with a console password has no MFA device.',
       'IAM user {{ $labels.user }} in account {{ $labels.account_id }} can sign in to the console with a password but has no active MFA device.',
+      $.controlLabels.consoleWithoutMFA,
     ),
     findingAlert(
       'AwsIamPasswordUnused',
       exprs.passwordUnused,
       'An IAM console password has not been used for %s or more.' % days(c.passwordUnusedThresholdSeconds),
       'The console password of IAM user {{ $labels.user }} in account {{ $labels.account_id }} has not been used for {{ $value | humanizeDuration }} (a password that was never used counts from when it was set). Unused passwords must be removed after %s.' % days(c.passwordUnusedThresholdSeconds),
+      $.controlLabels.passwordUnused,
     ),
     findingAlert(
       'AwsIamConsoleUserKeyNeverUsed',
@@ -236,19 +268,22 @@
       'AwsIamPasswordPolicyMissing',
       '%s == 0\n' % m('aws_iam_password_policy_present'),
       'An AWS account has no IAM password policy.',
-      "There is no IAM password policy in account {{ $labels.account_id }}: console passwords follow IAM's defaults (8 characters, any reuse), below CIS 1.8 (%d characters) and 1.9 (%d remembered)." % [c.passwordMinimumLength, c.passwordReusePrevention],
+      "There is no IAM password policy in account {{ $labels.account_id }}: console passwords follow IAM's defaults (8 characters, any reuse), below CIS 2.8 (%d characters) and 2.9 (%d remembered)." % [bt.passwordMinimumLengthCis, bt.passwordReusePrevention],
+      controls('2.8,2.9', 'IAM.7,IAM.11,IAM.12,IAM.13,IAM.14,IAM.15,IAM.16,IAM.17'),
     ),
     findingAlert(
       'AwsIamPasswordPolicyTooShort',
       '%s < %d\n' % [m('aws_iam_password_policy_minimum_length'), c.passwordMinimumLength],
       'The IAM password policy of an AWS account accepts passwords shorter than %d characters.' % c.passwordMinimumLength,
-      'The IAM password policy of account {{ $labels.account_id }} accepts passwords of {{ $value }} characters; CIS 1.8 asks for at least %d.' % c.passwordMinimumLength,
+      'The IAM password policy of account {{ $labels.account_id }} accepts passwords of {{ $value }} characters; at least %d are required.' % c.passwordMinimumLength,
+      lengthControls(c.passwordMinimumLength),
     ),
     findingAlert(
       'AwsIamPasswordPolicyReuseTooLow',
       '%s < %d\n' % [m('aws_iam_password_policy_reuse_prevention'), c.passwordReusePrevention],
       'The IAM password policy of an AWS account remembers fewer than %d passwords.' % c.passwordReusePrevention,
-      'The IAM password policy of account {{ $labels.account_id }} prevents the reuse of the last {{ $value }} passwords (0: reuse is allowed); CIS 1.9 asks for %d.' % c.passwordReusePrevention,
+      'The IAM password policy of account {{ $labels.account_id }} prevents the reuse of the last {{ $value }} passwords (0: reuse is allowed); at least %d are required.' % c.passwordReusePrevention,
+      reuseControls(c.passwordReusePrevention),
     ),
     findingAlert(
       'AwsIamServerCertificateExpiringSoon',
@@ -268,12 +303,26 @@
       'AwsIamServerCertificateExpired',
       'time() - %s >= 0\n' % m('aws_iam_server_certificate_expiration_timestamp_seconds'),
       'An expired server certificate is stored in IAM.',
-      'Server certificate {{ $labels.name }} ({{ $labels.id }}) stored in IAM in account {{ $labels.account_id }} expired {{ $value | humanizeDuration }} ago. Expired certificates must be deleted from IAM (CIS 1.19): anything still serving it fails TLS, and it can be deployed by mistake.',
+      'Server certificate {{ $labels.name }} ({{ $labels.id }}) stored in IAM in account {{ $labels.account_id }} expired {{ $value | humanizeDuration }} ago. Expired certificates must be deleted from IAM: anything still serving it fails TLS, and it can be deployed by mistake.',
+      controls('2.17', 'IAM.26'),
+    ),
+    // iam:GetAccountSummary's counts against their quotas. A quota of 0
+    // (a kind AWS does not limit there) never alerts.
+    findingAlert(
+      'AwsIamQuotaNearlyExhausted',
+      |||
+        %s
+        /
+        (%s > 0)
+        > %g
+      ||| % [m('aws_iam_account_resources'), m('aws_iam_account_resources_quota'), c.quotaUsageThreshold],
+      'An IAM quota of an AWS account is more than %d%% used.' % std.floor(c.quotaUsageThreshold * 100 + 0.5),
+      'Account {{ $labels.account_id }} uses {{ $value | humanizePercentage }} of its IAM quota of {{ $labels.resource }}. At the quota, every deployment that creates one more fails; delete unused ones or ask for a higher quota (Service Quotas, service IAM) before then.',
     ),
   ],
 
   // One alert per account and kind of finding, valued with the count.
-  local summary(name, of, expr, what, of_labels='user, slot, access_key_id') = alert(
+  local summary(name, of, expr, what, of_labels='user, slot, access_key_id', labels={}) = alert(
     name,
     'count without (%s) (\n%s)\n' % [of_labels, indent(finding(expr), 2)],
     'An AWS account has %s.' % what,
@@ -281,13 +330,14 @@
     c.findingFor,
     keep=true,
     runbook_of=of,
+    labels=labels,
   ),
   local perAccount = [
-    summary('AwsIamAccountKeysNotRotated', 'AwsIamAccessKeyNotRotated', exprs.keyNotRotated, 'active access keys older than %s' % days(c.keyRotationThresholdSeconds)),
-    summary('AwsIamAccountKeysUnused', 'AwsIamAccessKeyUnused', exprs.keyUnused, 'active access keys unused for %s or more' % days(c.keyUnusedThresholdSeconds)),
+    summary('AwsIamAccountKeysNotRotated', 'AwsIamAccessKeyNotRotated', exprs.keyNotRotated, 'active access keys older than %s' % days(c.keyRotationThresholdSeconds), labels=$.controlLabels.keyNotRotated),
+    summary('AwsIamAccountKeysUnused', 'AwsIamAccessKeyUnused', exprs.keyUnused, 'active access keys unused for %s or more' % days(c.keyUnusedThresholdSeconds), labels=$.controlLabels.keyUnused),
     summary('AwsIamAccountUsersWithTwoActiveKeys', 'AwsIamUserHasTwoActiveKeys', exprs.twoActiveKeys, 'IAM users with two active access keys'),
-    summary('AwsIamAccountConsoleUsersWithoutMFA', 'AwsIamConsoleUserWithoutMFA', exprs.consoleWithoutMFA, 'IAM users with a console password and no MFA device'),
-    summary('AwsIamAccountPasswordsUnused', 'AwsIamPasswordUnused', exprs.passwordUnused, 'console passwords unused for %s or more' % days(c.passwordUnusedThresholdSeconds)),
+    summary('AwsIamAccountConsoleUsersWithoutMFA', 'AwsIamConsoleUserWithoutMFA', exprs.consoleWithoutMFA, 'IAM users with a console password and no MFA device', labels=$.controlLabels.consoleWithoutMFA),
+    summary('AwsIamAccountPasswordsUnused', 'AwsIamPasswordUnused', exprs.passwordUnused, 'console passwords unused for %s or more' % days(c.passwordUnusedThresholdSeconds), labels=$.controlLabels.passwordUnused),
     summary('AwsIamAccountConsoleUsersWithUnusedKeys', 'AwsIamConsoleUserKeyNeverUsed', exprs.consoleUserKeyNeverUsed, 'never-used active access keys of console users'),
     summary('AwsIamAccountUsersInactive', 'AwsIamUserInactive', exprs.userInactive, 'IAM users inactive for %s or more' % days(c.userInactiveThresholdSeconds)),
     summary('AwsIamAccountSigningCertificatesNotRotated', 'AwsIamSigningCertificateNotRotated', exprs.signingCertNotRotated, 'active signing certificates older than %s' % days(c.signingCertificateRotationThresholdSeconds), of_labels='user, slot'),
@@ -314,6 +364,47 @@
       m('aws_iam_root_credentials_audited_timestamp_seconds'),
       c.rootAuditMaxAgeSeconds,
     ],
+    // Root without MFA where it can sign in with a password: the report's
+    // root row, or iam:GetAccountSummary where the report has no root row
+    // (the API source). Never where the account summary says root has no
+    // password (AccountPasswordPresent 0: CIS 2.5 passes, MFA is neither
+    // possible nor necessary) nor where a recent audit found no credential.
+    // Where IAM does not send AccountPasswordPresent, the report decides.
+    withoutMFA: |||
+      (
+        %s == 0
+        or
+        label_replace(
+          %s == 0
+          and on (account_id)
+          %s == 1,
+          "user", "%s", "", ""
+        )
+        unless on (account_id)
+        %s
+      )
+      unless on (account_id)
+      %s == 0
+      unless on (account_id)
+      (
+      %s)
+    ||| % [
+      m('aws_iam_user_mfa_active', isRoot),
+      m('aws_iam_account_root_mfa_enabled'),
+      m('aws_iam_account_root_password_present'),
+      c.rootUser,
+      m('aws_iam_user_mfa_active', isRoot),
+      m('aws_iam_account_root_password_present'),
+      indent($.rootExprs.noCredential, 2) + '\n',
+    ],
+    // A root access key that only the account summary shows: accounts whose
+    // report has no root row, or a key made since the report was generated.
+    // Where the report lists a root key, its own alerts fire instead.
+    accessKeyPresent: |||
+      %s == 1
+      unless on (account_id)
+      %s
+    ||| % [m('aws_iam_account_root_access_keys_present'), m('aws_iam_access_key_active', isRoot)],
   },
 
   local root = [
@@ -322,32 +413,36 @@
       '%s == 1\n' % m('aws_iam_access_key_active', isRoot),
       'The root user of an AWS account has an active access key.',
       'The root user of account {{ $labels.account_id }} has an active access key in slot {{ $labels.slot }}. Root access keys give unrestricted access to the account and must be deleted.',
+      controls('2.4', 'IAM.4'),
+    ),
+    findingAlert(
+      'AwsIamRootAccessKeyPresent',
+      $.rootExprs.accessKeyPresent,
+      'The root user of an AWS account has an access key, as the account summary shows.',
+      'iam:GetAccountSummary says the root user of account {{ $labels.account_id }} has an access key (AccountAccessKeysPresent), active or not, and the credential report in use lists none: it has no root row, or the key is newer than the report. The root user should have no access key at all.',
+      controls('2.4', 'IAM.4'),
     ),
     findingAlert(
       'AwsIamRootAccessKeyInactive',
       '%s == 0\n' % m('aws_iam_access_key_active', isRoot),
       'The root user of an AWS account has an access key (inactive).',
-      'The root user of account {{ $labels.account_id }} has an inactive access key in slot {{ $labels.slot }}. The root user should have no access key at all (CIS 1.4); delete it rather than keep it deactivated.',
+      'The root user of account {{ $labels.account_id }} has an inactive access key in slot {{ $labels.slot }}. The root user should have no access key at all; delete it rather than keep it deactivated.',
+      controls('2.4', 'IAM.4'),
     ),
-    // Not where a recent root-credentials audit found that root holds
-    // nothing to sign in with: an organization member whose root
-    // credentials were deleted (centralized root access).
+    // Only where root can sign in with a password (rootExprs.withoutMFA).
     findingAlert(
       'AwsIamRootWithoutMFA',
-      |||
-        %s == 0
-        unless on (account_id)
-        (
-        %s)
-      ||| % [m('aws_iam_user_mfa_active', isRoot), indent($.rootExprs.noCredential, 2) + '\n'],
+      $.rootExprs.withoutMFA,
       'The root user of an AWS account has no MFA device.',
       'The root user of account {{ $labels.account_id }} has no active MFA device: its password alone gives full control of the account.',
+      controls('2.5', 'IAM.9'),
     ),
     findingAlert(
       'AwsIamRootMFAVirtual',
       '%s == 1\n' % m('aws_iam_user_mfa_virtual', isRoot),
       'The root user of an AWS account uses a virtual MFA device.',
-      'The root user of account {{ $labels.account_id }} has a virtual MFA device (an authenticator app), alone or next to other devices. CIS 1.6 asks for hardware MFA on the root user: a virtual device lives on a phone or computer that can be lost, copied or compromised.',
+      'The root user of account {{ $labels.account_id }} has a virtual MFA device (an authenticator app), alone or next to other devices. Hardware MFA is required on the root user: a virtual device lives on a phone or computer that can be lost, copied or compromised.',
+      controls('2.6', 'IAM.6'),
     ),
     // An event, not a state: routed to the security receiver without a
     // resolved notification. The credential report lags up to 4 h, so the
@@ -359,8 +454,76 @@
       'The root user of account {{ $labels.account_id }} signed in or used an access key {{ $value | humanizeDuration }} ago. The root user should only be used for the few tasks that require it; CloudTrail has who, from where and what.',
       '0m',
       keep=true,
+      labels=controls('2.7'),
+    ),
+    // From the management or delegated administrator account only
+    // (iam:ListOrganizationsFeatures): one alert per organization.
+    findingAlert(
+      'AwsIamCentralizedRootAccessDisabled',
+      '%s == 0\n' % m('aws_iam_organization_feature_enabled', 'feature="RootCredentialsManagement"'),
+      'Centralized root access is not enabled in an AWS organization.',
+      "Organization {{ $labels.organization_id }} does not have IAM's centralized root access (RootCredentialsManagement): every member account keeps root credentials of its own, which the management account can neither audit nor delete.",
+      controls('2.1.1'),
     ),
   ],
+
+  // What only Security Hub's FSBP asks for. Absent while the password-policy
+  // collector is off or has never succeeded.
+  local policyClass(metric, requirement, fsbp) =
+    'label_replace(label_replace(%s == 0, "requirement", "%s", "", ""), "fsbp", "%s", "", "")' % [m(metric), requirement, fsbp],
+  local fsbpOnly = [
+    // A class not required fails IAM.7 (all four classes and a length) and
+    // the class's own control.
+    findingAlert(
+      'AwsIamPasswordPolicyClassNotRequired',
+      std.join('\nor\n', [
+        policyClass('aws_iam_password_policy_require_uppercase_characters', 'uppercase', 'IAM.7,IAM.11'),
+        policyClass('aws_iam_password_policy_require_lowercase_characters', 'lowercase', 'IAM.7,IAM.12'),
+        policyClass('aws_iam_password_policy_require_symbols', 'symbols', 'IAM.7,IAM.13'),
+        policyClass('aws_iam_password_policy_require_numbers', 'numbers', 'IAM.7,IAM.14'),
+      ]) + '\n',
+      'The IAM password policy of an AWS account does not require a character class.',
+      'The IAM password policy of account {{ $labels.account_id }} accepts passwords without {{ $labels.requirement }} (Security Hub {{ $labels.fsbp }}).',
+    ),
+    findingAlert(
+      'AwsIamPasswordPolicyExpiryTooLong',
+      |||
+        %s > %d
+        or
+        %s == 1
+        unless on (account_id)
+        %s
+      ||| % [
+        m('aws_iam_password_policy_max_age_seconds'),
+        c.passwordMaxAgeSeconds,
+        m('aws_iam_password_policy_present'),
+        m('aws_iam_password_policy_max_age_seconds'),
+      ],
+      'The IAM password policy of an AWS account lets passwords live longer than %s.' % days(c.passwordMaxAgeSeconds),
+      'Passwords of IAM users in account {{ $labels.account_id }} never expire or expire after more than %s. CIS advises against forced expiry; Security Hub FSBP IAM.17 asks for %s at most.' % [days(c.passwordMaxAgeSeconds), days(bt.passwordMaxAgeSeconds)],
+      expiryControls(c.passwordMaxAgeSeconds),
+    ),
+  ] + (if c.userWithoutMFAAlerts then [
+    // Console users without MFA are AwsIamConsoleUserWithoutMFA's.
+    findingAlert(
+      'AwsIamUserWithoutMFA',
+      |||
+        %s == 0
+        unless on (account_id, user)
+        %s == 1
+        and on (account_id, user)
+        time() - %s > %d
+      ||| % [
+        m('aws_iam_user_mfa_active', notRoot),
+        m('aws_iam_user_password_enabled', notRoot),
+        m('aws_iam_user_created_timestamp_seconds', notRoot),
+        c.mfaEnrolmentGraceSeconds,
+      ],
+      'An IAM user without a console password has no MFA device.',
+      'IAM user {{ $labels.user }} in account {{ $labels.account_id }} has no MFA device. It has no console password, so this only matters for Security Hub FSBP IAM.19 (MFA for every IAM user) and for API calls that require MFA.',
+      controls(fsbp='IAM.19'),
+    ),
+  ] else []),
 
   // Service-specific credentials. Ages are computed from the timestamps,
   // so these alerts work with --metrics.ages=false too.
@@ -507,12 +670,12 @@
   // file (docs/runbook.md has the same table; tests/alerting/rules.rs compares them).
   alertThresholds:: {
     local t(words, seconds) = { threshold: words, seconds: if seconds == null then '-' else std.toString(seconds) },
-    AwsIamAccessKeyNotRotated: t('active key age > %s (CIS 1.14)' % days(c.keyRotationThresholdSeconds), c.keyRotationThresholdSeconds),
-    AwsIamAccessKeyUnused: t('active key idle >= %s (CIS 1.12)' % days(c.keyUnusedThresholdSeconds), c.keyUnusedThresholdSeconds),
+    AwsIamAccessKeyNotRotated: t('active key age > %s' % days(c.keyRotationThresholdSeconds), c.keyRotationThresholdSeconds),
+    AwsIamAccessKeyUnused: t('active key idle >= %s' % days(c.keyUnusedThresholdSeconds), c.keyUnusedThresholdSeconds),
     AwsIamUserHasTwoActiveKeys: t('both keys active, newer one older than grace', c.twoActiveKeysGraceSeconds),
     AwsIamConsoleUserWithoutMFA: t('password enabled, no MFA, set longer ago than grace', c.mfaEnrolmentGraceSeconds),
-    AwsIamPasswordUnused: t('password unused >= %s (CIS 1.12)' % days(c.passwordUnusedThresholdSeconds), c.passwordUnusedThresholdSeconds),
-    AwsIamConsoleUserKeyNeverUsed: t('console user, active key never used, older than grace (CIS 1.11)', c.consoleUserKeyGraceSeconds),
+    AwsIamPasswordUnused: t('password unused >= %s' % days(c.passwordUnusedThresholdSeconds), c.passwordUnusedThresholdSeconds),
+    AwsIamConsoleUserKeyNeverUsed: t('console user, active key never used, older than grace', c.consoleUserKeyGraceSeconds),
     AwsIamUserInactive: t('no password/key use or cert upload >= %s' % days(c.userInactiveThresholdSeconds), c.userInactiveThresholdSeconds),
     AwsIamAccountKeysNotRotated: t('count of AwsIamAccessKeyNotRotated findings > 0', c.keyRotationThresholdSeconds),
     AwsIamAccountKeysUnused: t('count of AwsIamAccessKeyUnused findings > 0', c.keyUnusedThresholdSeconds),
@@ -525,16 +688,22 @@
     AwsIamAccountSigningCertificatesNotRotated: t('count of AwsIamSigningCertificateNotRotated findings > 0', c.signingCertificateRotationThresholdSeconds),
     AwsIamAccountRolesUnused: t('count of AwsIamRoleUnused findings > 0', c.roleUnusedThresholdSeconds),
     AwsIamSigningCertificateNotRotated: t('active signing certificate age > %s' % days(c.signingCertificateRotationThresholdSeconds), c.signingCertificateRotationThresholdSeconds),
-    AwsIamPasswordPolicyMissing: t('no password policy (CIS 1.8, 1.9)', null),
-    AwsIamPasswordPolicyTooShort: t('minimum length < %d (CIS 1.8)' % c.passwordMinimumLength, null),
-    AwsIamPasswordPolicyReuseTooLow: t('reuse prevention < %d (CIS 1.9)' % c.passwordReusePrevention, null),
+    AwsIamPasswordPolicyMissing: t('no password policy', null),
+    AwsIamPasswordPolicyTooShort: t('minimum length < %d' % c.passwordMinimumLength, null),
+    AwsIamPasswordPolicyReuseTooLow: t('reuse prevention < %d' % c.passwordReusePrevention, null),
     AwsIamServerCertificateExpiringSoon: t('expires within %s' % days(c.serverCertificateExpiryWarningSeconds), c.serverCertificateExpiryWarningSeconds),
-    AwsIamServerCertificateExpired: t('expired certificate stored (CIS 1.19)', null),
-    AwsIamRootAccessKeyActive: t('root has an active access key (CIS 1.4)', null),
-    AwsIamRootAccessKeyInactive: t('root has an inactive access key (CIS 1.4)', null),
-    AwsIamRootWithoutMFA: t('root has no MFA, not audited credential-free (CIS 1.5)', c.rootAuditMaxAgeSeconds),
-    AwsIamRootRecentlyUsed: t('root password or key used recently (CIS 1.7)', c.rootRecentUseWindowSeconds),
-    AwsIamRootMFAVirtual: t('root has a virtual MFA device (CIS 1.6)', null),
+    AwsIamServerCertificateExpired: t('expired certificate stored', null),
+    AwsIamRootAccessKeyActive: t('root has an active access key', null),
+    AwsIamRootAccessKeyInactive: t('root has an inactive access key', null),
+    AwsIamRootWithoutMFA: t('root has no MFA but may have a password', c.rootAuditMaxAgeSeconds),
+    AwsIamRootRecentlyUsed: t('root password or key used recently', c.rootRecentUseWindowSeconds),
+    AwsIamRootMFAVirtual: t('root has a virtual MFA device', null),
+    AwsIamRootAccessKeyPresent: t('account summary: root has a key the report lacks', null),
+    AwsIamCentralizedRootAccessDisabled: t('RootCredentialsManagement not enabled', null),
+    AwsIamQuotaNearlyExhausted: t('IAM quota used > %d%%' % std.floor(c.quotaUsageThreshold * 100 + 0.5), null),
+    AwsIamPasswordPolicyClassNotRequired: t('upper, lower, symbol or number not required', null),
+    AwsIamPasswordPolicyExpiryTooLong: t('passwords never expire or live > %s' % days(c.passwordMaxAgeSeconds), c.passwordMaxAgeSeconds),
+    AwsIamUserWithoutMFA: t('no console password, no MFA, older than grace', c.mfaEnrolmentGraceSeconds),
     AwsIamServiceCredentialNeverExpires: t('active API key without expiration date', null),
     AwsIamServiceCredentialExpiringSoon: t('active credential expires within %s' % days(c.serviceCredentialExpiryWarningSeconds), c.serviceCredentialExpiryWarningSeconds),
     AwsIamServiceCredentialNotRotated: t('active credential age > %s' % days(c.serviceCredentialRotationThresholdSeconds), c.serviceCredentialRotationThresholdSeconds),
@@ -554,6 +723,7 @@
       if c.perAccountSummaries then { name: 'iam-credentials-account-summaries', rules: perAccount },
       if c.accountAlerts then { name: 'iam-credentials-account-settings', rules: account },
       if c.rootAlerts then { name: 'iam-credentials-root', rules: root },
+      if c.fsbpAlerts then { name: 'iam-credentials-fsbp', rules: fsbpOnly },
       if c.serviceCredentialAlerts then { name: 'iam-credentials-service-credentials', rules: serviceCredentials },
       if c.exporterAlerts then { name: 'iam-credentials-exporter', rules: exporter },
     ]),

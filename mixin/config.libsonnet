@@ -28,11 +28,12 @@
 //                         (new instance and pod name) continues the same
 //                         alert. Health alerts keep them.
 //   keyRotationThresholdSeconds     active key older than this is not rotated
-//                                   (CIS 1.14: 90 days).
+//                                   (CIS 2.12, FSBP IAM.3: 90 days).
 //   keyUnusedThresholdSeconds       active key idle this long is unused
-//                                   (CIS 1.12: 45 days).
+//                                   (CIS 2.11 and FSBP IAM.22: 45 days;
+//                                   FSBP IAM.8: 90 days).
 //   passwordUnusedThresholdSeconds  console password unused this long
-//                                   (CIS 1.12: 45 days).
+//                                   (as keyUnusedThresholdSeconds).
 //   userInactiveThresholdSeconds    no password or key use (nor upload of a
 //                                   still active signing certificate) this
 //                                   long (90 days).
@@ -41,9 +42,34 @@
 //   mfaEnrolmentGraceSeconds        a new console password may go without MFA
 //                                   this long.
 //   passwordMinimumLength           a password policy asking for fewer
-//                                   characters is too weak (CIS 1.8: 14).
+//                                   characters is too weak (CIS 2.8 and FSBP
+//                                   IAM.15: 14; FSBP IAM.7: 8).
 //   passwordReusePrevention         a password policy remembering fewer
-//                                   previous passwords is too weak (CIS 1.9: 24).
+//                                   previous passwords is too weak (CIS 2.9,
+//                                   FSBP IAM.16: 24).
+//   passwordMaxAgeSeconds           a password policy whose passwords live
+//                                   longer than this, or never expire, fails
+//                                   FSBP IAM.17 (90 days; CIS asks for no
+//                                   expiry at all).
+//   quotaUsageThreshold             an IAM quota (roles, users, policies, ...
+//                                   of iam:GetAccountSummary) used above this
+//                                   ratio is nearly exhausted (0.9).
+//
+//   The alerts' control labels (cis="2.12", fsbp="IAM.3") follow these
+//   thresholds: an alert carries a control's label only while its threshold
+//   is the one the benchmark sets (controlThresholds). Set
+//   keyUnusedThresholdSeconds and passwordUnusedThresholdSeconds to 90 days
+//   and the unused-credential alerts check FSBP IAM.8 instead of CIS 2.11 and
+//   IAM.22; passwordMinimumLength 8 checks FSBP IAM.7 instead of CIS 2.8 and
+//   IAM.15.
+//   controlThresholds               what each benchmark asks, for those
+//                                   labels and for the posture recording
+//                                   rules (account_id:aws_iam_control_*),
+//                                   which always measure the benchmark's own
+//                                   threshold whatever the alerts use. CIS is
+//                                   the CIS AWS Foundations Benchmark v7.0.0,
+//                                   FSBP Security Hub's Foundational Security
+//                                   Best Practices.
 //   consoleUserKeyGraceSeconds      an active access key of a console user may
 //                                   stay unused this long after its creation
 //                                   (CIS 1.11: no key at initial user setup).
@@ -119,7 +145,16 @@
 //                         perKeyAlerts.
 //   accountAlerts         account-wide findings: password policy, server
 //                         certificates stored in IAM.
-//   rootAlerts            root account alerts (keys, MFA, use).
+//   rootAlerts            root account alerts (keys, MFA, use, centralized
+//                         root access of the organization).
+//   fsbpAlerts            alerts on what only Security Hub's FSBP asks for:
+//                         password character classes (IAM.7, IAM.11 to
+//                         IAM.14), password expiry (IAM.17).
+//   userWithoutMFAAlerts  one alert per IAM user without MFA and without a
+//                         console password (FSBP IAM.19; console users are
+//                         AwsIamConsoleUserWithoutMFA's). Off: in most
+//                         accounts that is every API user. The posture rules
+//                         measure IAM.19 either way.
 //   exporterAlerts        the exporter's own health alerts.
 //   serviceCredentialAlerts  alerts on service-specific credentials (one per
 //                         credential; the service-specific-credentials
@@ -145,6 +180,17 @@
     consoleUserKeyGraceSeconds: 86400,
     passwordMinimumLength: 14,
     passwordReusePrevention: 24,
+    passwordMaxAgeSeconds: 90 * 86400,
+    quotaUsageThreshold: 0.9,
+    controlThresholds: {
+      credentialUnusedCisSeconds: 45 * 86400,  // CIS 2.11, FSBP IAM.22
+      credentialUnusedFsbpSeconds: 90 * 86400,  // FSBP IAM.8
+      keyRotationSeconds: 90 * 86400,  // CIS 2.12, FSBP IAM.3
+      passwordMinimumLengthCis: 14,  // CIS 2.8, FSBP IAM.15
+      passwordMinimumLengthFsbp: 8,  // FSBP IAM.7
+      passwordReusePrevention: 24,  // CIS 2.9, FSBP IAM.16
+      passwordMaxAgeSeconds: 90 * 86400,  // FSBP IAM.17
+    },
     signingCertificateRotationThresholdSeconds: 90 * 86400,
     roleUnusedThresholdSeconds: 90 * 86400,
     roleUnusedExcludedPaths: '/aws-service-role/.*',
@@ -184,6 +230,12 @@
       AwsIamRootWithoutMFA: 'critical',
       AwsIamRootRecentlyUsed: 'critical',
       AwsIamRootMFAVirtual: 'warning',
+      AwsIamRootAccessKeyPresent: 'critical',
+      AwsIamCentralizedRootAccessDisabled: 'warning',
+      AwsIamQuotaNearlyExhausted: 'warning',
+      AwsIamPasswordPolicyClassNotRequired: 'warning',
+      AwsIamPasswordPolicyExpiryTooLong: 'info',
+      AwsIamUserWithoutMFA: 'info',
       AwsIamServiceCredentialNeverExpires: 'warning',
       AwsIamServiceCredentialExpiringSoon: 'warning',
       AwsIamServiceCredentialNotRotated: 'warning',
@@ -211,6 +263,8 @@
     perAccountSummaries: false,
     accountAlerts: true,
     rootAlerts: true,
+    fsbpAlerts: true,
+    userWithoutMFAAlerts: false,
     exporterAlerts: true,
     serviceCredentialAlerts: true,
   },

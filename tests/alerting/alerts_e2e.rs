@@ -61,10 +61,13 @@ const SLOW_FIRST_REFRESH: Duration = Duration::from_secs(5);
 fn seed(now: u64) -> Value {
     let ago = |s: u64| iso8601(now - s);
     let used = |s: u64| json!({"date": ago(s), "region": "eu-west-1", "service": "s3"});
-    // A password policy at the CIS values: the account-wide alerts are
-    // tested in tests/e2e.rs; this test is about per-user findings.
+    // A password policy at the CIS and FSBP values: the account-wide alerts
+    // are tested in tests/e2e.rs; this test is about per-user findings.
     json!({"accounts": [{
-     "password_policy": {"MinimumPasswordLength": 14, "PasswordReusePrevention": 24},
+     "password_policy": {"MinimumPasswordLength": 14, "PasswordReusePrevention": 24,
+                         "RequireSymbols": true, "RequireNumbers": true,
+                         "RequireUppercaseCharacters": true, "RequireLowercaseCharacters": true,
+                         "MaxPasswordAge": 90},
      "users": [
         // Created 120 days ago, used yesterday: not rotated.
         {"name": "old-key", "created": ago(200 * DAY),

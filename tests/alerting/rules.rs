@@ -112,10 +112,15 @@ fn alertmanager_routes_every_alert_to_its_receiver() {
         "summaries",
         "{ perKeyAlerts: false, perAccountSummaries: true }",
     );
+    let fsbp = rendered_variant("fsbp-routes", FSBP_CONFIG);
     let mut rules = alerts();
-    rules.extend(parse_rules(
-        &std::fs::read_to_string(summaries.join("iam-credentials.rules.yml")).unwrap(),
-    ));
+    for dir in [summaries, fsbp] {
+        rules.extend(parse_rules(
+            &std::fs::read_to_string(dir.join("iam-credentials.rules.yml")).unwrap(),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    rules.retain(|r| seen.insert(r.name.clone()));
     for alert in rules {
         let severity = alert.field("labels.severity");
         let receiver = expected_receiver(&alert.name, severity);
@@ -201,6 +206,130 @@ fn per_account_summaries_fire_once_per_account_and_kind() {
         "per-key alerts are off: {names:?}"
     );
     assert!(names.contains("AwsIamAccountKeysNotRotated"), "{names:?}");
+}
+
+/// The config of mixin/tests/fsbp.test.yml: Security Hub FSBP's thresholds
+/// where they differ from CIS v7.0.0.
+const FSBP_CONFIG: &str = "{ keyUnusedThresholdSeconds: 90 * 86400, \
+     passwordUnusedThresholdSeconds: 90 * 86400, passwordMinimumLength: 8, \
+     userWithoutMFAAlerts: true }";
+
+#[test]
+fn fsbp_thresholds_fire_later_and_label_the_fsbp_controls() {
+    // Where FSBP and CIS disagree (90 or 45 days unused, length 8 or 14) the
+    // config chooses; the shipped CIS values are tested in alerts/tests, the
+    // FSBP ones here.
+    let dir = rendered_variant("fsbp", FSBP_CONFIG);
+    std::fs::copy(
+        repo().join("mixin/tests/fsbp.test.yml"),
+        dir.join("fsbp.test.yml"),
+    )
+    .unwrap();
+    let out = run(
+        promtool()
+            .arg("test")
+            .arg("rules")
+            .arg(dir.join("fsbp.test.yml")),
+        "promtool test rules",
+    );
+    assert_success(&out, "promtool test rules mixin/tests/fsbp.test.yml");
+    let rules =
+        parse_rules(&std::fs::read_to_string(dir.join("iam-credentials.rules.yml")).unwrap());
+    let labels = |name: &str| {
+        let rule = rules.iter().find(|r| r.name == name).unwrap();
+        (
+            rule.fields.get("labels.cis").cloned(),
+            rule.fields.get("labels.fsbp").cloned(),
+        )
+    };
+    assert_eq!(
+        labels("AwsIamAccessKeyUnused"),
+        (None, Some("IAM.8".into()))
+    );
+    assert_eq!(labels("AwsIamPasswordUnused"), (None, Some("IAM.8".into())));
+    assert_eq!(
+        labels("AwsIamPasswordPolicyTooShort"),
+        (None, Some("IAM.7".into()))
+    );
+    assert_eq!(
+        labels("AwsIamUserWithoutMFA"),
+        (None, Some("IAM.19".into()))
+    );
+    // A threshold no benchmark sets claims no control.
+    let dir = rendered_variant("no-benchmark", "{ keyUnusedThresholdSeconds: 60 * 86400 }");
+    let rules =
+        parse_rules(&std::fs::read_to_string(dir.join("iam-credentials.rules.yml")).unwrap());
+    let unused = rules
+        .iter()
+        .find(|r| r.name == "AwsIamAccessKeyUnused")
+        .unwrap();
+    assert!(
+        !unused.fields.contains_key("labels.cis") && !unused.fields.contains_key("labels.fsbp"),
+        "a 60-day threshold is neither CIS 2.11 nor FSBP IAM.8: {:?}",
+        unused.fields
+    );
+}
+
+#[test]
+fn control_labels_name_controls_of_the_readme_coverage_tables() {
+    // Every cis and fsbp value of an alert or a posture rule, in the shipped
+    // rules and the variants, is a row of the README's coverage tables, which
+    // name its metric, alert and test.
+    let readme = read("README.md");
+    let rows: BTreeSet<String> = readme
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .filter_map(|l| l.trim_matches('|').split('|').next())
+        .map(|c| c.trim().split(' ').next().unwrap_or("").to_owned())
+        .collect();
+    let summaries = rendered_variant(
+        "summaries-controls",
+        "{ perKeyAlerts: false, perAccountSummaries: true }",
+    );
+    let fsbp = rendered_variant("fsbp-controls", FSBP_CONFIG);
+    let mut rules = alerts();
+    rules.extend(parse_rules(&read(RECORDING_FILE)));
+    for dir in [summaries, fsbp] {
+        rules.extend(parse_rules(
+            &std::fs::read_to_string(dir.join("iam-credentials.rules.yml")).unwrap(),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for rule in &rules {
+        for (key, prefix) in [("labels.cis", ""), ("labels.fsbp", "IAM.")] {
+            let Some(value) = rule.fields.get(key) else {
+                continue;
+            };
+            for control in value.split(',') {
+                assert!(
+                    control.starts_with(prefix)
+                        && control[prefix.len()..]
+                            .split('.')
+                            .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())),
+                    "{}: {key} {control:?} is not a control number",
+                    rule.name
+                );
+                assert!(
+                    rows.contains(control),
+                    "{}: {key} {control} has no row in the README coverage tables",
+                    rule.name
+                );
+                seen.insert(control.to_owned());
+            }
+        }
+    }
+    // The root controls that need no root session are all labelled.
+    for control in [
+        "2.1.1", "2.4", "2.5", "2.6", "2.8", "2.9", "2.10", "2.11", "2.12", "2.17",
+    ] {
+        assert!(seen.contains(control), "no rule checks CIS {control}");
+    }
+    for n in [3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 19, 22, 26] {
+        assert!(
+            seen.contains(&format!("IAM.{n}")),
+            "no rule checks FSBP IAM.{n}"
+        );
+    }
 }
 
 #[test]
@@ -415,7 +544,11 @@ fn key_and_user_alerts_name_account_user_and_key_in_their_description() {
                 );
             }
         }
-        if expr.contains("aws_iam_access_key_active") && !expr.contains("without (slot") {
+        // The labels of a rule's result come from the left of its first
+        // `unless`: a key that only silences (`unless on (account_id) ...`)
+        // names no slot.
+        let selected = expr.split("unless").next().unwrap_or(expr);
+        if selected.contains("aws_iam_access_key_active") && !expr.contains("without (slot") {
             assert!(
                 description.contains("{{ $labels.slot }}"),
                 "{}: description of a key alert does not name the key slot",
@@ -487,15 +620,20 @@ fn every_alert_has_firing_and_silent_unit_tests() {
             }
         }
     }
-    // The shipped alerts and those behind the mixin's perAccountSummaries.
+    // The shipped alerts and those behind the mixin's perAccountSummaries
+    // and userWithoutMFAAlerts.
     let summaries = rendered_variant(
         "summaries-names",
         "{ perKeyAlerts: false, perAccountSummaries: true }",
     );
+    let fsbp = rendered_variant("fsbp-names", FSBP_CONFIG);
     let names: BTreeSet<String> = alerts()
         .into_iter()
         .chain(parse_rules(
             &std::fs::read_to_string(summaries.join("iam-credentials.rules.yml")).unwrap(),
+        ))
+        .chain(parse_rules(
+            &std::fs::read_to_string(fsbp.join("iam-credentials.rules.yml")).unwrap(),
         ))
         .map(|a| a.name)
         .collect();
