@@ -46,6 +46,14 @@ pub struct Args {
     #[arg(long = "web.max-connections", env = "IAM_EXPORTER_WEB_MAX_CONNECTIONS", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
+    /// Responses on the telemetry path sent at once; further scrapes wait
+    /// their turn, in order. Each response keeps the snapshot it was made
+    /// from until it is sent, so this bounds memory under a burst of
+    /// scrapers while the data keeps changing. A response holds its turn for
+    /// at most 10 seconds, so slow readers cannot stall the others.
+    #[arg(long = "web.max-scrapes-in-flight", env = "IAM_EXPORTER_WEB_MAX_SCRAPES_IN_FLIGHT", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_scrapes_in_flight: u32,
+
     /// Path to a web configuration file (TLS and basic authentication), in the format of
     /// Prometheus's exporter-toolkit.
     #[arg(
@@ -237,6 +245,7 @@ pub struct Config {
     pub listen_address: SocketAddr,
     pub telemetry_path: String,
     pub max_connections: usize,
+    pub max_scrapes_in_flight: usize,
     pub web_config_file: Option<PathBuf>,
     pub report_file: Option<PathBuf>,
     pub refresh_interval: Duration,
@@ -296,6 +305,7 @@ impl TryFrom<Args> for Config {
             listen_address,
             telemetry_path: args.telemetry_path,
             max_connections: args.max_connections as usize,
+            max_scrapes_in_flight: args.max_scrapes_in_flight as usize,
             web_config_file: args.web_config_file,
             report_file: args.report_file,
             refresh_interval: args.refresh_interval,

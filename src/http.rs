@@ -18,6 +18,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, error, info, warn};
 
 use crate::exposition::{self, Format};
@@ -39,6 +40,11 @@ pub struct App {
     pub store: Arc<Store>,
     pub telemetry_path: String,
     pub max_connections: usize,
+    /// Turns to send a response on the telemetry path
+    /// (`--web.max-scrapes-in-flight`).
+    pub scrapes: Arc<Semaphore>,
+    /// How long a response holds its turn at most ([`SCRAPE_TURN`]).
+    pub scrape_turn: Duration,
     /// TLS, basic authentication and extra headers; the default is none of them.
     pub web: WebConfig,
     /// Deadline for the TLS handshake and for each request's headers.
@@ -47,6 +53,18 @@ pub struct App {
 
 /// Default `--web.max-connections`.
 pub const MAX_CONNECTIONS: usize = 64;
+
+/// Default `--web.max-scrapes-in-flight`.
+pub const MAX_SCRAPES_IN_FLIGHT: usize = 4;
+
+/// How long a response holds its turn at most: a client that reads slowly
+/// keeps its connection, not the others waiting.
+pub const SCRAPE_TURN: Duration = Duration::from_secs(10);
+
+/// `n` turns to send a response on the telemetry path, taken in order.
+pub fn scrape_turns(n: usize) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(n.max(1)))
+}
 
 impl App {
     /// Serves `exposition` on `/metrics` and readiness from `store`, without
@@ -57,6 +75,8 @@ impl App {
             store,
             telemetry_path: String::from("/metrics"),
             max_connections: MAX_CONNECTIONS,
+            scrapes: scrape_turns(MAX_SCRAPES_IN_FLIGHT),
+            scrape_turn: SCRAPE_TURN,
             web: WebConfig::default(),
             header_read_timeout: HEADER_READ_TIMEOUT,
         }
@@ -77,8 +97,26 @@ impl std::fmt::Debug for App {
 /// A small page in one piece, or a streamed exposition.
 type Body = Either<Full<Bytes>, Stream>;
 
-/// The exposition body, chunk by chunk as the connection takes them.
-pub struct Stream(exposition::Body);
+/// The exposition body, chunk by chunk as the connection takes them, with
+/// the response's turn: given back when the body is sent (or dropped), or
+/// after [`SCRAPE_TURN`].
+pub struct Stream {
+    body: exposition::Body,
+    /// Gives the turn back when dropped (see [`hold`]).
+    turn: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Holds `turn` until the returned sender is dropped or `limit` has passed,
+/// whichever comes first: a response whose client stops reading is not
+/// polled any more, so the limit runs on a timer of its own.
+fn hold(turn: OwnedSemaphorePermit, limit: Duration) -> tokio::sync::oneshot::Sender<()> {
+    let (done, finished) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(limit, finished).await;
+        drop(turn);
+    });
+    done
+}
 
 impl hyper::body::Body for Stream {
     type Data = Bytes;
@@ -88,20 +126,20 @@ impl hyper::body::Body for Stream {
         self: std::pin::Pin<&mut Self>,
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
-        std::task::Poll::Ready(
-            self.get_mut()
-                .0
-                .next()
-                .map(|b| Ok(hyper::body::Frame::data(b))),
-        )
+        let this = self.get_mut();
+        let chunk = this.body.next();
+        if chunk.is_none() {
+            this.turn = None;
+        }
+        std::task::Poll::Ready(chunk.map(|b| Ok(hyper::body::Frame::data(b))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.is_empty()
+        self.body.is_empty()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.0.len())
+        hyper::body::SizeHint::with_exact(self.body.len())
     }
 }
 
@@ -246,6 +284,12 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<Body> {
 }
 
 async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
+    // Wait for a turn before choosing the snapshot: a waiting scrape keeps
+    // nothing alive, and gets the data current when its turn comes.
+    let turn = Arc::clone(&app.scrapes)
+        .acquire_owned()
+        .await
+        .expect("the scrape semaphore is never closed");
     // The one load of this scrape: everything in the response comes from it.
     let snapshot = app.exposition.snapshot();
     // Rendering the accounts refreshed since the last scrape is CPU work
@@ -271,7 +315,10 @@ async fn metrics(app: &Arc<App>, format: Format) -> Response<Body> {
             );
         }
     };
-    let mut resp = Response::new(Either::Right(Stream(body)));
+    let mut resp = Response::new(Either::Right(Stream {
+        body,
+        turn: Some(hold(turn, app.scrape_turn)),
+    }));
     resp.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),

@@ -103,6 +103,7 @@ pub async fn run(
     let app = Arc::new(http::App {
         telemetry_path: config.telemetry_path.clone(),
         max_connections: config.max_connections,
+        scrapes: http::scrape_turns(config.max_scrapes_in_flight),
         web,
         ..http::App::new(exposition, Arc::clone(&store))
     });

@@ -424,12 +424,9 @@ async fn every_scrape_renders_one_coherent_snapshot() {
     let store = Arc::new(Store::default());
     store.publish(numbered_snapshot(1_000_000));
     let app = Arc::new(App {
-        exposition: exposition(&store),
-        store: Arc::clone(&store),
-        telemetry_path: "/metrics".into(),
         max_connections: 8,
-        web: Default::default(),
         header_read_timeout: HEADER_READ_TIMEOUT,
+        ..App::new(exposition(&store), Arc::clone(&store))
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -476,4 +473,79 @@ async fn every_scrape_renders_one_coherent_snapshot() {
     assert!(scrapes > 10, "scrapes saw only {scrapes} snapshots");
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+/// `--web.max-scrapes-in-flight`: with one turn, a scrape waits for the one
+/// being sent; a client that stops reading keeps its turn only for the
+/// response's time limit, after which the next scrape is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_holds_the_scrape_turn_only_for_its_time_limit() {
+    use std::io::{Read, Write};
+
+    let store = Arc::new(Store::default());
+    // About 30 MB of text: more than the kernel buffers a stalled reader
+    // leaves the server.
+    let accounts = (0..3).map(|a| {
+        let id = format!("20000000000{a}");
+        AccountState {
+            key: id.clone(),
+            account_id: id.clone(),
+            data: Some(Arc::new(AccountData {
+                account_id: id,
+                users: (0..15_000)
+                    .map(|u| User {
+                        name: format!("a-user-with-a-long-name-{u:08}"),
+                        arn: format!("arn:aws:iam::20000000000{a}:user/path/a-user-{u:08}"),
+                        created: Some(NOW - 86_400),
+                        password_enabled: Some(true),
+                        mfa_active: Some(false),
+                        ..User::default()
+                    })
+                    .collect(),
+                ..AccountData::default()
+            })),
+            success: true,
+            attempts: 1,
+            progress: Progress::Done,
+            ..AccountState::default()
+        }
+    });
+    store.publish(Snapshot::new(accounts));
+    let turn = Duration::from_secs(2);
+    let app = Arc::new(App {
+        scrapes: http::scrape_turns(1),
+        scrape_turn: turn,
+        ..App::new(exposition(&store), Arc::clone(&store))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(http::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+
+    let timings = tokio::task::spawn_blocking(move || {
+        // A scrape whose client reads its first bytes, then nothing more.
+        let mut slow = std::net::TcpStream::connect(addr).unwrap();
+        slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut first = [0u8; 1024];
+        let began = std::time::Instant::now();
+        let _ = slow.read(&mut first).unwrap();
+        let body = common::http::get(addr, "/metrics").body;
+        let waited = began.elapsed();
+        drop(slow);
+        (waited, body.len())
+    })
+    .await
+    .unwrap();
+    let _ = stop.send(());
+    let _ = server.await;
+    let (waited, len) = timings;
+    assert!(len > 20_000_000, "the response is {len} bytes");
+    assert!(
+        waited >= turn - Duration::from_millis(200),
+        "served after {waited:?}, before the slow reader's turn ended"
+    );
+    assert!(waited < Duration::from_secs(60), "served after {waited:?}");
 }

@@ -74,18 +74,17 @@ async fn start(options: Options) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let store = Arc::new(Store::default());
+    let exposition = Exposition::new(
+        Arc::clone(&store),
+        iam_credentials_exporter::time::system_clock(),
+        Duration::from_secs(300),
+        &Default::default(),
+    );
     let app = Arc::new(App {
-        exposition: Exposition::new(
-            Arc::clone(&store),
-            iam_credentials_exporter::time::system_clock(),
-            Duration::from_secs(300),
-            &Default::default(),
-        ),
-        store,
-        telemetry_path: String::from("/metrics"),
         max_connections: options.max_connections,
         web: options.web,
         header_read_timeout: options.header_read_timeout,
+        ..App::new(exposition, store)
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(http::serve(listener, app, async {
