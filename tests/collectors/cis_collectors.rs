@@ -18,16 +18,11 @@ use aws_sdk_iam::types::{AssignmentStatusType, ServerCertificateMetadata, User, 
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::exporter::{Exporter, value};
 use common::moto::MotoServer;
-use iam_credentials_exporter::accounts::Accounts;
-use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::ApiMetrics;
 use iam_credentials_exporter::collectors::server_certificates;
 use iam_credentials_exporter::collectors::virtual_mfa;
 use iam_credentials_exporter::collectors::{Collector, Collectors};
-use iam_credentials_exporter::refresh::Refresher;
-use iam_credentials_exporter::report::fetch::PollPolicy;
 use iam_credentials_exporter::snapshot::Store;
-use iam_credentials_exporter::source::{Source, SourceKinds};
 use serde_json::json;
 
 const ACCOUNT: &str = "111122223333";
@@ -221,24 +216,12 @@ async fn one_failing_collector_leaves_the_other_and_the_report_alone() {
     let now = Arc::new(AtomicI64::new(1_790_000_000));
     let store = Arc::new(Store::default());
     let api = ApiMetrics::default();
-    let refresher = Refresher::new(
-        Accounts::Static(vec![Arc::new(
-            Target::new(
-                ACCOUNT,
-                Source::Aws {
-                    client,
-                    kinds: SourceKinds::REPORT,
-                    poll: PollPolicy::default(),
-                    concurrency: 1,
-                },
-            )
-            .with_account_id(ACCOUNT)
-            .with_collectors(
-                Collectors::NONE
-                    .with(Collector::VirtualMfa, true)
-                    .with(Collector::ServerCertificates, true),
-            ),
-        )]),
+    let refresher = common::mock::one_account(
+        client,
+        ACCOUNT,
+        Collectors::NONE
+            .with(Collector::VirtualMfa, true)
+            .with(Collector::ServerCertificates, true),
         Arc::clone(&store),
         api.clone(),
         {
@@ -526,20 +509,10 @@ async fn the_account_summary_says_what_root_holds_and_how_full_the_quotas_are() 
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get, &summary]);
     let store = Arc::new(Store::default());
     let api = ApiMetrics::default();
-    let refresher = Refresher::new(
-        Accounts::Static(vec![Arc::new(
-            Target::new(
-                ACCOUNT,
-                Source::Aws {
-                    client,
-                    kinds: SourceKinds::REPORT,
-                    poll: PollPolicy::default(),
-                    concurrency: 1,
-                },
-            )
-            .with_account_id(ACCOUNT)
-            .with_collectors(Collectors::NONE.with(Collector::AccountSummary, true)),
-        )]),
+    let refresher = common::mock::one_account(
+        client,
+        ACCOUNT,
+        Collectors::NONE.with(Collector::AccountSummary, true),
         Arc::clone(&store),
         api.clone(),
         Arc::new(|| 1_790_000_000),

@@ -65,20 +65,10 @@ async fn a_failing_collector_keeps_its_last_good_data_and_not_the_account() {
     let now = Arc::new(AtomicI64::new(1_800_000_000));
     let store = Arc::new(Store::default());
     let api = ApiMetrics::default();
-    let refresher = Refresher::new(
-        Accounts::Static(vec![Arc::new(
-            Target::new(
-                ACCOUNT,
-                Source::Aws {
-                    client,
-                    kinds: SourceKinds::REPORT,
-                    poll: PollPolicy::default(),
-                    concurrency: 1,
-                },
-            )
-            .with_account_id(ACCOUNT)
-            .with_collectors(Collectors::NONE.with(Collector::PasswordPolicy, true)),
-        )]),
+    let refresher = common::mock::one_account(
+        client,
+        ACCOUNT,
+        Collectors::NONE.with(Collector::PasswordPolicy, true),
         Arc::clone(&store),
         api.clone(),
         {
@@ -312,20 +302,10 @@ async fn a_collector_reads_at_most_once_per_interval_and_its_timestamp_says_how_
     let now = Arc::new(AtomicI64::new(1_800_000_000));
     let store = Arc::new(Store::default());
     let api = ApiMetrics::default();
-    let refresher = Refresher::new(
-        Accounts::Static(vec![Arc::new(
-            Target::new(
-                ACCOUNT,
-                Source::Aws {
-                    client,
-                    kinds: SourceKinds::REPORT,
-                    poll: PollPolicy::default(),
-                    concurrency: 1,
-                },
-            )
-            .with_account_id(ACCOUNT)
-            .with_collectors(Collectors::NONE.with(Collector::PasswordPolicy, true)),
-        )]),
+    let refresher = common::mock::one_account(
+        client,
+        ACCOUNT,
+        Collectors::NONE.with(Collector::PasswordPolicy, true),
         Arc::clone(&store),
         api.clone(),
         {

@@ -63,3 +63,35 @@ pub fn render(store: &Arc<Store>, now: i64, api: &ApiMetrics, ages: bool) -> Str
         .render(&exposition.snapshot(), Format::Text)
         .unwrap()
 }
+
+/// A refresher of one AWS account, `account`, read with `client` (the
+/// credential report) and `collectors`, into `store` at `clock`.
+pub fn one_account(
+    client: Client,
+    account: &str,
+    collectors: iam_credentials_exporter::collectors::Collectors,
+    store: Arc<Store>,
+    api: ApiMetrics,
+    clock: iam_credentials_exporter::time::Clock,
+) -> iam_credentials_exporter::refresh::Refresher {
+    use iam_credentials_exporter::accounts::{Accounts, Target};
+    use iam_credentials_exporter::report::fetch::PollPolicy;
+    use iam_credentials_exporter::source::{Source, SourceKinds};
+
+    let source = Source::Aws {
+        client,
+        kinds: SourceKinds::REPORT,
+        poll: PollPolicy::default(),
+        concurrency: 1,
+    };
+    iam_credentials_exporter::refresh::Refresher::new(
+        Accounts::Static(vec![Arc::new(
+            Target::new(account, source)
+                .with_account_id(account)
+                .with_collectors(collectors),
+        )]),
+        store,
+        api,
+        clock,
+    )
+}
