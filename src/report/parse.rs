@@ -71,9 +71,7 @@ pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
     let columns = Columns::find(header)?;
     let width = header.len();
 
-    let mut parsed = ParsedReport::default();
-    // User name -> line of its row.
-    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut rows = Rows::default();
     let mut record = csv::ByteRecord::new();
     let mut last_len = width;
     loop {
@@ -83,60 +81,26 @@ pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
             Ok(true) => {}
             Err(e) => {
                 // A CSV-level error (bad quoting) leaves the reader able to go on.
-                parsed.skipped.push((
+                rows.skip(
                     line,
                     RowError::Field {
                         column: String::from("*"),
                         reason: e.to_string(),
                     },
-                ));
+                );
                 continue;
             }
         }
         last_len = record.len();
-        if record.len() != width {
-            parsed.skipped.push((
-                line,
-                RowError::FieldCount {
-                    expected: width,
-                    found: record.len(),
-                },
-            ));
-            continue;
-        }
-        match columns.user(&record) {
-            Ok(user) => {
-                if let Some(account) = account_from_arn(&user.arn) {
-                    if parsed.data.account_id.is_empty() {
-                        parsed.data.account_id = account.to_owned();
-                        parsed.data.partition =
-                            partition_from_arn(&user.arn).unwrap_or_default().to_owned();
-                    } else if parsed.data.account_id != account {
-                        parsed.skipped.push((
-                            line,
-                            RowError::ForeignAccount {
-                                user: user.name.clone(),
-                                expected: parsed.data.account_id.clone(),
-                                found: account.to_owned(),
-                            },
-                        ));
-                        continue;
-                    }
-                }
-                if let Some(&first_line) = seen.get(&user.name) {
-                    parsed.skipped.push((
-                        line,
-                        RowError::DuplicateUser {
-                            user: user.name,
-                            first_line,
-                        },
-                    ));
-                    continue;
-                }
-                seen.insert(user.name.clone(), line);
-                parsed.data.users.push(user);
-            }
-            Err(e) => parsed.skipped.push((line, e)),
+        let row = match record.len() == width {
+            true => columns.user(&record),
+            false => Err(RowError::FieldCount {
+                expected: width,
+                found: record.len(),
+            }),
+        };
+        if let Err(e) = row.and_then(|user| rows.accept(line, user)) {
+            rows.skip(line, e);
         }
     }
     // A report cut off in transit ends in the middle of a row. AWS ends the
@@ -148,11 +112,58 @@ pub fn parse_report(bytes: &[u8]) -> Result<ParsedReport, ReportParseError> {
             found: last_len,
         });
     }
-    if parsed.data.users.is_empty() && !parsed.skipped.is_empty() {
-        return Err(ReportParseError::NoUsableRows(parsed.skipped.len()));
+    rows.finish()
+}
+
+/// The rows of one report as they are read: the users accepted, and the
+/// rows left out with why.
+#[derive(Default)]
+struct Rows {
+    parsed: ParsedReport,
+    /// User name -> line of its row.
+    seen: std::collections::HashMap<String, u64>,
+}
+
+impl Rows {
+    /// Takes `user`, read at `line`, unless it belongs to another account
+    /// than the rows before it, or repeats a user.
+    fn accept(&mut self, line: u64, user: User) -> Result<(), RowError> {
+        let data = &mut self.parsed.data;
+        if let Some(account) = account_from_arn(&user.arn) {
+            if data.account_id.is_empty() {
+                data.account_id = account.to_owned();
+                data.partition = partition_from_arn(&user.arn).unwrap_or_default().to_owned();
+            } else if data.account_id != account {
+                return Err(RowError::ForeignAccount {
+                    user: user.name,
+                    expected: data.account_id.clone(),
+                    found: account.to_owned(),
+                });
+            }
+        }
+        if let Some(&first_line) = self.seen.get(&user.name) {
+            return Err(RowError::DuplicateUser {
+                user: user.name,
+                first_line,
+            });
+        }
+        self.seen.insert(user.name.clone(), line);
+        data.users.push(user);
+        Ok(())
     }
-    parsed.data.rows_skipped = parsed.skipped.len() as u64;
-    Ok(parsed)
+
+    fn skip(&mut self, line: u64, cause: RowError) {
+        self.parsed.skipped.push((line, cause));
+    }
+
+    /// The report; an error when every row was left out.
+    fn finish(mut self) -> Result<ParsedReport, ReportParseError> {
+        if self.parsed.data.users.is_empty() && !self.parsed.skipped.is_empty() {
+            return Err(ReportParseError::NoUsableRows(self.parsed.skipped.len()));
+        }
+        self.parsed.data.rows_skipped = self.parsed.skipped.len() as u64;
+        Ok(self.parsed)
+    }
 }
 
 /// Positions of the columns this exporter reads.
