@@ -25,13 +25,19 @@
 //!   changes the latency and the throttled share.
 //!
 //! Each account holds `--users` IAM users (user-0 with MFA and a password, every
-//! user one access key), three roles, one assigned virtual MFA device and a
-//! password policy; no server certificate, SSH key or service-specific
-//! credential.
+//! user one access key), three roles, one assigned virtual MFA device, a
+//! password policy, `--service-credentials` service-specific credentials (2:
+//! a CodeCommit password of user-0 and a Keyspaces password of user-1) and an
+//! account summary (`GetAccountSummary`) that counts them; no server
+//! certificate or SSH key. `ListServiceSpecificCredentials` without
+//! `ServiceName` lists every service's credentials, as IAM documents it;
+//! `--require-service-name true` refuses that with `ValidationError`, to
+//! measure the exporter's fallback to one listing per service.
 //!
 //! Usage: `iam-scale-lab --accounts N [--users 3] [--latency-ms 50]
 //! [--throttle 0] [--report-build-ms 0] [--threads 1] [--port 0]
-//! [--max-seconds 7200]`. Prints `READY 127.0.0.1:PORT` when it listens; stops
+//! [--max-seconds 7200] [--service-credentials 2]
+//! [--require-service-name false]`. Prints `READY 127.0.0.1:PORT` when it listens; stops
 //! when stdin closes or after `--max-seconds`.
 
 use std::convert::Infallible;
@@ -106,6 +112,7 @@ operations! {
     ListSSHPublicKeys,
     ListSigningCertificates,
     ListOrganizationsFeatures,
+    GetAccountSummary,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +125,11 @@ struct Options {
     threads: usize,
     port: u16,
     max_seconds: u64,
+    /// Service-specific credentials per account (`--service-credentials`).
+    service_credentials: usize,
+    /// Refuse `ListServiceSpecificCredentials` without `ServiceName`
+    /// (`--require-service-name`), as a partition that requires it would.
+    require_service_name: bool,
 }
 
 /// Calls one account received, by operation, and its report's state.
@@ -671,7 +683,8 @@ fn iam(lab: &Lab, op: Op, form: &Form, index: usize) -> Answer {
             ))
         }
         Op::ListServerCertificates => empty_list("ServerCertificateMetadataList"),
-        Op::ListServiceSpecificCredentials => ok("<ServiceSpecificCredentials/>".to_owned()),
+        Op::ListServiceSpecificCredentials => service_specific_credentials(lab, form, account),
+        Op::GetAccountSummary => ok(account_summary(users)),
         Op::ListSSHPublicKeys => empty_list("SSHPublicKeys"),
         Op::ListSigningCertificates => empty_list("Certificates"),
         Op::ListUsers => {
@@ -739,6 +752,133 @@ fn iam(lab: &Lab, op: Op, form: &Form, index: usize) -> Answer {
             xml_error(IAM_NS, "InvalidAction", "operation not answered by the lab"),
         ),
     }
+}
+
+/// The services IAM issues service-specific credentials for, as the
+/// exporter lists them one by one where IAM requires `ServiceName`.
+const SERVICES: [&str; 7] = [
+    "codecommit.amazonaws.com",
+    "cassandra.amazonaws.com",
+    "bedrock.amazonaws.com",
+    "aws-external-anthropic.amazonaws.com",
+    "cloudwatch.amazonaws.com",
+    "logs.amazonaws.com",
+    "xray.amazonaws.com",
+];
+
+/// `ListServiceSpecificCredentials`: credential `k` of `--service-credentials`
+/// belongs to user `k % users` and service `SERVICES[k % 7]`; Git and
+/// Keyspaces passwords never expire, API keys do. `ServiceName` selects one
+/// service (without it, every service's, as IAM documents), `UserName` one
+/// user unless `AllUsers=true`; `MaxItems` and `Marker` page as IAM does.
+/// With `--require-service-name`, a listing without `ServiceName` is refused
+/// with `ValidationError`, as where IAM requires it.
+fn service_specific_credentials(lab: &Lab, form: &Form, account: u64) -> Answer {
+    let op = Op::ListServiceSpecificCredentials;
+    let service = form.get("ServiceName").filter(|s| !s.is_empty());
+    if service.is_none() && lab.options.require_service_name {
+        return xml(
+            StatusCode::BAD_REQUEST,
+            xml_error(
+                IAM_NS,
+                "ValidationError",
+                "1 validation error detected: Value null at 'serviceName' failed to satisfy constraint: Member must not be null",
+            ),
+        );
+    }
+    let users = lab.options.users;
+    let all_users = form.get("AllUsers") == Some("true");
+    let user = form.get("UserName");
+    let matching: Vec<usize> = match users {
+        0 => Vec::new(),
+        _ => (0..lab.options.service_credentials)
+            .filter(|k| service.is_none_or(|s| s == SERVICES[k % SERVICES.len()]))
+            .filter(|k| all_users || user.is_none_or(|u| u == user_name(k % users)))
+            .collect(),
+    };
+    let from: usize = form.get("Marker").and_then(|m| m.parse().ok()).unwrap_or(0);
+    let page: usize = form
+        .get("MaxItems")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(100);
+    let end = (from + page.max(1)).min(matching.len());
+    let mut out = String::from("<ServiceSpecificCredentials>");
+    for &k in matching.get(from..end).unwrap_or_default() {
+        let name = user_name(k % users);
+        let service = SERVICES[k % SERVICES.len()];
+        let password = k % SERVICES.len() < 2;
+        let (service_user, expiry) = match password {
+            true => (format!("{name}-at-{account}"), String::new()),
+            false => (
+                format!("APIKey-{account:012}{k:04}"),
+                "<ExpirationDate>2027-01-02T00:00:00Z</ExpirationDate>".to_owned(),
+            ),
+        };
+        let _ = write!(
+            out,
+            "<member><UserName>{name}</UserName><Status>Active</Status>\
+             <ServiceUserName>{service_user}</ServiceUserName><CreateDate>2024-01-02T00:00:00Z</CreateDate>{expiry}\
+             <ServiceSpecificCredentialId>ACCA{account:012}{k:04}</ServiceSpecificCredentialId>\
+             <ServiceName>{service}</ServiceName></member>"
+        );
+    }
+    out.push_str("</ServiceSpecificCredentials>");
+    match end < matching.len() {
+        true => {
+            let _ = write!(out, "<Marker>{end}</Marker><IsTruncated>true</IsTruncated>");
+        }
+        false => out.push_str("<IsTruncated>false</IsTruncated>"),
+    }
+    xml(StatusCode::OK, xml_response(op, IAM_NS, &out))
+}
+
+/// `GetAccountSummary`'s `SummaryMap` for an account of `users` users (user-0
+/// with an MFA device), the 3 roles, and a root user with a password and MFA
+/// but no access key or signing certificate; quotas are IAM's defaults.
+fn account_summary(users: usize) -> String {
+    let mfa = usize::from(users > 0);
+    let entries: [(&str, usize); 34] = [
+        ("Users", users),
+        ("UsersQuota", 5000),
+        ("Groups", 0),
+        ("GroupsQuota", 300),
+        ("Roles", 3),
+        ("RolesQuota", 1000),
+        ("Policies", 0),
+        ("PoliciesQuota", 1500),
+        ("InstanceProfiles", 0),
+        ("InstanceProfilesQuota", 1000),
+        ("ServerCertificates", 0),
+        ("ServerCertificatesQuota", 20),
+        ("PolicyVersionsInUse", 0),
+        ("PolicyVersionsInUseQuota", 10000),
+        ("MFADevices", mfa),
+        ("MFADevicesInUse", mfa),
+        ("Providers", 0),
+        ("AccountMFAEnabled", 1),
+        ("AccountAccessKeysPresent", 0),
+        ("AccountSigningCertificatesPresent", 0),
+        ("AccountPasswordPresent", 1),
+        ("AccessKeysPerUserQuota", 2),
+        ("AssumeRolePolicySizeQuota", 2048),
+        ("AttachedPoliciesPerGroupQuota", 10),
+        ("AttachedPoliciesPerRoleQuota", 10),
+        ("AttachedPoliciesPerUserQuota", 10),
+        ("GlobalEndpointTokenVersion", 1),
+        ("GroupPolicySizeQuota", 5120),
+        ("GroupsPerUserQuota", 10),
+        ("PolicySizeQuota", 6144),
+        ("RolePolicySizeQuota", 10240),
+        ("SigningCertificatesPerUserQuota", 2),
+        ("UserPolicySizeQuota", 2048),
+        ("VersionsPerPolicyQuota", 5),
+    ];
+    let mut out = String::from("<SummaryMap>");
+    for (key, value) in entries {
+        let _ = write!(out, "<entry><key>{key}</key><value>{value}</value></entry>");
+    }
+    out.push_str("</SummaryMap>");
+    out
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
@@ -880,6 +1020,8 @@ fn parse_options() -> Result<Options, String> {
         threads: 1,
         port: 0,
         max_seconds: 7200,
+        service_credentials: 2,
+        require_service_name: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -899,6 +1041,12 @@ fn parse_options() -> Result<Options, String> {
             "--threads" => options.threads = value.parse().map_err(bad)?,
             "--port" => options.port = value.parse().map_err(bad)?,
             "--max-seconds" => options.max_seconds = value.parse().map_err(bad)?,
+            "--service-credentials" => options.service_credentials = value.parse().map_err(bad)?,
+            "--require-service-name" => {
+                options.require_service_name = value
+                    .parse()
+                    .map_err(|_| format!("bad value {value:?} for {flag}"))?
+            }
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -915,7 +1063,8 @@ fn main() -> std::process::ExitCode {
             eprintln!("iam-scale-lab: {e}");
             eprintln!(
                 "usage: iam-scale-lab --accounts N [--users 3] [--latency-ms 50] [--throttle 0] \
-                 [--report-build-ms 0] [--threads 1] [--port 0] [--max-seconds 7200]"
+                 [--report-build-ms 0] [--threads 1] [--port 0] [--max-seconds 7200] \
+                 [--service-credentials 2] [--require-service-name false]"
             );
             return std::process::ExitCode::from(2);
         }
@@ -1004,6 +1153,8 @@ mod tests {
             threads: 1,
             port: 0,
             max_seconds: 1,
+            service_credentials: 2,
+            require_service_name: false,
         });
         let mut from = Some(0);
         let mut ids = Vec::new();
@@ -1013,5 +1164,182 @@ mod tests {
             from = json_string(&page, "NextToken").and_then(|t| t.parse().ok());
         }
         assert_eq!(ids, vec![20, 20, 6]);
+    }
+
+    fn lab(service_credentials: usize, require_service_name: bool) -> Lab {
+        Lab::new(Options {
+            accounts: 2,
+            users: 3,
+            latency_ms: 0,
+            throttle: 0.0,
+            report_build_ms: 0,
+            threads: 1,
+            port: 0,
+            max_seconds: 1,
+            service_credentials,
+            require_service_name,
+        })
+    }
+
+    fn form(query: &str) -> Form {
+        Form::parse(query.as_bytes())
+    }
+
+    /// The `<entry>` values of a `SummaryMap`, by key.
+    fn summary_map(body: &str) -> Vec<(String, u64)> {
+        let map = body
+            .split("<SummaryMap>")
+            .nth(1)
+            .and_then(|m| m.split("</SummaryMap>").next())
+            .expect("a SummaryMap");
+        map.split("<entry>")
+            .skip(1)
+            .map(|entry| {
+                let between = |open: &str, close: &str| {
+                    entry
+                        .split(open)
+                        .nth(1)?
+                        .split(close)
+                        .next()
+                        .map(str::to_owned)
+                };
+                let key = between("<key>", "</key>").expect("a key");
+                let value = between("<value>", "</value>").expect("a value");
+                (key, value.parse().expect("a number"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn account_summary_is_an_awsquery_summary_map() {
+        let lab = lab(2, false);
+        let answer = iam(
+            &lab,
+            Op::GetAccountSummary,
+            &form("Action=GetAccountSummary"),
+            0,
+        );
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(answer.body.starts_with(
+            "<GetAccountSummaryResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+             <GetAccountSummaryResult><SummaryMap><entry><key>Users</key><value>3</value></entry>"
+        ));
+        let map = summary_map(&answer.body);
+        let get = |key: &str| map.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+        for (key, value) in [
+            ("Users", 3),
+            ("UsersQuota", 5000),
+            ("Roles", 3),
+            ("RolesQuota", 1000),
+            ("Groups", 0),
+            ("GroupsQuota", 300),
+            ("Policies", 0),
+            ("PoliciesQuota", 1500),
+            ("AccountMFAEnabled", 1),
+            ("AccountAccessKeysPresent", 0),
+            ("AccountSigningCertificatesPresent", 0),
+            ("AccountPasswordPresent", 1),
+        ] {
+            assert_eq!(get(key), Some(value), "{key}");
+        }
+        let mut keys: Vec<&str> = map.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), map.len(), "every key once");
+    }
+
+    /// Credential ids of a `ListServiceSpecificCredentials` answer, with the
+    /// next marker if the page is truncated.
+    fn credentials(answer: &Answer) -> (Vec<String>, Option<String>) {
+        let ids = answer
+            .body
+            .split("<ServiceSpecificCredentialId>")
+            .skip(1)
+            .filter_map(|s| s.split('<').next())
+            .map(str::to_owned)
+            .collect();
+        let marker = answer
+            .body
+            .contains("<IsTruncated>true</IsTruncated>")
+            .then(|| tag_text(&answer.body, "Marker"));
+        (ids, marker)
+    }
+
+    fn tag_text(body: &str, tag: &str) -> String {
+        let open = format!("<{tag}>");
+        body.split(&open)
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn service_credentials_without_a_service_name_are_every_service() {
+        let lab = lab(9, false);
+        let op = Op::ListServiceSpecificCredentials;
+        let list = |query: &str| credentials(&iam(&lab, op, &form(query), 1));
+        let member = FIRST_MEMBER + 1;
+        let id = |k: usize| format!("ACCA{member:012}{k:04}");
+        // Every service, every user: the 9 credentials (7 services, 2 twice).
+        let (all, next) = list("Action=ListServiceSpecificCredentials&AllUsers=true");
+        assert_eq!(all, (0..9).map(id).collect::<Vec<_>>());
+        assert_eq!(next, None);
+        // One service: codecommit has credentials 0 and 7.
+        let (codecommit, _) = list(
+            "Action=ListServiceSpecificCredentials&AllUsers=true&ServiceName=codecommit.amazonaws.com",
+        );
+        assert_eq!(codecommit, [id(0), id(7)]);
+        // One user, every service: user-1 has credentials 1, 4 and 7.
+        let (user1, _) = list("Action=ListServiceSpecificCredentials&UserName=user-1");
+        assert_eq!(user1, [id(1), id(4), id(7)]);
+        // Pages of 4: 4, 4, 1, each marker the next start.
+        let mut pages = Vec::new();
+        let mut marker = String::new();
+        loop {
+            let (page, next) = list(&format!(
+                "Action=ListServiceSpecificCredentials&AllUsers=true&MaxItems=4{marker}"
+            ));
+            pages.push(page.len());
+            match next {
+                Some(m) => marker = format!("&Marker={m}"),
+                None => break,
+            }
+        }
+        assert_eq!(pages, [4, 4, 1]);
+        // API keys expire, passwords do not.
+        let body = iam(
+            &lab,
+            op,
+            &form("Action=ListServiceSpecificCredentials&AllUsers=true"),
+            1,
+        )
+        .body;
+        assert_eq!(body.matches("<ExpirationDate>").count(), 5);
+        assert!(body.contains("<ServiceUserName>user-0-at-200000000001</ServiceUserName>"));
+    }
+
+    #[test]
+    fn a_service_name_can_be_required() {
+        let lab = lab(2, true);
+        let op = Op::ListServiceSpecificCredentials;
+        let refused = iam(
+            &lab,
+            op,
+            &form("Action=ListServiceSpecificCredentials&AllUsers=true"),
+            0,
+        );
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(refused.body.contains("<Code>ValidationError</Code>"));
+        let one = iam(
+            &lab,
+            op,
+            &form(
+                "Action=ListServiceSpecificCredentials&AllUsers=true&ServiceName=cassandra.amazonaws.com",
+            ),
+            0,
+        );
+        assert_eq!(one.status, StatusCode::OK);
+        assert_eq!(credentials(&one).0, [format!("ACCA{FIRST_MEMBER:012}0001")]);
     }
 }

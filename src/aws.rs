@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
+use aws_sdk_iam::config::retry::RetryPartition;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -108,12 +109,43 @@ pub fn iam_client(
     api: &ApiMetrics,
     max_response_bytes: u64,
 ) -> aws_sdk_iam::Client {
-    let conf = aws_sdk_iam::config::Builder::from(config)
+    aws_sdk_iam::Client::from_conf(iam_config(config, api, max_response_bytes).build())
+}
+
+/// Builds the IAM client of one account, as [`iam_client`] does, with a
+/// retry partition of its own, named after `key` (the account's role ARN).
+///
+/// The adaptive retry mode keeps one client-side rate limiter and one retry
+/// token bucket per retry partition, and the SDK's default partition is the
+/// service's name: every IAM client of the process shares it. IAM's request
+/// quotas are per account, so a throttling answer to one account must slow
+/// that account's calls only; with one shared limiter, 1 % of calls
+/// throttled made the first refresh of 1,000 accounts take 339 s instead of
+/// 18 s (scale lab, 50 ms a call). The SDK keeps a partition's limiter and
+/// bucket for the life of the process (a few hundred bytes, one per account
+/// ever refreshed) and shares them between clients of the same partition, so
+/// an account keeps what its limiter learnt when its client is rebuilt.
+pub fn account_iam_client(
+    config: &SdkConfig,
+    api: &ApiMetrics,
+    max_response_bytes: u64,
+    key: &str,
+) -> aws_sdk_iam::Client {
+    let conf = iam_config(config, api, max_response_bytes)
+        .retry_partition(RetryPartition::new(format!("iam/{key}")))
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
+fn iam_config(
+    config: &SdkConfig,
+    api: &ApiMetrics,
+    max_response_bytes: u64,
+) -> aws_sdk_iam::config::Builder {
+    aws_sdk_iam::config::Builder::from(config)
         .identity_cache(aws_sdk_iam::config::IdentityCache::lazy().build())
         .interceptor(CallCounter(api.clone()))
         .interceptor(ResponseLimit(max_response_bytes))
-        .build();
-    aws_sdk_iam::Client::from_conf(conf)
 }
 
 /// Builds an STS client that counts its calls in `api`.
