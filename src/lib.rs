@@ -146,6 +146,15 @@ async fn accounts(config: &Config, api: &ApiMetrics) -> Accounts {
         None => {
             let sdk = aws::load_config(&config.aws).await;
             info!(region = ?sdk.region().map(|r| r.as_ref()), source = ?config.accounts.kinds, "reading IAM data from AWS");
+            if config
+                .accounts
+                .collectors
+                .is_on(collectors::Collector::RootCredentials)
+            {
+                tracing::warn!(
+                    "the root-credentials collector is deprecated: account-summary tells whether root holds a password, MFA, keys or certificates in every account, without a root session"
+                );
+            }
             Accounts::Aws(Box::new(AwsAccounts::new(
                 sdk,
                 api.clone(),

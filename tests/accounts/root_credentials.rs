@@ -870,6 +870,10 @@ fn against_moto_members_are_audited_and_fail_visibly_the_management_account_is_n
     );
     let logs = exporter.logs().join("\n");
     assert!(logs.contains("sts:AssumeRoot"), "{logs}");
+    assert!(
+        logs.contains("the root-credentials collector is deprecated"),
+        "{logs}"
+    );
 }
 
 /// CIS v7.0.0 2.1.1 asks whether centralized root access is enabled, whether
