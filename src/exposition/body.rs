@@ -14,6 +14,12 @@ pub const CHUNK: usize = 64 * 1024;
 
 enum Part {
     Bytes(Bytes),
+    /// Chunks shared with other responses, from `next` on; kept alive by
+    /// this body until they are sent.
+    Shared {
+        chunks: Arc<[Bytes]>,
+        next: usize,
+    },
     Ages {
         family: &'static Family<Times>,
         render: Arc<Rendered>,
@@ -71,6 +77,13 @@ impl Body {
             self.len += bytes.len() as u64;
             self.parts.push_back(Part::Bytes(bytes));
         }
+    }
+
+    /// Appends `chunks` as they are, without copying them: other
+    /// responses may send the same ones.
+    pub fn shared(&mut self, chunks: Arc<[Bytes]>) {
+        self.len += chunks.iter().map(|c| c.len() as u64).sum::<u64>();
+        self.parts.push_back(Part::Shared { chunks, next: 0 });
     }
 
     pub fn ages(&mut self, family: &'static Family<Times>, render: Arc<Rendered>, table: usize) {
@@ -155,6 +168,20 @@ impl Iterator for Body {
     fn next(&mut self) -> Option<Bytes> {
         let mut out = BytesMut::new();
         while let Some(part) = self.parts.pop_front() {
+            let part = match part {
+                // One chunk at a time, the rest put back.
+                Part::Shared { chunks, next } => match chunks.get(next).cloned() {
+                    Some(chunk) => {
+                        self.parts.push_front(Part::Shared {
+                            chunks,
+                            next: next + 1,
+                        });
+                        Part::Bytes(chunk)
+                    }
+                    None => continue,
+                },
+                part => part,
+            };
             match part {
                 Part::Bytes(bytes) if bytes.len() >= CHUNK => {
                     if out.is_empty() {

@@ -114,16 +114,17 @@ pub struct Exposition {
     /// Responses whose tables were written, rather than shared, since start.
     written: AtomicU64,
     /// The tables of the last response, shared by the responses of the same
-    /// snapshot and second.
+    /// snapshot and second while one of them is being sent; held while
+    /// writing them.
     last: Mutex<Option<Written>>,
 }
 
-/// The tables of one response, written out.
+/// The tables of the responses of one snapshot and second, written out;
+/// kept alive by the responses that send them, not by this.
 struct Written {
-    /// Not kept alive by this: a snapshot that is no longer served is freed.
     snapshot: Weak<Snapshot>,
     now: i64,
-    tables: Arc<OnceLock<Arc<[Bytes]>>>,
+    tables: Weak<[Bytes]>,
 }
 
 impl std::fmt::Debug for Exposition {
@@ -198,11 +199,11 @@ impl Exposition {
     /// the ages (CPU work: call it off the threads that serve connections).
     ///
     /// The tables of a response depend only on the snapshot and the second
-    /// it is made in, and are the same in both formats: scrapes of one
-    /// snapshot within one second share one writing of them, so that a
-    /// burst of scrapers costs one rendering, and the memory of one,
-    /// whatever their number. The process-wide families at the head are
-    /// encoded for each response.
+    /// it is made in, and are the same in both formats: the responses of one
+    /// snapshot and second in flight at once share one writing of them, so
+    /// that a burst of scrapers costs one rendering, and the memory of one,
+    /// whatever their number; once sent, they are freed. The process-wide
+    /// families at the head are encoded for each response.
     pub fn body(&self, snapshot: &Arc<Snapshot>, format: Format) -> Result<Body, std::fmt::Error> {
         let now = (self.clock)();
         // The account families read the snapshot they are given, so they go
@@ -220,43 +221,36 @@ impl Exposition {
         let head = format::encode(&[&scrape, &self.registry, &organization], format)?;
         let mut body = Body::new(now);
         body.bytes(Bytes::from(head));
-        for chunk in self.tables_at(snapshot, now).iter() {
-            body.bytes(chunk.clone());
-        }
+        body.shared(self.tables_at(snapshot, now));
         body.bytes(Bytes::from_static(format.end().as_bytes()));
         Ok(body)
     }
 
-    /// The tables of `snapshot` at `now`, written out: the last response's
-    /// when it was of the same snapshot and second, else written now (and
-    /// once, however many scrapes ask at the same time).
+    /// The tables of `snapshot` at `now`, written out: those of a response
+    /// of the same snapshot and second still being sent, else written now.
+    /// Written tables live as long as a response sends them, not longer:
+    /// between bursts of scrapes, they take no memory.
     fn tables_at(&self, snapshot: &Arc<Snapshot>, now: i64) -> Arc<[Bytes]> {
-        let cell = {
-            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-            match &*last {
-                Some(w)
-                    if w.now == now
-                        && w.snapshot
-                            .upgrade()
-                            .is_some_and(|s| Arc::ptr_eq(&s, snapshot)) =>
-                {
-                    Arc::clone(&w.tables)
-                }
-                _ => {
-                    let cell = Arc::<OnceLock<Arc<[Bytes]>>>::default();
-                    *last = Some(Written {
-                        snapshot: Arc::downgrade(snapshot),
-                        now,
-                        tables: Arc::clone(&cell),
-                    });
-                    cell
-                }
-            }
-        };
-        Arc::clone(cell.get_or_init(|| {
-            self.written.fetch_add(1, Ordering::Relaxed);
-            self.tables(snapshot, now).collect()
-        }))
+        // One writer at a time: the scrapes of one second wait for the
+        // first one's writing instead of each writing their own.
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = &*last
+            && w.now == now
+            && w.snapshot
+                .upgrade()
+                .is_some_and(|s| Arc::ptr_eq(&s, snapshot))
+            && let Some(tables) = w.tables.upgrade()
+        {
+            return tables;
+        }
+        self.written.fetch_add(1, Ordering::Relaxed);
+        let tables: Arc<[Bytes]> = self.tables(snapshot, now).collect();
+        *last = Some(Written {
+            snapshot: Arc::downgrade(snapshot),
+            now,
+            tables: Arc::downgrade(&tables),
+        });
+        tables
     }
 
     /// The tables of `snapshot`, family by family: the cached text as it

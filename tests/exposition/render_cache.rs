@@ -188,10 +188,11 @@ fn age_families_can_be_left_out() {
     }
 }
 
-/// Scrapes of one snapshot within one second send the same tables: they
-/// share one writing of them (a burst of scrapers costs one), in both
-/// formats; the next second, or a new snapshot, writes them again, with
-/// ages from the new "now".
+/// Scrapes of one snapshot within one second send the same tables: the
+/// responses in flight share one writing of them (a burst of scrapers costs
+/// one), in both formats; once no response sends them, they are freed, and
+/// the next second, or a new snapshot, writes them anew with ages from the
+/// new "now".
 #[test]
 fn scrapes_of_one_snapshot_in_one_second_share_one_writing_of_the_tables() {
     use iam_credentials_exporter::exposition::Format;
@@ -209,29 +210,38 @@ fn scrapes_of_one_snapshot_in_one_second_share_one_writing_of_the_tables() {
         &Default::default(),
     );
     let snapshot = exposition.snapshot();
-    let text = exposition.render(&snapshot, Format::Text).unwrap();
-    let again = exposition.render(&snapshot, Format::Text).unwrap();
-    let open = exposition.render(&snapshot, Format::OpenMetrics).unwrap();
-    assert_eq!(text, again);
-    assert!(open.ends_with("# EOF\n") && !text.contains("# EOF"));
+    let text = |body: iam_credentials_exporter::exposition::Body| {
+        String::from_utf8(body.flat_map(|b| b.to_vec()).collect()).unwrap()
+    };
+    // Three responses in flight at once.
+    let bodies = [Format::Text, Format::Text, Format::OpenMetrics]
+        .map(|f| exposition.body(&snapshot, f).unwrap());
     assert_eq!(
         exposition.tables_written(),
         1,
         "one writing for three scrapes"
     );
+    let [a, b, open] = bodies.map(text);
+    assert_eq!(a, b);
+    assert!(open.ends_with("# EOF\n") && !a.contains("# EOF"));
+    assert_eq!(
+        a.lines().filter(|l| !l.starts_with('#')).count(),
+        open.lines().filter(|l| !l.starts_with('#')).count(),
+    );
+
+    // Sent: nothing keeps them, and the next scrape writes them again.
+    let again = exposition.render(&snapshot, Format::Text).unwrap();
+    assert_eq!(again, a);
+    assert_eq!(exposition.tables_written(), 2);
 
     now.store(CREATED + 1_001, Ordering::SeqCst);
     let later = exposition.render(&snapshot, Format::Text).unwrap();
-    assert_eq!(exposition.tables_written(), 2);
-    assert_ne!(text, later, "ages follow the clock");
+    assert_eq!(exposition.tables_written(), 3);
+    assert_ne!(a, later, "ages follow the clock");
 
     store.publish(Snapshot::new([account(0, 11)]));
     let newer = exposition.snapshot();
     exposition.render(&newer, Format::Text).unwrap();
-    assert_eq!(
-        exposition.tables_written(),
-        3,
-        "a new snapshot is written anew"
-    );
+    assert_eq!(exposition.tables_written(), 4);
     assert_eq!(exposition.renders(), 2, "each account state rendered once");
 }
