@@ -71,6 +71,74 @@
   local findingAlert(name, expr, summary, description, labels={}) =
     alert(name, finding(expr), summary, description, c.findingFor, keep=true, labels=labels),
 
+  // Ages and idle times from the timestamp families, as the exporter
+  // computes its *_age_seconds and *_idle_seconds families at scrape time
+  // (src/credentials/keys.rs, users.rs): every rule reads these, so that the
+  // rules work alike with --metrics.ages=false, which leaves those families
+  // out. Each is an expression of one series per key or user, valued in
+  // seconds; `extra` is a label matcher for every selector.
+  ageExprs:: {
+    keyAge(extra)::
+      'time() - %s' % m('aws_iam_access_key_created_timestamp_seconds', extra),
+    // Since the last use, or since the creation of a key that was never
+    // used. Nothing where the report does not say whether the key was used
+    // (the 2015 format: no last use, no aws_iam_access_key_never_used).
+    keyIdle(extra):: |||
+      time()
+      -
+      (
+        %s
+        or
+        (
+          %s
+          and
+          %s == 1
+        )
+      )
+    ||| % [
+      m('aws_iam_access_key_last_used_timestamp_seconds', extra),
+      m('aws_iam_access_key_created_timestamp_seconds', extra),
+      m('aws_iam_access_key_never_used', extra),
+    ],
+    // Since the user's last sign of life (model.rs, last_sign_of_life): the
+    // latest of its last password or key use and the upload of each still
+    // active signing certificate; since its creation if none. Nothing for
+    // a user whose active key has an unknown use (2015 report format).
+    userIdle(extra):: |||
+      (
+        time()
+        -
+        (
+          max without (slot) (
+            %s
+            or
+            (
+              %s
+              and
+              %s == 1
+            )
+          )
+          or
+          %s
+        )
+      )
+      unless on (account_id, user)
+      (
+        %s == 1
+        unless
+        %s
+      )
+    ||| % [
+      m('aws_iam_user_last_activity_timestamp_seconds', extra),
+      m('aws_iam_signing_certificate_created_timestamp_seconds', extra),
+      m('aws_iam_signing_certificate_active', extra),
+      m('aws_iam_user_created_timestamp_seconds', extra),
+      m('aws_iam_access_key_active', extra),
+      m('aws_iam_access_key_never_used', extra),
+    ],
+  },
+  local ages = $.ageExprs,
+
   // Per-key and per-user expressions, before aggregation.
   local activeKey(extra) = m('aws_iam_access_key_active', extra) + ' == 1',
   local exprs = {
@@ -78,12 +146,13 @@
       %s > %d
       and
       %s
-    ||| % [m('aws_iam_access_key_age_seconds', notRoot), c.keyRotationThresholdSeconds, activeKey(notRoot)],
+    ||| % [ages.keyAge(notRoot), c.keyRotationThresholdSeconds, activeKey(notRoot)],
     keyUnused: |||
-      %s >= %d
+      (
+      %s) >= %d
       and
       %s
-    ||| % [m('aws_iam_access_key_idle_seconds', notRoot), c.keyUnusedThresholdSeconds, activeKey(notRoot)],
+    ||| % [indent(ages.keyIdle(notRoot), 2) + '\n', c.keyUnusedThresholdSeconds, activeKey(notRoot)],
     twoActiveKeys: |||
       %s >= 2
       and
@@ -94,7 +163,7 @@
       ) > %d
     ||| % [
       m('aws_iam_user_active_access_keys', notRoot),
-      m('aws_iam_access_key_age_seconds', notRoot),
+      ages.keyAge(notRoot),
       activeKey(notRoot),
       c.twoActiveKeysGraceSeconds,
     ],
@@ -141,8 +210,9 @@
       m('aws_iam_user_password_enabled', notRoot),
     ],
     userInactive: |||
-      %s >= %d
-    ||| % [m('aws_iam_user_idle_seconds', notRoot), c.userInactiveThresholdSeconds],
+      (
+      %s) >= %d
+    ||| % [indent(ages.userIdle(notRoot), 2) + '\n', c.userInactiveThresholdSeconds],
     // CIS 1.11: a console user's active key that was never used, past the
     // grace (a key created along with the user "just in case").
     consoleUserKeyNeverUsed: |||
