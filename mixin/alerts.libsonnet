@@ -661,15 +661,34 @@
       'Prometheus has no target with %s{{ if $labels.job }} (job {{ $labels.job }}){{ end }}. IAM credential alerts cannot fire until the exporter is discovered and scraped again.' % c.selector,
       c.exporterHealthFor,
     ),
+    // A shard of a sharded deployment (aws_iam_exporter_shards > 1) may own
+    // no account while the other shards of the deployment (the same
+    // shardGroupLabels) export theirs: not an alert. The whole deployment
+    // exporting none, or an unsharded exporter with none, is.
     alert(
       'AwsIamExporterNoAccounts',
       |||
-        %s == 1
-        unless ignoring (account_id)
-        %s
-      ||| % [m('up'), m('aws_iam_exporter_account_refresh_success')],
+        (
+          %s == 1
+          unless ignoring (account_id)
+          %s
+        )
+        unless
+        (
+          %s > 1
+          and on (%s)
+          group by (%s) (%s)
+        )
+      ||| % [
+        m('up'),
+        m('aws_iam_exporter_account_refresh_success'),
+        m('aws_iam_exporter_shards'),
+        std.join(', ', c.shardGroupLabels),
+        std.join(', ', c.shardGroupLabels),
+        m('aws_iam_exporter_account_refresh_success'),
+      ],
       'iam-credentials-exporter is up but exports no AWS account.',
-      'iam-credentials-exporter at {{ $labels.instance }} has answered scrapes for %s without exporting any account; its first refresh has not finished, or it found no account to refresh.' % words(c.exporterNoAccountsFor),
+      'iam-credentials-exporter at {{ $labels.instance }} has answered scrapes for %s without exporting any account; its first refresh has not finished, or it found no account to refresh. Where it is a shard (--shard.count), no other shard of {{ $labels.job }} exports an account either.' % words(c.exporterNoAccountsFor),
       c.exporterNoAccountsFor,
     ),
     alert(
@@ -779,7 +798,7 @@
     AwsIamServiceCredentialNotRotated: t('active credential age > %s' % days(c.serviceCredentialRotationThresholdSeconds), c.serviceCredentialRotationThresholdSeconds),
     AwsIamExporterDown: t('scrape of the exporter fails', null),
     AwsIamExporterAbsent: t('no exporter target is scraped at all', null),
-    AwsIamExporterNoAccounts: t('exporter up, no account exported', null),
+    AwsIamExporterNoAccounts: t('exporter up, no account exported (nor by its other shards)', null),
     AwsIamExporterRefreshFailing: t('last refresh of an account failed', null),
     AwsIamExporterCollectorFailing: t('last attempt of a collector failed for some accounts', null),
     AwsIamExporterDataStale: t('last success > N refresh intervals + grace', c.dataStaleGraceSeconds),

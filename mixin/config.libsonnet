@@ -131,6 +131,11 @@
 //                         refresh of your largest organization. A fixed
 //                         finding resolves this much later.
 //   exporterDownFor       `for:` of the exporter-down alert.
+//   shardGroupLabels      labels that are the same for every shard of one
+//                         sharded deployment (--shard.count) and differ
+//                         between deployments: a shard that owns no account
+//                         raises AwsIamExporterNoAccounts only when no shard
+//                         with the same values of these labels exports one.
 //   exporterHealthFor     `for:` of refresh-failing, collector-failing and
 //                         rows-skipped alerts.
 //   exporterNoAccountsFor `for:` of the alert on an exporter that is up but
@@ -209,6 +214,7 @@
     exporterDownFor: '10m',
     exporterHealthFor: '15m',
     exporterNoAccountsFor: '30m',
+    shardGroupLabels: ['job'],
 
     severities: {
       AwsIamAccessKeyNotRotated: 'warning',
