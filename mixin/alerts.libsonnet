@@ -492,6 +492,14 @@
       'iam:GetAccountSummary says the root user of account {{ $labels.account_id }} has an access key (AccountAccessKeysPresent), active or not, and the credential report in use lists none: it has no root row, or the key is newer than the report. The root user should have no access key at all.',
       controls('2.4', 'IAM.4'),
     ),
+    // No benchmark control covers root signing certificates (CIS 2.4 and
+    // FSBP IAM.4 are about access keys): no control label.
+    findingAlert(
+      'AwsIamRootSigningCertificatePresent',
+      '%s == 1\n' % m('aws_iam_account_root_signing_certificates_present'),
+      'The root user of an AWS account has an X.509 signing certificate, as the account summary shows.',
+      'iam:GetAccountSummary says the root user of account {{ $labels.account_id }} has a signing certificate (AccountSigningCertificatesPresent), active or not. Requests signed with it act with the full power of the root user, and AWS records no use of it. The root user should have no signing certificate at all: delete it.',
+    ),
     findingAlert(
       'AwsIamRootAccessKeyInactive',
       '%s == 0\n' % m('aws_iam_access_key_active', isRoot),
@@ -600,18 +608,37 @@
   local credName = 'The {{ $labels.service_name }} credential {{ $labels.credential_id }} of IAM user {{ $labels.user }} in account {{ $labels.account_id }}',
   local activeCred(extra='') = '%s == 1' % m('aws_iam_service_specific_credential_active', extra),
   local serviceCredentials = [
+    // Without an expiration date (value 1), or with one further from its
+    // creation than serviceCredentialMaxLifetimeSeconds (value: that
+    // lifetime in seconds): CreateServiceSpecificCredential takes up to
+    // 36,600 days, an expiry in a century protects nothing.
     findingAlert(
       'AwsIamServiceCredentialNeverExpires',
       |||
-        %s
-        unless
-        %s
+        (
+          %s
+          unless
+          %s
+        )
+        or
+        (
+          %s
+          -
+          %s
+          > %d
+          and
+          %s
+        )
       ||| % [
         activeCred('service_name!~"%s"' % std.join('|', [std.strReplace(s, '.', '\\\\.') for s in c.serviceCredentialServicesThatCannotExpire])),
         m('aws_iam_service_specific_credential_expiration_timestamp_seconds'),
+        m('aws_iam_service_specific_credential_expiration_timestamp_seconds'),
+        m('aws_iam_service_specific_credential_created_timestamp_seconds'),
+        c.serviceCredentialMaxLifetimeSeconds,
+        activeCred(),
       ],
       'An active long-term API key never expires.',
-      credName + ' is an active API key (a bearer token) without an expiration date: whoever holds it can use it until someone deactivates it. Replace it with one that expires, or with short-term credentials.',
+      credName + ' is an active API key (a bearer token) {{ if gt $value 1.0 }}that expires {{ $value | humanizeDuration }} after its creation, more than the %s a key may live: in effect it never expires{{ else }}without an expiration date{{ end }}. Whoever holds it can use it until someone deactivates it. Replace it with one that expires within %s, or with short-term credentials.' % [days(c.serviceCredentialMaxLifetimeSeconds), days(c.serviceCredentialMaxLifetimeSeconds)],
     ),
     findingAlert(
       'AwsIamServiceCredentialExpiringSoon',
@@ -788,12 +815,13 @@
     AwsIamRootRecentlyUsed: t('root password or key used recently', c.rootRecentUseWindowSeconds),
     AwsIamRootMFAVirtual: t('root has a virtual MFA device', null),
     AwsIamRootAccessKeyPresent: t('account summary: root has a key the report lacks', null),
+    AwsIamRootSigningCertificatePresent: t('account summary: root has a signing certificate', null),
     AwsIamCentralizedRootAccessDisabled: t('RootCredentialsManagement not enabled', null),
     AwsIamQuotaNearlyExhausted: t('IAM quota used > %d%%' % std.floor(c.quotaUsageThreshold * 100 + 0.5), null),
     AwsIamPasswordPolicyClassNotRequired: t('upper, lower, symbol or number not required', null),
     AwsIamPasswordPolicyExpiryTooLong: t('passwords never expire or live > %s' % days(c.passwordMaxAgeSeconds), c.passwordMaxAgeSeconds),
     AwsIamUserWithoutMFA: t('no console password, no MFA, older than grace', c.mfaEnrolmentGraceSeconds),
-    AwsIamServiceCredentialNeverExpires: t('active API key without expiration date', null),
+    AwsIamServiceCredentialNeverExpires: t('active API key: no expiry, or lifetime > %s' % days(c.serviceCredentialMaxLifetimeSeconds), c.serviceCredentialMaxLifetimeSeconds),
     AwsIamServiceCredentialExpiringSoon: t('active credential expires within %s' % days(c.serviceCredentialExpiryWarningSeconds), c.serviceCredentialExpiryWarningSeconds),
     AwsIamServiceCredentialNotRotated: t('active credential age > %s' % days(c.serviceCredentialRotationThresholdSeconds), c.serviceCredentialRotationThresholdSeconds),
     AwsIamExporterDown: t('scrape of the exporter fails', null),
