@@ -124,13 +124,23 @@ fn alertmanager_routes_every_alert_to_its_receiver() {
     for alert in rules {
         let severity = alert.field("labels.severity");
         let receiver = expected_receiver(&alert.name, severity);
+        // With the control labels the alert carries: grouping by control
+        // must not move an alert to another receiver.
+        let controls: Vec<String> = ["cis", "fsbp"]
+            .iter()
+            .filter_map(|l| {
+                let value = alert.fields.get(&format!("labels.{l}"))?;
+                Some(format!("{l}={value}"))
+            })
+            .collect();
         let out = run(
             amtool()
                 .args(["config", "routes", "test"])
                 .arg(format!("--config.file={ALERTMANAGER_CONFIG}"))
                 .arg(format!("--verify.receivers={receiver}"))
                 .arg(format!("severity={severity}"))
-                .arg(format!("alertname={}", alert.name)),
+                .arg(format!("alertname={}", alert.name))
+                .args(&controls),
             "amtool config routes test",
         );
         assert_success(
@@ -619,7 +629,10 @@ fn no_rule_reads_an_age_family_and_no_unit_test_feeds_one() {
     ];
     for dir in [summaries, fsbp] {
         let file = dir.join("iam-credentials.rules.yml");
-        texts.push((file.display().to_string(), std::fs::read_to_string(&file).unwrap()));
+        texts.push((
+            file.display().to_string(),
+            std::fs::read_to_string(&file).unwrap(),
+        ));
     }
     for (file, text) in &texts {
         for rule in parse_rules(text) {
@@ -638,7 +651,12 @@ fn no_rule_reads_an_age_family_and_no_unit_test_feeds_one() {
     for file in files {
         for (i, line) in read(&file).lines().enumerate() {
             if let Some(series) = line.trim().strip_prefix("- series:") {
-                let name = series.trim().trim_matches('\'').split('{').next().unwrap_or("");
+                let name = series
+                    .trim()
+                    .trim_matches('\'')
+                    .split('{')
+                    .next()
+                    .unwrap_or("");
                 assert!(
                     !families.contains(name),
                     "{file}:{}: an input series of the age family {name}; give its timestamp",
