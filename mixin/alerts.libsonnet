@@ -71,6 +71,74 @@
   local findingAlert(name, expr, summary, description, labels={}) =
     alert(name, finding(expr), summary, description, c.findingFor, keep=true, labels=labels),
 
+  // Ages and idle times from the timestamp families, as the exporter
+  // computes its *_age_seconds and *_idle_seconds families at scrape time
+  // (src/credentials/keys.rs, users.rs): every rule reads these, so that the
+  // rules work alike with --metrics.ages=false, which leaves those families
+  // out. Each is an expression of one series per key or user, valued in
+  // seconds; `extra` is a label matcher for every selector.
+  ageExprs:: {
+    keyAge(extra)::
+      'time() - %s' % m('aws_iam_access_key_created_timestamp_seconds', extra),
+    // Since the last use, or since the creation of a key that was never
+    // used. Nothing where the report does not say whether the key was used
+    // (the 2015 format: no last use, no aws_iam_access_key_never_used).
+    keyIdle(extra):: |||
+      time()
+      -
+      (
+        %s
+        or
+        (
+          %s
+          and
+          %s == 1
+        )
+      )
+    ||| % [
+      m('aws_iam_access_key_last_used_timestamp_seconds', extra),
+      m('aws_iam_access_key_created_timestamp_seconds', extra),
+      m('aws_iam_access_key_never_used', extra),
+    ],
+    // Since the user's last sign of life (model.rs, last_sign_of_life): the
+    // latest of its last password or key use and the upload of each still
+    // active signing certificate; since its creation if none. Nothing for
+    // a user whose active key has an unknown use (2015 report format).
+    userIdle(extra):: |||
+      (
+        time()
+        -
+        (
+          max without (slot) (
+            %s
+            or
+            (
+              %s
+              and
+              %s == 1
+            )
+          )
+          or
+          %s
+        )
+      )
+      unless on (account_id, user)
+      (
+        %s == 1
+        unless
+        %s
+      )
+    ||| % [
+      m('aws_iam_user_last_activity_timestamp_seconds', extra),
+      m('aws_iam_signing_certificate_created_timestamp_seconds', extra),
+      m('aws_iam_signing_certificate_active', extra),
+      m('aws_iam_user_created_timestamp_seconds', extra),
+      m('aws_iam_access_key_active', extra),
+      m('aws_iam_access_key_never_used', extra),
+    ],
+  },
+  local ages = $.ageExprs,
+
   // Per-key and per-user expressions, before aggregation.
   local activeKey(extra) = m('aws_iam_access_key_active', extra) + ' == 1',
   local exprs = {
@@ -78,12 +146,13 @@
       %s > %d
       and
       %s
-    ||| % [m('aws_iam_access_key_age_seconds', notRoot), c.keyRotationThresholdSeconds, activeKey(notRoot)],
+    ||| % [ages.keyAge(notRoot), c.keyRotationThresholdSeconds, activeKey(notRoot)],
     keyUnused: |||
-      %s >= %d
+      (
+      %s) >= %d
       and
       %s
-    ||| % [m('aws_iam_access_key_idle_seconds', notRoot), c.keyUnusedThresholdSeconds, activeKey(notRoot)],
+    ||| % [indent(ages.keyIdle(notRoot), 2) + '\n', c.keyUnusedThresholdSeconds, activeKey(notRoot)],
     twoActiveKeys: |||
       %s >= 2
       and
@@ -94,7 +163,7 @@
       ) > %d
     ||| % [
       m('aws_iam_user_active_access_keys', notRoot),
-      m('aws_iam_access_key_age_seconds', notRoot),
+      ages.keyAge(notRoot),
       activeKey(notRoot),
       c.twoActiveKeysGraceSeconds,
     ],
@@ -141,8 +210,9 @@
       m('aws_iam_user_password_enabled', notRoot),
     ],
     userInactive: |||
-      %s >= %d
-    ||| % [m('aws_iam_user_idle_seconds', notRoot), c.userInactiveThresholdSeconds],
+      (
+      %s) >= %d
+    ||| % [indent(ages.userIdle(notRoot), 2) + '\n', c.userInactiveThresholdSeconds],
     // CIS 1.11: a console user's active key that was never used, past the
     // grace (a key created along with the user "just in case").
     consoleUserKeyNeverUsed: |||
@@ -422,6 +492,14 @@
       'iam:GetAccountSummary says the root user of account {{ $labels.account_id }} has an access key (AccountAccessKeysPresent), active or not, and the credential report in use lists none: it has no root row, or the key is newer than the report. The root user should have no access key at all.',
       controls('2.4', 'IAM.4'),
     ),
+    // No benchmark control covers root signing certificates (CIS 2.4 and
+    // FSBP IAM.4 are about access keys): no control label.
+    findingAlert(
+      'AwsIamRootSigningCertificatePresent',
+      '%s == 1\n' % m('aws_iam_account_root_signing_certificates_present'),
+      'The root user of an AWS account has an X.509 signing certificate, as the account summary shows.',
+      'iam:GetAccountSummary says the root user of account {{ $labels.account_id }} has a signing certificate (AccountSigningCertificatesPresent), active or not. Requests signed with it act with the full power of the root user, and AWS records no use of it. The root user should have no signing certificate at all: delete it.',
+    ),
     findingAlert(
       'AwsIamRootAccessKeyInactive',
       '%s == 0\n' % m('aws_iam_access_key_active', isRoot),
@@ -530,18 +608,37 @@
   local credName = 'The {{ $labels.service_name }} credential {{ $labels.credential_id }} of IAM user {{ $labels.user }} in account {{ $labels.account_id }}',
   local activeCred(extra='') = '%s == 1' % m('aws_iam_service_specific_credential_active', extra),
   local serviceCredentials = [
+    // Without an expiration date (value 1), or with one further from its
+    // creation than serviceCredentialMaxLifetimeSeconds (value: that
+    // lifetime in seconds): CreateServiceSpecificCredential takes up to
+    // 36,600 days, an expiry in a century protects nothing.
     findingAlert(
       'AwsIamServiceCredentialNeverExpires',
       |||
-        %s
-        unless
-        %s
+        (
+          %s
+          unless
+          %s
+        )
+        or
+        (
+          %s
+          -
+          %s
+          > %d
+          and
+          %s
+        )
       ||| % [
         activeCred('service_name!~"%s"' % std.join('|', [std.strReplace(s, '.', '\\\\.') for s in c.serviceCredentialServicesThatCannotExpire])),
         m('aws_iam_service_specific_credential_expiration_timestamp_seconds'),
+        m('aws_iam_service_specific_credential_expiration_timestamp_seconds'),
+        m('aws_iam_service_specific_credential_created_timestamp_seconds'),
+        c.serviceCredentialMaxLifetimeSeconds,
+        activeCred(),
       ],
       'An active long-term API key never expires.',
-      credName + ' is an active API key (a bearer token) without an expiration date: whoever holds it can use it until someone deactivates it. Replace it with one that expires, or with short-term credentials.',
+      credName + ' is an active API key (a bearer token) {{ if gt $value 1.0 }}that expires {{ $value | humanizeDuration }} after its creation, more than the %s a key may live: in effect it never expires{{ else }}without an expiration date{{ end }}. Whoever holds it can use it until someone deactivates it. Replace it with one that expires within %s, or with short-term credentials.' % [days(c.serviceCredentialMaxLifetimeSeconds), days(c.serviceCredentialMaxLifetimeSeconds)],
     ),
     findingAlert(
       'AwsIamServiceCredentialExpiringSoon',
@@ -591,15 +688,34 @@
       'Prometheus has no target with %s{{ if $labels.job }} (job {{ $labels.job }}){{ end }}. IAM credential alerts cannot fire until the exporter is discovered and scraped again.' % c.selector,
       c.exporterHealthFor,
     ),
+    // A shard of a sharded deployment (aws_iam_exporter_shards > 1) may own
+    // no account while the other shards of the deployment (the same
+    // shardGroupLabels) export theirs: not an alert. The whole deployment
+    // exporting none, or an unsharded exporter with none, is.
     alert(
       'AwsIamExporterNoAccounts',
       |||
-        %s == 1
-        unless ignoring (account_id)
-        %s
-      ||| % [m('up'), m('aws_iam_exporter_account_refresh_success')],
+        (
+          %s == 1
+          unless ignoring (account_id)
+          %s
+        )
+        unless
+        (
+          %s > 1
+          and on (%s)
+          group by (%s) (%s)
+        )
+      ||| % [
+        m('up'),
+        m('aws_iam_exporter_account_refresh_success'),
+        m('aws_iam_exporter_shards'),
+        std.join(', ', c.shardGroupLabels),
+        std.join(', ', c.shardGroupLabels),
+        m('aws_iam_exporter_account_refresh_success'),
+      ],
       'iam-credentials-exporter is up but exports no AWS account.',
-      'iam-credentials-exporter at {{ $labels.instance }} has answered scrapes for %s without exporting any account; its first refresh has not finished, or it found no account to refresh.' % words(c.exporterNoAccountsFor),
+      'iam-credentials-exporter at {{ $labels.instance }} has answered scrapes for %s without exporting any account; its first refresh has not finished, or it found no account to refresh. Where it is a shard (--shard.count), no other shard of {{ $labels.job }} exports an account either.' % words(c.exporterNoAccountsFor),
       c.exporterNoAccountsFor,
     ),
     alert(
@@ -699,17 +815,18 @@
     AwsIamRootRecentlyUsed: t('root password or key used recently', c.rootRecentUseWindowSeconds),
     AwsIamRootMFAVirtual: t('root has a virtual MFA device', null),
     AwsIamRootAccessKeyPresent: t('account summary: root has a key the report lacks', null),
+    AwsIamRootSigningCertificatePresent: t('account summary: root has a signing certificate', null),
     AwsIamCentralizedRootAccessDisabled: t('RootCredentialsManagement not enabled', null),
     AwsIamQuotaNearlyExhausted: t('IAM quota used > %d%%' % std.floor(c.quotaUsageThreshold * 100 + 0.5), null),
     AwsIamPasswordPolicyClassNotRequired: t('upper, lower, symbol or number not required', null),
     AwsIamPasswordPolicyExpiryTooLong: t('passwords never expire or live > %s' % days(c.passwordMaxAgeSeconds), c.passwordMaxAgeSeconds),
     AwsIamUserWithoutMFA: t('no console password, no MFA, older than grace', c.mfaEnrolmentGraceSeconds),
-    AwsIamServiceCredentialNeverExpires: t('active API key without expiration date', null),
+    AwsIamServiceCredentialNeverExpires: t('active API key: no expiry, or lifetime > %s' % days(c.serviceCredentialMaxLifetimeSeconds), c.serviceCredentialMaxLifetimeSeconds),
     AwsIamServiceCredentialExpiringSoon: t('active credential expires within %s' % days(c.serviceCredentialExpiryWarningSeconds), c.serviceCredentialExpiryWarningSeconds),
     AwsIamServiceCredentialNotRotated: t('active credential age > %s' % days(c.serviceCredentialRotationThresholdSeconds), c.serviceCredentialRotationThresholdSeconds),
     AwsIamExporterDown: t('scrape of the exporter fails', null),
     AwsIamExporterAbsent: t('no exporter target is scraped at all', null),
-    AwsIamExporterNoAccounts: t('exporter up, no account exported', null),
+    AwsIamExporterNoAccounts: t('exporter up, no account exported (nor by its other shards)', null),
     AwsIamExporterRefreshFailing: t('last refresh of an account failed', null),
     AwsIamExporterCollectorFailing: t('last attempt of a collector failed for some accounts', null),
     AwsIamExporterDataStale: t('last success > N refresh intervals + grace', c.dataStaleGraceSeconds),

@@ -109,6 +109,13 @@
 //   serviceCredentialExpiryWarningSeconds
 //                                   an active credential that expires within
 //                                   this is about to break its users (7 days).
+//   serviceCredentialMaxLifetimeSeconds
+//                                   an active API key whose expiry lies
+//                                   further than this from its creation
+//                                   counts as never expiring (365 days: the
+//                                   longest preset lifetime AWS offers for a
+//                                   Bedrock API key; CreateServiceSpecificCredential
+//                                   takes up to 36,600 days).
 //   serviceCredentialServicesThatCannotExpire
 //                                   services whose credentials have no
 //                                   expiry at all (CodeCommit and Keyspaces
@@ -131,6 +138,11 @@
 //                         refresh of your largest organization. A fixed
 //                         finding resolves this much later.
 //   exporterDownFor       `for:` of the exporter-down alert.
+//   shardGroupLabels      labels that are the same for every shard of one
+//                         sharded deployment (--shard.count) and differ
+//                         between deployments: a shard that owns no account
+//                         raises AwsIamExporterNoAccounts only when no shard
+//                         with the same values of these labels exports one.
 //   exporterHealthFor     `for:` of refresh-failing, collector-failing and
 //                         rows-skipped alerts.
 //   exporterNoAccountsFor `for:` of the alert on an exporter that is up but
@@ -199,6 +211,7 @@
     rootAuditMaxAgeSeconds: 86400,
     serviceCredentialRotationThresholdSeconds: 90 * 86400,
     serviceCredentialExpiryWarningSeconds: 7 * 86400,
+    serviceCredentialMaxLifetimeSeconds: 365 * 86400,
     serviceCredentialServicesThatCannotExpire: ['codecommit.amazonaws.com', 'cassandra.amazonaws.com'],
     dataStaleRefreshIntervals: 3,
     dataStaleGraceSeconds: 600,
@@ -209,6 +222,7 @@
     exporterDownFor: '10m',
     exporterHealthFor: '15m',
     exporterNoAccountsFor: '30m',
+    shardGroupLabels: ['job'],
 
     severities: {
       AwsIamAccessKeyNotRotated: 'warning',
@@ -231,6 +245,7 @@
       AwsIamRootRecentlyUsed: 'critical',
       AwsIamRootMFAVirtual: 'warning',
       AwsIamRootAccessKeyPresent: 'critical',
+      AwsIamRootSigningCertificatePresent: 'warning',
       AwsIamCentralizedRootAccessDisabled: 'warning',
       AwsIamQuotaNearlyExhausted: 'warning',
       AwsIamPasswordPolicyClassNotRequired: 'warning',

@@ -12,6 +12,9 @@
     userInactive: c.userInactiveThresholdSeconds,
     noCredential: std.join('\n', ['    ' + l for l in std.split(std.rstripChars($.rootExprs.noCredential, '\n'), '\n')]) + '\n',
     withoutMFA: indent($.rootExprs.withoutMFA, 6),
+    keyAge: $.ageExprs.keyAge('user!="%s"' % c.rootUser),
+    keyIdle: std.rstripChars(indent($.ageExprs.keyIdle('user!="%s"' % c.rootUser), 6), '\n'),
+    userIdle: std.rstripChars(indent($.ageExprs.userIdle('user!="%s"' % c.rootUser), 6), '\n'),
   },
   local indent(text, n) =
     local pad = std.repeat(' ', n);
@@ -73,7 +76,8 @@
   local activeKey = '%s == 1' % m('aws_iam_access_key_active', notRoot),
   local unusedCredentials(seconds) = |||
     group by (account_id, user, slot) (
-      %s >= %d
+      (
+    %s  ) >= %d
       and
       %s
     )
@@ -94,7 +98,7 @@
       %s == 1
     )
   ||| % [
-    m('aws_iam_access_key_idle_seconds', notRoot), seconds, activeKey,
+    indent($.ageExprs.keyIdle(notRoot), 4), seconds, activeKey,
     m('aws_iam_user_password_last_used_timestamp_seconds', notRoot),
     m('aws_iam_user_password_last_changed_timestamp_seconds', notRoot),
     m('aws_iam_user_created_timestamp_seconds', notRoot),
@@ -170,7 +174,7 @@
     control(
       { cis: '2.12', fsbp: 'IAM.3' },
       scopes.report,
-      '%s > %d\nand\n%s' % [m('aws_iam_access_key_age_seconds', notRoot), t.keyRotationSeconds, activeKey],
+      '%s > %d\nand\n%s' % [$.ageExprs.keyAge(notRoot), t.keyRotationSeconds, activeKey],
       activeKey,
     ) +
     control(
@@ -192,7 +196,7 @@
                 group by (account_id, user, slot) (
                   aws_iam_access_key_active{%(sel)s, user!="%(root)s"} == 1
                   and
-                  aws_iam_access_key_age_seconds{%(sel)s, user!="%(root)s"} < 2592000
+                  %(keyAge)s < 2592000
                 )
               )
               or
@@ -207,9 +211,9 @@
                 group by (account_id, user, slot) (
                   aws_iam_access_key_active{%(sel)s, user!="%(root)s"} == 1
                   and
-                  aws_iam_access_key_age_seconds{%(sel)s, user!="%(root)s"} >= 2592000
+                  %(keyAge)s >= 2592000
                   and
-                  aws_iam_access_key_age_seconds{%(sel)s, user!="%(root)s"} <= 7776000
+                  %(keyAge)s <= 7776000
                 )
               )
               or
@@ -224,9 +228,9 @@
                 group by (account_id, user, slot) (
                   aws_iam_access_key_active{%(sel)s, user!="%(root)s"} == 1
                   and
-                  aws_iam_access_key_age_seconds{%(sel)s, user!="%(root)s"} > 7776000
+                  %(keyAge)s > 7776000
                   and
-                  aws_iam_access_key_age_seconds{%(sel)s, user!="%(root)s"} <= 15552000
+                  %(keyAge)s <= 15552000
                 )
               )
               or
@@ -241,7 +245,7 @@
                 group by (account_id, user, slot) (
                   aws_iam_access_key_active{%(sel)s, user!="%(root)s"} == 1
                   and
-                  aws_iam_access_key_age_seconds{%(sel)s, user!="%(root)s"} > 15552000
+                  %(keyAge)s > 15552000
                 )
               )
               or
@@ -268,7 +272,7 @@
                 group by (account_id, user, slot) (
                   aws_iam_access_key_active{%(sel)s, user!="%(root)s"} == 1
                   and
-                  aws_iam_access_key_age_seconds{%(sel)s, user!="%(root)s"} > %(keyRotation)d
+                  %(keyAge)s > %(keyRotation)d
                 )
               )
               or
@@ -282,7 +286,9 @@
                 group by (account_id, user, slot) (
                   aws_iam_access_key_active{%(sel)s, user!="%(root)s"} == 1
                   and
-                  aws_iam_access_key_idle_seconds{%(sel)s, user!="%(root)s"} >= %(keyUnused)d
+                  (
+              %(keyIdle)s
+                  ) >= %(keyUnused)d
                 )
               )
               or
@@ -370,7 +376,9 @@
             expr: |||
               count by (account_id) (
                 group by (account_id, user) (
-                  aws_iam_user_idle_seconds{%(sel)s, user!="%(root)s"} >= %(userInactive)d
+                  (
+              %(userIdle)s
+                  ) >= %(userInactive)d
                 )
               )
               or

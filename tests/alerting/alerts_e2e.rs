@@ -9,7 +9,11 @@
 //!   two new pods whose first refresh is slowed (moto with added latency) past
 //!   several scrape intervals, then, more than `keepFiringFor` later, by two
 //!   more. No resolved notification may reach the webhook, and every alert
-//!   must keep its original `activeAt`.
+//!   must keep its original `activeAt`. The slowed pods run with
+//!   `--metrics.ages=false` (no `*_age_seconds`, `*_idle_seconds`), the
+//!   others with the age families: the rules compute ages from timestamps,
+//!   so the same findings fire both ways and a switch between them changes
+//!   no alert.
 //! - `shipped_inhibitions_and_routes_hold_in_alertmanager`: pairs of alerts
 //!   posted to Alertmanager as Prometheus would: each inhibition of the
 //!   shipped config holds for the same finding and only for it, and root use
@@ -133,14 +137,26 @@ fn labels_of(alert: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Two exporters of one generation ("pods"), refreshing every 5s from `moto`.
-fn replicas(moto: &MotoServer, pods: [&str; 2]) -> Vec<(Exporter, String)> {
+/// Two exporters of one generation ("pods"), refreshing every 5s from `moto`,
+/// with the age families (`--metrics.ages`) or without.
+fn replicas(moto: &MotoServer, pods: [&str; 2], ages: bool) -> Vec<(Exporter, String)> {
     let env = moto.aws_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let ages = if ages { "true" } else { "false" };
     pods.iter()
         .map(|pod| {
             (
-                Exporter::start(&["--refresh.interval", "5s", "--log.level", "info"], &env),
+                Exporter::start(
+                    &[
+                        "--refresh.interval",
+                        "5s",
+                        "--log.level",
+                        "info",
+                        "--metrics.ages",
+                        ages,
+                    ],
+                    &env,
+                ),
                 (*pod).to_owned(),
             )
         })
@@ -208,6 +224,7 @@ fn replace_replicas(
     old: Vec<(Exporter, String)>,
     moto: &MotoServer,
     pods: [&str; 2],
+    ages: bool,
     prometheus: &Prometheus,
     deadline: Instant,
 ) -> (Vec<(Exporter, String)>, Duration, bool) {
@@ -223,7 +240,7 @@ fn replace_replicas(
             .all(|i| health.get(i).is_none_or(|h| h == "down"))
     });
     let started = Instant::now();
-    let new = replicas(moto, pods);
+    let new = replicas(moto, pods, ages);
     prometheus.set_targets(&targets(&new));
     let mut empty_while_up = false;
     wait_until("the new replicas to be ready", deadline, || {
@@ -298,7 +315,7 @@ fn replicas_restarts_and_a_slow_first_refresh_resolve_nothing() {
     prometheus.wait_started(deadline);
 
     // Generation 1: two replicas of a Deployment.
-    let generation = replicas(&fast, ["exporter-a", "exporter-b"]);
+    let generation = replicas(&fast, ["exporter-a", "exporter-b"], true);
     for (e, _) in &generation {
         e.wait_ready(Duration::from_secs(60));
     }
@@ -367,12 +384,14 @@ fn replicas_restarts_and_a_slow_first_refresh_resolve_nothing() {
         resolved(&webhook.received()).len()
     );
 
-    // Rollout 1: both replicas replaced by pods whose first refresh is slow.
+    // Rollout 1: both replicas replaced by pods whose first refresh is slow,
+    // and which serve no age family.
     let gap1 = Instant::now();
     let (generation, first_refresh, empty_while_up) = replace_replicas(
         generation,
         &slow,
         ["exporter-c", "exporter-d"],
+        false,
         &prometheus,
         deadline,
     );
@@ -385,6 +404,16 @@ fn replicas_restarts_and_a_slow_first_refresh_resolve_nothing() {
         empty_while_up,
         "Prometheus never scraped a new replica before its first refresh ended"
     );
+    for (exporter, pod) in &generation {
+        let metrics = exporter.metrics();
+        assert!(
+            metrics.contains("aws_iam_access_key_created_timestamp_seconds{")
+                && !metrics.contains("aws_iam_access_key_age_seconds{")
+                && !metrics.contains("aws_iam_access_key_idle_seconds{")
+                && !metrics.contains("aws_iam_user_idle_seconds{"),
+            "{pod} runs with --metrics.ages=false but serves an age family"
+        );
+    }
     // Evaluations and notifications of the new data.
     thread::sleep(Duration::from_secs(6));
     let after1 = firing_by_finding(&prometheus);
@@ -405,6 +434,7 @@ fn replicas_restarts_and_a_slow_first_refresh_resolve_nothing() {
         generation,
         &fast,
         ["exporter-e", "exporter-f"],
+        true,
         &prometheus,
         deadline,
     );
@@ -451,6 +481,11 @@ fn shipped_inhibitions_and_routes_hold_in_alertmanager() {
         json!({"alertname": alert, "severity": "warning", "job": JOB, "instance": instance,
                "account_id": account})
     };
+    // A warning of a benchmark control (its labels as the rules set them).
+    let control = |alert: &str, user: &str, cis: &str, fsbp: &str| {
+        json!({"alertname": alert, "severity": "warning", "job": JOB, "account_id": ACCOUNT,
+               "user": user, "slot": "1", "cis": cis, "fsbp": fsbp})
+    };
     let root = |alert: &str, severity: &str| {
         json!({"alertname": alert, "severity": severity, "job": JOB, "account_id": ACCOUNT,
                "user": "<root_account>", "slot": "1"})
@@ -459,6 +494,20 @@ fn shipped_inhibitions_and_routes_hold_in_alertmanager() {
     let cases = [
         // Unused inhibits not-rotated of the same key only.
         (key("AwsIamAccessKeyUnused", "stale", "warning"), false),
+        // Warnings of two controls and one without a control, in one
+        // account: three notifications (grouped by account and control).
+        (
+            control("AwsIamAccessKeyUnused", "idle", "2.11", "IAM.22"),
+            false,
+        ),
+        (
+            control("AwsIamAccessKeyNotRotated", "old-key", "2.12", "IAM.3"),
+            false,
+        ),
+        (
+            key("AwsIamUserHasTwoActiveKeys", "two-keys", "warning"),
+            false,
+        ),
         (key("AwsIamAccessKeyNotRotated", "stale", "warning"), true),
         (key("AwsIamAccessKeyNotRotated", "old", "warning"), false),
         // A failing refresh inhibits the staleness of its account only.
@@ -618,6 +667,41 @@ fn shipped_inhibitions_and_routes_hold_in_alertmanager() {
     assert_eq!(
         receiver_of("AwsIamAccessKeyUnused"),
         BTreeSet::from(["/ticket".to_owned()])
+    );
+    // Tickets are grouped by account and control; an alert without control
+    // labels is grouped by account alone.
+    let group_of = |user: &str| -> BTreeSet<BTreeMap<String, String>> {
+        notified
+            .iter()
+            .filter(|n| n.labels.get("user").map(String::as_str) == Some(user))
+            .map(|n| n.group_labels.clone())
+            .collect()
+    };
+    let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        group_of("idle"),
+        BTreeSet::from([labels(&[
+            ("account_id", ACCOUNT),
+            ("cis", "2.11"),
+            ("fsbp", "IAM.22")
+        ])])
+    );
+    assert_eq!(
+        group_of("old-key"),
+        BTreeSet::from([labels(&[
+            ("account_id", ACCOUNT),
+            ("cis", "2.12"),
+            ("fsbp", "IAM.3")
+        ])])
+    );
+    assert_eq!(
+        group_of("two-keys"),
+        BTreeSet::from([labels(&[("account_id", ACCOUNT)])])
     );
 
     // Everything ends: resolved notifications go where send_resolved says,

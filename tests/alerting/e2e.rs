@@ -2,8 +2,11 @@
 //! exporter binary; a real Prometheus scrapes it with the shipped rule files;
 //! a real Alertmanager routes to a webhook receiver in this test.
 //!
-//! Three exporters are scraped as job `iam-credentials-exporter`, each with a
-//! `scenario` target label so that the assertions can tell them apart:
+//! Five exporters are scraped as job `iam-credentials-exporter`, each with a
+//! `scenario` target label so that the assertions can tell them apart (the
+//! moto and fixture sources twice: as `moto` and `fixture` with the default
+//! flags, as `moto-no-ages` and `fixture-no-ages` with `--metrics.ages=false`,
+//! which must raise the same alerts):
 //! - `moto`: the IAM API of a seeded moto server (account 123456789012);
 //! - `fixture`: `tests/fixtures/e2e/root-account.csv.template`, for the
 //!   `<root_account>` row that moto cannot produce (account 210987654321);
@@ -63,10 +66,33 @@ fn key(alert: &str, scenario: &str, account: &str, user: &str) -> AlertKey {
     )
 }
 
-/// Every alert that must fire, and nothing else.
+/// Scenario label of a source: its name, with `-no-ages` for the exporter
+/// run with `--metrics.ages=false`.
+fn scenario(source: &str, ages: bool) -> String {
+    if ages {
+        source.to_owned()
+    } else {
+        format!("{source}-no-ages")
+    }
+}
+
+/// Every alert that must fire, and nothing else: the same findings whether
+/// the exporter serves the age families or not.
 fn expected_alerts() -> BTreeSet<AlertKey> {
-    let m = |alert, user| key(alert, "moto", MOTO_ACCOUNT, user);
-    let f = |alert| key(alert, "fixture", FIXTURE_ACCOUNT, "<root_account>");
+    let mut all = BTreeSet::new();
+    for ages in [true, false] {
+        all.extend(expected_alerts_of(
+            &scenario("moto", ages),
+            &scenario("fixture", ages),
+        ));
+    }
+    all.insert(key("AwsIamExporterRefreshFailing", "denied", "", ""));
+    all
+}
+
+fn expected_alerts_of(moto: &str, fixture: &str) -> BTreeSet<AlertKey> {
+    let m = |alert, user| key(alert, moto, MOTO_ACCOUNT, user);
+    let f = |alert| key(alert, fixture, FIXTURE_ACCOUNT, "<root_account>");
     BTreeSet::from([
         // Key created 120 days ago, used yesterday: rotation, not idleness.
         m("AwsIamAccessKeyNotRotated", "old-key"),
@@ -96,8 +122,6 @@ fn expected_alerts() -> BTreeSet<AlertKey> {
         f("AwsIamRootAccessKeyActive"),
         f("AwsIamRootRecentlyUsed"),
         f("AwsIamRootWithoutMFA"),
-        // Every refresh of the denied target fails; its account is unknown.
-        key("AwsIamExporterRefreshFailing", "denied", "", ""),
     ])
 }
 
@@ -155,19 +179,30 @@ fn shipped_alerts_reach_alertmanager() {
     let moto = MotoServer::start(&moto_seed(now));
     let moto_env = moto.aws_env();
     let env: Vec<(&str, &str)> = moto_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let moto_exporter = Exporter::start(&["--refresh.interval", "5s"], &env);
-
     let report = dir.path().join("root-account.csv");
     fs::write(&report, render_fixture(now)).unwrap();
-    let fixture_exporter = Exporter::start(
-        &[
-            "--credential-report.file",
-            report.to_str().unwrap(),
-            "--refresh.interval",
-            "5s",
-        ],
-        &[],
-    );
+    // Each source twice: with the age families, and with --metrics.ages=false.
+    let mut sources = Vec::new();
+    for ages in [true, false] {
+        let ages_flag = if ages { "true" } else { "false" };
+        let moto_exporter = Exporter::start(
+            &["--refresh.interval", "5s", "--metrics.ages", ages_flag],
+            &env,
+        );
+        let fixture_exporter = Exporter::start(
+            &[
+                "--credential-report.file",
+                report.to_str().unwrap(),
+                "--refresh.interval",
+                "5s",
+                "--metrics.ages",
+                ages_flag,
+            ],
+            &[],
+        );
+        sources.push((scenario("moto", ages), moto_exporter));
+        sources.push((scenario("fixture", ages), fixture_exporter));
+    }
 
     let denied = HttpSink::start(access_denied);
     let denied_url = format!("http://{}", denied.addr);
@@ -183,18 +218,25 @@ fn shipped_alerts_reach_alertmanager() {
         &denied_env,
     );
 
-    moto_exporter.wait_ready(remaining(deadline));
-    fixture_exporter.wait_ready(remaining(deadline));
+    for (name, exporter) in &sources {
+        exporter.wait_ready(remaining(deadline));
+        let metrics = exporter.metrics();
+        assert_eq!(
+            metrics.contains("aws_iam_access_key_age_seconds{"),
+            !name.ends_with("-no-ages"),
+            "{name}: age families served as --metrics.ages says"
+        );
+    }
     denied_exporter.wait_log("account refresh failed", remaining(deadline));
 
     // Alertmanager, webhook, Prometheus.
     let webhook = HttpSink::start(|_| (200, String::new()));
     let alertmanager = Alertmanager::start(dir.path(), &webhook_config(webhook.addr));
-    let targets = [
-        ("moto", moto_exporter.addr),
-        ("fixture", fixture_exporter.addr),
-        ("denied", denied_exporter.addr),
-    ];
+    let mut targets: Vec<(&str, SocketAddr)> = sources
+        .iter()
+        .map(|(name, exporter)| (name.as_str(), exporter.addr))
+        .collect();
+    targets.push(("denied", denied_exporter.addr));
     let mut prometheus = Prometheus::launch(
         dir.path(),
         JOB,

@@ -131,6 +131,8 @@ pub struct Notified {
     /// `firing` or `resolved`.
     pub status: String,
     pub labels: BTreeMap<String, String>,
+    /// The labels of the notification's group (`groupLabels`).
+    pub group_labels: BTreeMap<String, String>,
     pub at: Instant,
 }
 
@@ -155,19 +157,23 @@ impl Webhook {
         for request in self.sink.received() {
             let payload: Value =
                 serde_json::from_str(&request.body).expect("webhook payload is JSON");
-            for alert in payload["alerts"].as_array().cloned().unwrap_or_default() {
-                let labels = alert["labels"]
+            let strings = |value: &Value| -> BTreeMap<String, String> {
+                value
                     .as_object()
                     .map(|m| {
                         m.iter()
                             .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
                             .collect()
                     })
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+            };
+            let group_labels = strings(&payload["groupLabels"]);
+            for alert in payload["alerts"].as_array().cloned().unwrap_or_default() {
                 out.push(Notified {
                     receiver: request.path.clone(),
                     status: alert["status"].as_str().unwrap_or("").to_owned(),
-                    labels,
+                    labels: strings(&alert["labels"]),
+                    group_labels: group_labels.clone(),
                     at: request.at,
                 });
             }

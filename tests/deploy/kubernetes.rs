@@ -15,7 +15,8 @@ use crate::common::exporter::repo;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 const DEPLOY: &str = "deploy/kubernetes";
 const CHECK: &str = "tests/harness/check_manifests.py";
@@ -44,24 +45,32 @@ fn python() -> PathBuf {
         .unwrap_or_else(|| repo().join(".venv/bin/python"))
 }
 
-/// Runs `cmd` to completion within [`TIMEOUT`].
+/// Runs `cmd` to completion within [`TIMEOUT`]. Its output is read while it
+/// runs: the rendered manifests (the PrometheusRule alone is over 64 KiB)
+/// exceed a pipe's buffer, and a child blocked on a full pipe never exits.
 fn run(cmd: &mut Command, what: &str) -> Output {
-    let mut child = cmd
+    let child = cmd
         .current_dir(repo())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    let deadline = Instant::now() + TIMEOUT;
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() >= deadline {
-            let _ = child.kill();
+    let pid = child.id();
+    let (done, output) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match output.recv_timeout(TIMEOUT) {
+        Ok(out) => out.expect("output"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
             panic!("{what} did not finish within {TIMEOUT:?}");
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    child.wait_with_output().expect("output")
 }
 
 fn text(out: &Output) -> String {
