@@ -70,6 +70,8 @@ DASHBOARD_DEFAULTS = {
     "dashboardTableRows": 500,
     # The exporter's --refresh.interval, to draw the data-stale line.
     "dashboardRefreshIntervalSeconds": 300,
+    # The windows of the Compliance dashboard's "failing in" columns, in days.
+    "dashboardPostureWindowsDays": [30, 90],
 }
 
 
@@ -107,6 +109,8 @@ ROLE_UNUSED = C["roleUnusedThresholdSeconds"]
 ROLE_EXCLUDED = C["roleUnusedExcludedPaths"]
 CREDENTIAL_ROTATION = C["serviceCredentialRotationThresholdSeconds"]
 CREDENTIAL_EXPIRY = C["serviceCredentialExpiryWarningSeconds"]
+CONTROL = C["controlThresholds"]
+WINDOWS = C["dashboardPostureWindowsDays"]
 
 DS = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 KEY = "account_id, user, slot, access_key_id"
@@ -119,6 +123,7 @@ UID = {
     "account": "aws-iam-account",
     "user": "aws-iam-user",
     "health": "aws-iam-exporter-health",
+    "compliance": "aws-iam-compliance",
 }
 # Grafana's data link variables: the time range and the data source of the
 # dashboard the link is clicked in.
@@ -365,6 +370,41 @@ def per_user(metric: str, *matchers: str) -> str:
     return f"max by ({USER}) ({metric}{sel(*matchers)})"
 
 
+# Ages from the timestamp families, as the exporter computes its derived age
+# families (`*_age_seconds`, `*_idle_seconds`), so that every panel also
+# works with --metrics.ages=false. Each is `time() - <when>`; a series absent
+# where the exporter leaves its age out.
+
+def key_age(*m: str) -> str:
+    """aws_iam_access_key_age_seconds: since the key was created."""
+    return f"(time() - aws_iam_access_key_created_timestamp_seconds{sel(*m)})"
+
+
+def key_idle(*m: str) -> str:
+    """aws_iam_access_key_idle_seconds: since the last use, or since creation
+    for a key never used; absent where the source cannot tell whether it was
+    used (the 2015 report format has no never_used)."""
+    return (f"(time() - (aws_iam_access_key_last_used_timestamp_seconds{sel(*m)} "
+            f"or aws_iam_access_key_created_timestamp_seconds{sel(*m)} "
+            f"and aws_iam_access_key_never_used{sel(*m)} == 1))")
+
+
+def user_idle(*m: str) -> str:
+    """aws_iam_user_idle_seconds: since the user's last sign of life, the
+    latest of its last password or key use and the upload of each of its
+    active signing certificates (AWS records no use of those), else since its
+    creation; absent where the use of an active key is unknown (the 2015
+    report format)."""
+    signs = (f"max by ({USER}) (aws_iam_user_last_activity_timestamp_seconds{sel(*m)} "
+             f"or aws_iam_signing_certificate_created_timestamp_seconds{sel(*m)} "
+             f"and aws_iam_signing_certificate_active{sel(*m)} == 1)")
+    unknown = (f"aws_iam_access_key_active{sel(*m)} == 1 "
+               f"unless aws_iam_access_key_never_used{sel(*m)}")
+    return (f"(time() - ({signs} or max by ({USER}) "
+            f"(aws_iam_user_created_timestamp_seconds{sel(*m)})) "
+            f"unless on ({USER}) ({unknown}))")
+
+
 # Ranks: action * RANK + age (keys) or idle time (users), so that one topk
 # picks the most urgent rows, floor(rank / RANK) is the action and
 # rank % RANK the age or idle time. RANK exceeds any age in seconds (317
@@ -380,8 +420,8 @@ def key_rank(*m: str) -> str:
     """Active keys of IAM users that break a rule: action 3 rotate (older than
     ROTATION), 2 deactivate (idle UNUSED or more, never used: since
     creation), 1 rotate soon (older than ROTATION - WARNING)."""
-    age = f"aws_iam_access_key_age_seconds{sel(*m)}"
-    idle = f"aws_iam_access_key_idle_seconds{sel(*m)}"
+    age = key_age(*m)
+    idle = key_idle(*m)
     on = f"and on ({KEY})"
     active = f"{on} aws_iam_access_key_active{sel(*m)} == 1"
     rotate = f"max by ({KEY}) ({age} > {ROTATION} {active}) + {3 * RANK}"
@@ -394,7 +434,7 @@ def user_rank(*m: str) -> str:
     """IAM users that break a rule: action 3 console password without MFA, 2
     password unused for PASSWORD_UNUSED (never used: since it was set, else
     since creation), 1 inactive for INACTIVE."""
-    idle = f"aws_iam_user_idle_seconds{sel(*m)}"
+    idle = user_idle(*m)
     on = f"and on ({USER})"
     password = f"{on} aws_iam_user_password_enabled{sel(*m)} == 1"
     no_mfa = f"{on} aws_iam_user_mfa_active{sel(*m)} == 0"
@@ -553,7 +593,7 @@ def organization() -> sdk.Dashboard:
             f" + {rule('account_id:aws_iam_root_without_mfa:max')}")
     not_root = f"user!={json.dumps(ROOT_USER)}"
     due = (f"count by ({acc}) (max by ({KEY}) ("
-           f"aws_iam_access_key_age_seconds{sel(not_root)} > {ROTATION - WARNING} <= {ROTATION}"
+           f"{key_age(not_root)} > {ROTATION - WARNING} <= {ROTATION}"
            f" and on ({KEY}) aws_iam_access_key_active{sel(not_root)} == 1))"
            f" or 0 * {rule('account_id:aws_iam_users:count')}")
     columns = [("account_name", "Name"), ("account_id", "Account"), ("Value #C", "Users"),
@@ -730,7 +770,7 @@ def account() -> sdk.Dashboard:
         instant_tables(
             f"floor({chosen} / {RANK})",
             f"{chosen} % {RANK}",
-            f"{per_key('aws_iam_access_key_idle_seconds', acc, not_root)} and {chosen}",
+            f"max by ({KEY}) {key_idle(acc, not_root)} and {chosen}",
             f"max by ({KEY}, last_used_service, last_used_region) "
             f"(aws_iam_access_key_last_used_info{sel(acc, not_root)}) and on ({KEY}) {chosen}",
         ),
@@ -780,7 +820,7 @@ def account() -> sdk.Dashboard:
         f"idle (at most "
         f"{TABLE_ROWS}; filter a column or select fewer accounts to see others). The "
         "root user is on the Organization dashboard.",
-        user_queries(top(f"{users} or {per_user('aws_iam_user_idle_seconds', acc, not_root)}")),
+        user_queries(top(f"{users} or max by ({USER}) {user_idle(acc, not_root)}")),
         user_overrides, sort=("Idle", True)), 24, 10))
 
     p.append(lay.row("Signing certificates"))
@@ -886,7 +926,7 @@ def user() -> sdk.Dashboard:
             mfa_state(*one),
             per_user("aws_iam_user_password_enabled", *one),
             f"time() - {per_user('aws_iam_user_password_last_used_timestamp_seconds', *one)}",
-            per_user("aws_iam_user_idle_seconds", *one),
+            f"max by ({USER}) {user_idle(*one)}",
             f"time() - {per_user('aws_iam_user_created_timestamp_seconds', *one)}",
         ),
         [column("MFA", mappings=MFA_STATES, width=190),
@@ -908,8 +948,8 @@ def user() -> sdk.Dashboard:
         "from creation for a key that was never used.",
         instant_tables(
             state,
-            per_key("aws_iam_access_key_age_seconds", *one),
-            per_key("aws_iam_access_key_idle_seconds", *one),
+            f"max by ({KEY}) {key_age(*one)}",
+            f"max by ({KEY}) {key_idle(*one)}",
             f"max by ({KEY}, last_used_service, last_used_region) "
             f"(aws_iam_access_key_last_used_info{sel(*one)})",
         ),
@@ -928,13 +968,13 @@ def user() -> sdk.Dashboard:
     active = f"{per_key('aws_iam_access_key_active', *one)} == 1"
     p.append(lay.place(timeseries(
         "Access key age",
-        [target(f"{per_key('aws_iam_access_key_age_seconds', *one)} and {active}",
+        [target(f"max by ({KEY}) {key_age(*one)} and {active}",
                 legend=legend)],
         f"Age of the user's active keys; the red line is the {days(ROTATION)} rotation "
         "threshold.", unit="s", threshold=ROTATION), 12, 8))
     p.append(lay.place(timeseries(
         "Access key idle time",
-        [target(f"{per_key('aws_iam_access_key_idle_seconds', *one)} and {active}",
+        [target(f"max by ({KEY}) {key_idle(*one)} and {active}",
                 legend=legend)],
         f"Time since the last use of the user's active keys (from creation when never "
         f"used); the red line is the {days(UNUSED)} threshold.", unit="s",
@@ -1086,11 +1126,187 @@ def health() -> sdk.Dashboard:
                         multi=True)], time_from="now-6h")
 
 
+# ---------------------------------------------------------------------------
+# Compliance
+# ---------------------------------------------------------------------------
+
+# The controls the posture recording rules measure (mixin/rules.libsonnet),
+# by benchmark label, with what each checks at the benchmark's threshold.
+CONTROLS = {
+    "cis": [
+        ("2.4", "No root user access key"),
+        ("2.5", "MFA for the root user"),
+        ("2.6", "Hardware MFA for the root user"),
+        ("2.7", "No root user for daily tasks"),
+        ("2.8", f"Password policy: length {CONTROL['passwordMinimumLengthCis']} or more"),
+        ("2.9", f"Password policy prevents reuse ({CONTROL['passwordReusePrevention']})"),
+        ("2.10", "MFA for every console user"),
+        ("2.11", f"Credentials unused for {days(CONTROL['credentialUnusedCisSeconds'])} disabled"),
+        ("2.12", f"Access keys rotated every {days(CONTROL['keyRotationSeconds'])}"),
+        ("2.17", "Expired server certificates removed"),
+    ],
+    "fsbp": [
+        ("IAM.3", f"Access keys rotated every {days(CONTROL['keyRotationSeconds'])}"),
+        ("IAM.4", "No root user access key"),
+        ("IAM.5", "MFA for users with a console password"),
+        ("IAM.6", "Hardware MFA for the root user"),
+        ("IAM.7", f"Password policy: four classes, length {CONTROL['passwordMinimumLengthFsbp']}"),
+        ("IAM.8", f"Credentials unused for {days(CONTROL['credentialUnusedFsbpSeconds'])} removed"),
+        ("IAM.9", "MFA for the root user"),
+        ("IAM.11", "Password policy requires an uppercase letter"),
+        ("IAM.12", "Password policy requires a lowercase letter"),
+        ("IAM.13", "Password policy requires a symbol"),
+        ("IAM.14", "Password policy requires a number"),
+        ("IAM.15", f"Password length {CONTROL['passwordMinimumLengthCis']} or more"),
+        ("IAM.16", f"Password policy prevents reuse ({CONTROL['passwordReusePrevention']})"),
+        ("IAM.17", f"Passwords expire within {days(CONTROL['passwordMaxAgeSeconds'])}"),
+        ("IAM.19", "MFA for every IAM user"),
+        ("IAM.22", f"Credentials unused for {days(CONTROL['credentialUnusedCisSeconds'])} removed"),
+        ("IAM.26", "Expired server certificates removed"),
+    ],
+}
+BENCHMARKS = {"cis": "CIS AWS Foundations v7.0.0", "fsbp": "Security Hub FSBP"}
+FAILING = "account_id:aws_iam_control_failing:bool"
+
+
+def control_column(bench: str) -> sdk.DashboardFieldConfigSourceOverrides:
+    """The Control column: the control's label value shown with what it
+    checks, uncoloured."""
+    names = model.ValueMap(options={
+        code: model.ValueMappingResult(text=f"{code} {title}", index=i)
+        for i, (code, title) in enumerate(CONTROLS[bench])})
+    return (sdk.DashboardFieldConfigSourceOverrides()
+            .matcher(model.MatcherConfig(id_val="byName", options="Control"))
+            .properties([model.DynamicConfigValue(id_val="mappings", value=[names]),
+                         model.DynamicConfigValue(id_val="custom.width", value=330)]))
+
+
+def compliance_panels(lay: Layout, bench: str) -> list:
+    """Stats, the table of controls, failing accounts over time and the
+    failing accounts of each control, for one benchmark label."""
+    name = BENCHMARKS[bench]
+    acc = 'account_id=~"$account"'
+    failing = f'{FAILING}{{{bench}!="", {acc}}}'
+    by = f"{bench}"
+    row = f"account_id, {bench}"
+    short, long_ = WINDOWS
+    p = [lay.row(name)]
+    # The rules aggregate by account_id: one series per account and control,
+    # replicas included, and no job label to select.
+    per_account = f"max by (account_id) ({failing})"
+    p.append(lay.place(stat(
+        "Controls failing", f"count(sum by ({by}) ({failing}) > 0)",
+        f"{name} controls that at least one selected account fails now."), 6, 4))
+    p.append(lay.place(stat(
+        "Accounts failing a control", f"count({per_account} == 1)",
+        f"Selected accounts that fail at least one {name} control now."), 6, 4))
+    p.append(lay.place(stat(
+        "Accounts passing every control", f"count({per_account} == 0)",
+        f"Selected accounts that pass every {name} control measured in them now.",
+        steps=((None, "green"),)), 6, 4))
+    p.append(lay.place(stat(
+        f"Accounts failing in {short}d",
+        f"count(max by (account_id) (max_over_time({failing}[{short}d])) == 1)",
+        f"Selected accounts that failed at least one {name} control at some time in the "
+        f"last {short} days.", steps=((None, "green"), (1, "orange"))), 6, 4))
+
+    windows = [f"max_over_time({failing}[{w}d])" for w in WINDOWS]
+    shares = [f"avg_over_time({failing}[{w}d])" for w in WINDOWS]
+    p.append(lay.place(table(
+        f"{name} controls",
+        [(bench, "Control"), ("Value #A", "Accounts checked"), ("Value #B", "Passing"),
+         ("Value #C", "Failing"), ("Value #D", f"Failing in {short}d"),
+         ("Value #E", f"Failing in {long_}d"), ("Value #F", f"Time failing {short}d"),
+         ("Value #G", f"Time failing {long_}d"), ("Value #H", "Resources failing")],
+        f"One row per {name} control the posture recording rules measure "
+        "(account_id:aws_iam_control_*), failing ones first. Accounts checked: accounts "
+        "where the exporter has the data the control needs (an account without it is not "
+        "measured, never counted as passing). Passing and Failing: those accounts now. "
+        f"Failing in {short}d and {long_}d: accounts that failed at some time in the window. "
+        "Time failing: the share of the window the accounts failed, averaged over the "
+        "accounts (from the rules' evaluations; an account counts from when it was first "
+        "measured). Resources failing: keys, users, certificates or account settings that "
+        "fail now, at the benchmark's threshold.",
+        instant_tables(
+            f"count by ({by}) ({failing})",
+            f"sum by ({by}) (1 - {failing})",
+            f"sum by ({by}) ({failing})",
+            f"sum by ({by}) ({windows[0]})",
+            f"sum by ({by}) ({windows[1]})",
+            f"avg by ({by}) ({shares[0]})",
+            f"avg by ({by}) ({shares[1]})",
+            f'sum by ({by}) (account_id:aws_iam_control_failing:count{{{bench}!="", {acc}}})',
+        ),
+        [control_column(bench),
+         column("Failing", steps=ZERO_GOOD),
+         column(f"Failing in {short}d", steps=((None, "green"), (1, "orange"))),
+         column(f"Failing in {long_}d", steps=((None, "green"), (1, "yellow"))),
+         column(f"Time failing {short}d", unit="percentunit"),
+         column(f"Time failing {long_}d", unit="percentunit")],
+        sort=("Failing", True)), 24, 4 + (len(CONTROLS[bench]) + 1) // 2))
+
+    p.append(lay.place(timeseries(
+        f"Failing accounts by {name} control",
+        [target(f"sum by ({by}) ({failing})", legend=f"{{{{{bench}}}}}")],
+        f"Selected accounts failing each {name} control over time, one line per control.",
+        stack=False), 24, 8))
+
+    rank = (f"2 * max by ({row}) ({failing}) "
+            f"+ max by ({row}) (avg_over_time({failing}[{short}d])) > 0")
+    rows = f"topk({TABLE_ROWS}, {rank})"
+    account_link = dashboard_link(UID["account"], "Open account",
+                                  "var-account=${__data.fields.account_id}&")
+    p.append(lay.place(table(
+        f"Failing accounts by {name} control",
+        [(bench, "Control"), ("account_id", "Account"), ("account_name", "Name"),
+         ("Value #A", "Now"), ("Value #B", "Resources failing"), ("Value #C", "Checked"),
+         ("Value #D", f"Time failing {short}d")],
+        f"Each selected account that fails a {name} control now or failed it at some time "
+        f"in the last {short} days, those failing now first (at most {TABLE_ROWS} rows). "
+        "Resources failing and Checked: the keys, users, certificates or settings the "
+        "control checked in the account and those that fail now. Click an account to open "
+        "what to fix in it.",
+        instant_tables(
+            f"max by ({row}) ({failing}) and on ({row}) {rows}",
+            f'max by ({row}) (account_id:aws_iam_control_failing:count{{{bench}!="", {acc}}})'
+            f" and on ({row}) {rows}",
+            f'max by ({row}) (account_id:aws_iam_control_checked:count{{{bench}!="", {acc}}})'
+            f" and on ({row}) {rows}",
+            f"max by ({row}) (avg_over_time({failing}[{short}d])) and on ({row}) {rows}",
+            f"max by ({row}, account_name) ({rows} * on (account_id) group_left (account_name)"
+            f" group by (account_id, account_name) (aws_iam_account_info{sel()}))",
+        ),
+        [control_column(bench),
+         column("Account", link=account_link), column("Name", link=account_link),
+         column("Now", mappings=mapping((1, "failing", "red"), (0, "passing", "green")),
+                width=100),
+         column(f"Time failing {short}d", unit="percentunit")],
+        sort=("Now", True)), 24, 8))
+    return p
+
+
+def compliance() -> sdk.Dashboard:
+    lay = Layout()
+    p = []
+    for bench in BENCHMARKS:
+        p.extend(compliance_panels(lay, bench))
+    short, long_ = WINDOWS
+    return dashboard(
+        "compliance", "Compliance",
+        f"Each CIS AWS Foundations v7.0.0 and Security Hub FSBP control the exporter measures: "
+        f"accounts passing and failing it now and over the last {short} and {long_} days, "
+        "and the accounts that fail it. From the posture recording rules.",
+        p, [variable_query("account", "Account",
+                           "label_values(account_id:aws_iam_control_checked:count, account_id)",
+                           multi=True)], time_from=f"now-{short}d")
+
+
 BOARDS = {
     "iam-organization.json": organization,
     "iam-account.json": account,
     "iam-user.json": user,
     "iam-exporter-health.json": health,
+    "iam-compliance.json": compliance,
 }
 
 

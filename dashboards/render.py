@@ -44,6 +44,7 @@ BOARDS = {
     "iam-account.json": "account.png",
     "iam-user.json": "user.png",
     "iam-exporter-health.json": "exporter-health.png",
+    "iam-compliance.json": "compliance.png",
 }
 
 BG = "#111217"

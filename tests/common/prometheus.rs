@@ -107,6 +107,10 @@ impl Prometheus {
                 format!("--config.file={}", config_path.display()),
                 format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
                 format!("--web.listen-address={addr}"),
+                // Keeps history a test writes into `tsdb` before the start
+                // (`promtool tsdb create-blocks-from`), months old: the
+                // default 15 days would delete it at once.
+                "--storage.tsdb.retention.time=1y".to_owned(),
                 "--log.level=warn".to_owned(),
             ],
         );
