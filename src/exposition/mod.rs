@@ -14,6 +14,7 @@
 pub mod body;
 pub mod format;
 pub mod table;
+pub mod tags;
 pub mod text;
 
 pub use body::Body;
