@@ -710,6 +710,87 @@ mod collector_flags {
         );
     }
 
+    fn config(args: &[&str]) -> Result<super::Config, super::ConfigError> {
+        super::Config::try_from(
+            Args::try_parse_from(std::iter::once("exporter").chain(args.iter().copied()))
+                .expect("flags parse"),
+        )
+    }
+
+    #[test]
+    fn tag_flags_that_cannot_work_are_refused_with_the_reason() {
+        for (args, error) in [
+            (
+                &["--metrics.user-tags=*,team"][..],
+                "invalid --metrics.user-tags: `*` (every tag) cannot be combined with tag keys",
+            ),
+            (
+                &["--metrics.role-tags=team, team"],
+                "invalid --metrics.role-tags: tag key \"team\" is given twice",
+            ),
+            (
+                &[
+                    "--metrics.user-tags=team",
+                    "--no-collector.authorization-details",
+                ],
+                "--metrics.user-tags is read by the authorization-details collector, which is off",
+            ),
+            (
+                &["--metrics.role-tags=team", "--collector.roles=false"],
+                "--metrics.role-tags is read by the roles collector, which is off",
+            ),
+            (
+                &["--metrics.account-tags=team"],
+                "--metrics.account-tags reads the tags of the accounts found through AWS Organizations: add --aws.organization.role-name",
+            ),
+            (
+                &[
+                    "--metrics.account-tags=team",
+                    "--aws.organization.role-name=R",
+                    "--no-collector.account-tags",
+                ],
+                "--metrics.account-tags is read by the account-tags collector, which is off",
+            ),
+            (
+                &["--credential-report.file=r.csv", "--metrics.user-tags=team"],
+                "--credential-report.file reads one report; it cannot be combined with --metrics.user-tags",
+            ),
+        ] {
+            assert_eq!(config(args).unwrap_err().to_string(), error, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn no_tag_is_exported_by_default_and_account_tags_runs_only_when_chosen() {
+        use crate::exposition::tags::TagSelection;
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.tags, crate::collectors::Tags::default());
+        assert!(!defaults.accounts.collectors.is_on(Collector::AccountTags));
+        assert!(
+            defaults
+                .accounts
+                .collectors
+                .is_on(Collector::AuthorizationDetails)
+        );
+        let chosen = config(&[
+            "--metrics.user-tags=team,owner",
+            "--metrics.role-tags=*",
+            "--metrics.account-tags",
+            "cost-center",
+            "--aws.organization.role-name=R",
+        ])
+        .unwrap();
+        assert_eq!(
+            chosen.tags.users,
+            TagSelection::Keys(vec![
+                ("owner".into(), "tag_owner".into()),
+                ("team".into(), "tag_team".into())
+            ])
+        );
+        assert_eq!(chosen.tags.roles, TagSelection::All);
+        assert!(chosen.accounts.collectors.is_on(Collector::AccountTags));
+    }
+
     #[test]
     fn an_unknown_collector_is_a_usage_error() {
         let err = Args::try_parse_from(["exporter", "--collector.nope"]).unwrap_err();

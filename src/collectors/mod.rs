@@ -656,4 +656,15 @@ mod tests {
             assert!(!spec.cost.is_empty());
         }
     }
+
+    #[test]
+    fn ids_that_rewrite_alike_keep_their_ordinal() {
+        let mask = |id: &str, _: usize| format!("**{}", &id[id.len() - 2..]);
+        let mut ids = vec!["AA01".to_owned(), "BB01".to_owned(), "CC02".to_owned()];
+        rewrite_ids(ids.iter_mut(), &mask);
+        assert_eq!(ids, ["**01-1", "**01-2", "**02"]);
+        let mut ids = vec!["AA01".to_owned(), "BB01".to_owned()];
+        rewrite_ids(ids.iter_mut(), &|_, n| n.to_string());
+        assert_eq!(ids, ["1", "2"]);
+    }
 }

@@ -401,7 +401,12 @@ fn masked_and_omitted_key_ids() {
         "*".repeat(alice.len() - 4),
         &alice[alice.len() - 4..]
     );
-    let ids = ["APKAALICESSH00000001", "APKAALICESSH10000001", "APKAALICESSH2000ABCD", "ACCAALICEBEDROCK1234"];
+    let ids = [
+        "APKAALICESSH00000001",
+        "APKAALICESSH10000001",
+        "APKAALICESSH2000ABCD",
+        "ACCAALICEBEDROCK1234",
+    ];
     let args = |mode| {
         [
             "--source",
@@ -422,7 +427,11 @@ fn masked_and_omitted_key_ids() {
     );
     assert!(!m.contains(&alice));
     let stars = "*".repeat(16);
-    for id in [format!("{stars}0001-1"), format!("{stars}0001-2"), format!("{stars}ABCD")] {
+    for id in [
+        format!("{stars}0001-1"),
+        format!("{stars}0001-2"),
+        format!("{stars}ABCD"),
+    ] {
         assert!(
             m.contains(&format!(
                 r#"aws_iam_ssh_public_key_active{{account_id="{MGMT}",user="alice",ssh_public_key_id="{id}"}}"#
@@ -516,7 +525,9 @@ fn owners_tags_groups_and_policies_from_an_organization() {
         1.0,
     );
     has(
-        &format!(r#"aws_iam_user_tags{{account_id="{MGMT}",user="bob",tag_cost_center="",tag_team=""}}"#),
+        &format!(
+            r#"aws_iam_user_tags{{account_id="{MGMT}",user="bob",tag_cost_center="",tag_team=""}}"#
+        ),
         1.0,
     );
     has(
@@ -551,7 +562,10 @@ fn owners_tags_groups_and_policies_from_an_organization() {
         1.0,
     );
     for (user, groups, inline, attached) in [("alice", 2.0, 1.0, 1.0), ("bob", 1.0, 0.0, 0.0)] {
-        has(&format!(r#"aws_iam_user_groups{{account_id="{MGMT}",user="{user}"}}"#), groups);
+        has(
+            &format!(r#"aws_iam_user_groups{{account_id="{MGMT}",user="{user}"}}"#),
+            groups,
+        );
         has(
             &format!(r#"aws_iam_user_inline_policies{{account_id="{MGMT}",user="{user}"}}"#),
             inline,

@@ -40,22 +40,22 @@ use aws_sdk_iam::operation::list_virtual_mfa_devices::ListVirtualMfaDevicesOutpu
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::{
     AccessKeyMetadata, AttachedPolicy, FeatureType, GroupDetail, LoginProfile, MfaDevice,
-    PasswordPolicy, PolicyDetail, RoleDetail, Tag, UserDetail,
-    RoleLastUsed, ServerCertificateMetadata, ServiceSpecificCredentialMetadata, SigningCertificate,
-    SshPublicKeyMetadata, StatusType, User, VirtualMfaDevice,
+    PasswordPolicy, PolicyDetail, RoleDetail, RoleLastUsed, ServerCertificateMetadata,
+    ServiceSpecificCredentialMetadata, SigningCertificate, SshPublicKeyMetadata, StatusType, Tag,
+    User, UserDetail, VirtualMfaDevice,
 };
 use aws_sdk_sts::operation::assume_root::AssumeRootOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::{ApiMetrics, call_counter};
+use iam_credentials_exporter::collectors::account_tags::Member;
 use iam_credentials_exporter::collectors::root_credentials::{
     Audits, RootSession, organization_features,
 };
-use iam_credentials_exporter::collectors::account_tags::Member;
 use iam_credentials_exporter::collectors::{Collector, Collectors, SPECS, Tags};
-use iam_credentials_exporter::exposition::tags::TagSelection;
 use iam_credentials_exporter::exposition::Format;
+use iam_credentials_exporter::exposition::tags::TagSelection;
 use iam_credentials_exporter::metrics::Exposition;
 use iam_credentials_exporter::metrics::settings::SettingsFamilies;
 use iam_credentials_exporter::refresh::Refresher;
