@@ -25,11 +25,16 @@
 //! cannot be limited to roles, so the exporter's identity may read every
 //! IAM policy document of the account (`ListRoles` + `GetRole` reveal role
 //! trust policies only). The exporter keeps none of it: a role's name, ARN,
-//! path, creation and last use are all that leave this module.
+//! path, creation, last use and chosen tags are all that leave this module.
 //!
 //! The collector is on by default: one call per 1,000 roles per refresh is
 //! less than the credential report's two, and an identity without the
 //! permission only sets the collector's success to 0.
+//!
+//! Where `authorization-details` reads in the same refresh, both use one
+//! listing with the filters of both ([`authorization_details`] says how);
+//! with `--metrics.role-tags`, each role's chosen tags come from it too
+//! (`aws_iam_role_tags`).
 //!
 //! # What AWS tracks
 //!
