@@ -317,7 +317,8 @@ impl AwsAccounts {
             true => members.keys().cloned().collect(),
             false => BTreeSet::new(),
         };
-        let org = aws::organizations_client(&self.base, &self.api);
+        let organizations =
+            (!tagged.is_empty()).then(|| aws::organizations_client(&self.base, &self.api));
         if let Some(role) = &self.config.organization_role {
             for (id, name) in members {
                 if Some(&id) == own_id.as_ref() {
@@ -359,10 +360,13 @@ impl AwsAccounts {
                 Some(arn) => self.client(arn, Some(arn)),
             };
             let session = root.as_ref().and_then(|r| self.auditor.session(r, &id));
-            let member = tagged.contains(&id).then(|| account_tags::Member {
-                organizations: org.clone(),
-                account_id: id.clone(),
-            });
+            let member = organizations
+                .as_ref()
+                .filter(|_| tagged.contains(&id))
+                .map(|client| account_tags::Member {
+                    organizations: client.clone(),
+                    account_id: id.clone(),
+                });
             targets.push(Arc::new(
                 Target::new(key, self.source(client))
                     .with_account_id(id)
