@@ -22,8 +22,15 @@ A collector without health series in its run did not apply to the account
 (root-credentials needs an organization member with centralized root
 access), and is listed as such.
 
+With --tags, every user and every role has three tags (team, owner,
+cost-center) and every user is in one of ten groups; runs in which the
+authorization-details or roles collector is on then choose those tags
+(`--metrics.user-tags`, `--metrics.role-tags`), where the binary has the
+flags. A binary with authorization-details is also run with it and roles
+together, the pair that shares one listing.
+
 Usage: bench/collectors.py [--users 1000] [--roles 1000] [--latency-ms 50]
-                           [--bin target/release/iam-credentials-exporter]
+                           [--tags] [--bin target/release/iam-credentials-exporter]
 Needs a build of the exporter and the test venv (scripts/install-test-deps.sh).
 Prints a Markdown table. moto answers from one Python process; the round
 trips overlap (threaded server), so the times are those of --latency-ms per
@@ -60,14 +67,27 @@ def launcher_fields() -> set[str]:
     return set(re.findall(r'"(\w+)"', m.group(1))) if m else set()
 
 
-def seed(users: int, roles: int) -> tuple[dict, list[str]]:
+TAG_KEYS = "team,owner,cost-center"
+
+
+def tags(i: int) -> dict[str, str]:
+    return {"team": f"team-{i % 20}", "owner": f"owner-{i % 100}@example.com",
+            "cost-center": str(4000 + i % 50)}
+
+
+def seed(users: int, roles: int, tagged: bool = False) -> tuple[dict, list[str]]:
     fields = launcher_fields()
     seeded = ["access keys", "MFA"]
+    if tagged:
+        seeded.append("3 tags and 1 group each")
     people = []
     for i in range(users):
         user: dict = {"name": f"user-{i:05d}", "created": "2024-01-01T00:00:00Z",
                       "mfa": i % 5 == 0,
                       "keys": [{"created": "2024-02-01T00:00:00Z"}]}
+        if tagged:
+            user["tags"] = tags(i)
+            user["groups"] = [f"group-{i % 10}"]
         if "ssh_keys" in fields:
             user["ssh_keys"] = [{"uploaded": "2025-01-01T00:00:00Z"}]
         if "service_specific_credentials" in fields and i % 10 == 0:
@@ -85,6 +105,8 @@ def seed(users: int, roles: int) -> tuple[dict, list[str]]:
             role["last_used"] = {"date": "2026-11-01T00:00:00Z", "region": "eu-west-1"}
         if i % 5 == 0:
             role["inline_policies"] = {"app": INLINE}
+        if tagged:
+            role["tags"] = tags(i)
         role_list.append(role)
     account = {"users": people, "roles": role_list,
                "password_policy": {"MinimumPasswordLength": 14, "PasswordReusePrevention": 24}}
@@ -99,6 +121,21 @@ def collectors(binary: str) -> list[tuple[str, bool]]:
                          r"\((on|off) by default\)", text):
         found.append((m.group(1), m.group(2) == "on"))
     return found
+
+
+def tag_flags(binary: str, args: list[str], names: list[tuple[str, bool]]) -> list[str]:
+    """The tag flags for a run with `args`: each where its collector is on."""
+    help_text = subprocess.run([binary, "--help"], capture_output=True, text=True,
+                               check=True).stdout
+    on = {name for name, default in names
+          if f"--collector.{name}" in args
+          or (default and "--collector.disable-defaults" not in args)}
+    out = []
+    for flag, collector in (("--metrics.user-tags", "authorization-details"),
+                            ("--metrics.role-tags", "roles")):
+        if flag in help_text and collector in on:
+            out.append(f"{flag}={TAG_KEYS}")
+    return out
 
 
 def first_refresh(binary: str, endpoint: str, args: list[str]) -> dict:
@@ -153,24 +190,34 @@ def main() -> None:
     parser.add_argument("--roles", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--bin", default=str(ROOT / "target/release/iam-credentials-exporter"))
+    parser.add_argument("--tags", action="store_true",
+                        help="tags on every user and role, chosen as labels where possible")
     args = parser.parse_args()
     if not Path(args.bin).exists():
         raise SystemExit(f"{args.bin} is missing: cargo build --release")
 
     names = collectors(args.bin)
-    seed_doc, seeded = seed(args.users, args.roles)
+    seed_doc, seeded = seed(args.users, args.roles, args.tags)
+
+    def run(flags: list[str]) -> dict:
+        extra = tag_flags(args.bin, flags, names) if args.tags else []
+        return first_refresh(args.bin, endpoint, flags + extra)
+
     began = time.monotonic()
     moto, endpoint, _ = start_moto(seed_doc, args.latency_ms)
     seeding = time.monotonic() - began
     try:
         # moto answers STARTED to the first GenerateCredentialReport (one poll
         # more); every run below finds the report ready, as AWS's steady state.
-        first_refresh(args.bin, endpoint, ["--collector.disable-defaults"])
-        core = first_refresh(args.bin, endpoint, ["--collector.disable-defaults"])
-        runs = [(name, default, first_refresh(
-            args.bin, endpoint, ["--collector.disable-defaults", f"--collector.{name}"]))
-            for name, default in names]
-        defaults = first_refresh(args.bin, endpoint, [])
+        run(["--collector.disable-defaults"])
+        core = run(["--collector.disable-defaults"])
+        runs = [(name, default, run(["--collector.disable-defaults", f"--collector.{name}"]))
+                for name, default in names]
+        pair = None
+        if "authorization-details" in dict(names):
+            pair = run(["--collector.disable-defaults", "--collector.roles",
+                        "--collector.authorization-details"])
+        defaults = run([])
     finally:
         moto.stdin.close()
         moto.terminate()
@@ -197,6 +244,11 @@ def main() -> None:
         ok = "" if run["success"][name] == 1 else " (failed)"
         print(f"| `{name}` alone | {on} | {sum(extra.values()):,} | {ops(extra)} | "
               f"{run['duration'][name]:.2f} s{ok} | {run['refresh']:.2f} s |")
+    if pair is not None:
+        extra = minus(pair["calls"], core["calls"])
+        slowest = max(pair["duration"].values())
+        print(f"| `roles` and `authorization-details` together | | {sum(extra.values()):,} | "
+              f"{ops(extra)} | {slowest:.2f} s (the slower) | {pair['refresh']:.2f} s |")
     extra = minus(defaults["calls"], core["calls"])
     slowest = max(defaults["duration"].items(), key=lambda kv: kv[1], default=("-", 0.0))
     print(f"| defaults (no collector flag) | | {sum(extra.values()):,} | {ops(extra)} | "

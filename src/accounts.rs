@@ -5,7 +5,7 @@
 //! organization appear and closed ones disappear. If discovery fails, the
 //! accounts found last time are refreshed again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
@@ -17,7 +17,7 @@ use tracing::{debug, error, info, warn};
 use crate::assume_role::AssumeRole;
 use crate::aws::{self, ApiMetrics};
 use crate::collectors::root_credentials::{self, Auditor, OrganizationFeatures, RootSession};
-use crate::collectors::{Collector, Collectors, Schedule};
+use crate::collectors::{Collector, Collectors, Schedule, account_tags};
 use crate::model::account_from_arn;
 use crate::report::fetch::PollPolicy;
 use crate::source::{Source, SourceKinds};
@@ -36,6 +36,9 @@ pub struct Target {
     pub collectors: Collectors,
     /// The root-credentials audit's session: organization members only.
     pub root: Option<Arc<RootSession>>,
+    /// The account as an organization member, for the account-tags
+    /// collector; `None` for an account not found through Organizations.
+    pub member: Option<Arc<account_tags::Member>>,
 }
 
 impl Target {
@@ -48,7 +51,13 @@ impl Target {
             source,
             collectors: Collectors::NONE,
             root: None,
+            member: None,
         }
+    }
+
+    pub fn with_member(mut self, member: Option<account_tags::Member>) -> Self {
+        self.member = member.map(Arc::new);
+        self
     }
 
     pub fn with_account_id(mut self, id: impl Into<String>) -> Self {
@@ -303,6 +312,13 @@ impl AwsAccounts {
             ),
             false => None,
         };
+        // Members whose Organizations tags the account-tags collector reads.
+        let tagged: BTreeSet<String> = match self.config.collectors.is_on(Collector::AccountTags) {
+            true => members.keys().cloned().collect(),
+            false => BTreeSet::new(),
+        };
+        let organizations =
+            (!tagged.is_empty()).then(|| aws::organizations_client(&self.base, &self.api));
         if let Some(role) = &self.config.organization_role {
             for (id, name) in members {
                 if Some(&id) == own_id.as_ref() {
@@ -344,12 +360,20 @@ impl AwsAccounts {
                 Some(arn) => self.client(arn, Some(arn)),
             };
             let session = root.as_ref().and_then(|r| self.auditor.session(r, &id));
+            let member = organizations
+                .as_ref()
+                .filter(|_| tagged.contains(&id))
+                .map(|client| account_tags::Member {
+                    organizations: client.clone(),
+                    account_id: id.clone(),
+                });
             targets.push(Arc::new(
                 Target::new(key, self.source(client))
                     .with_account_id(id)
                     .with_name(name)
                     .with_collectors(self.config.collectors)
-                    .with_root_session(session),
+                    .with_root_session(session)
+                    .with_member(member),
             ));
         }
         Discovery {

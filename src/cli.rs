@@ -11,7 +11,8 @@ use clap::{Parser, ValueEnum};
 
 use crate::accounts::{AccountsConfig, Shard};
 use crate::aws::AwsOptions;
-use crate::collectors::CollectorFlags;
+use crate::collectors::{Collector, CollectorFlags, Tags};
+use crate::exposition::tags::{TagSelection, TagSelectionError};
 use crate::refresh::KeyIdMode;
 use crate::source::SourceKinds;
 use crate::time::parse_duration;
@@ -96,6 +97,38 @@ pub struct Args {
     /// last 4 characters, or omitted (empty).
     #[arg(long = "metrics.access-key-id", env = "IAM_EXPORTER_METRICS_ACCESS_KEY_ID", value_enum, value_name = "MODE", default_value_t = KeyIdMode::Full)]
     pub key_ids: KeyIdMode,
+
+    /// IAM user tags that become labels of `aws_iam_user_tags`, one series per user
+    /// (comma-separated keys, each as `tag_KEY`; `*` for every tag); none by default.
+    /// Read by the authorization-details collector.
+    #[arg(
+        long = "metrics.user-tags",
+        env = "IAM_EXPORTER_METRICS_USER_TAGS",
+        value_name = "KEYS",
+        default_value = ""
+    )]
+    pub user_tags: String,
+
+    /// IAM role tags that become labels of `aws_iam_role_tags`, one series per role
+    /// (as --metrics.user-tags). Read by the roles collector.
+    #[arg(
+        long = "metrics.role-tags",
+        env = "IAM_EXPORTER_METRICS_ROLE_TAGS",
+        value_name = "KEYS",
+        default_value = ""
+    )]
+    pub role_tags: String,
+
+    /// AWS Organizations account tags that become labels of `aws_iam_account_tags`, one
+    /// series per account (as --metrics.user-tags); read from the management account, for
+    /// accounts found with --aws.organization.role-name.
+    #[arg(
+        long = "metrics.account-tags",
+        env = "IAM_EXPORTER_METRICS_ACCOUNT_TAGS",
+        value_name = "KEYS",
+        default_value = ""
+    )]
+    pub account_tags: String,
 
     /// Serve the derived age families (`*_age_seconds`, `*_idle_seconds`,
     /// `*_since_last_used_seconds`), which change at every scrape; `false` leaves them out
@@ -255,6 +288,8 @@ pub struct Config {
     /// Whether the derived age families are served.
     pub ages: bool,
     pub key_ids: KeyIdMode,
+    /// Which tags become labels (`--metrics.{user,role,account}-tags`).
+    pub tags: Tags,
     pub max_accounts_parallel: usize,
     pub account_start_interval: Duration,
     pub log_level: LogLevel,
@@ -288,6 +323,20 @@ pub enum ConfigError {
         "--aws.skip-own-account leaves no account: add --aws.assume-role or --aws.organization.role-name"
     )]
     NoAccounts,
+    #[error("invalid {flag}: {cause}")]
+    Tags {
+        flag: &'static str,
+        cause: TagSelectionError,
+    },
+    #[error("{flag} is read by the {collector} collector, which is off")]
+    TagsWithoutCollector {
+        flag: &'static str,
+        collector: &'static str,
+    },
+    #[error(
+        "--metrics.account-tags reads the tags of the accounts found through AWS Organizations: add --aws.organization.role-name"
+    )]
+    AccountTagsWithoutOrganization,
 }
 
 impl TryFrom<Args> for Config {
@@ -300,7 +349,8 @@ impl TryFrom<Args> for Config {
         check_refresh(&args)?;
         check_accounts(&args)?;
         let shard_index = shard_index(&args)?;
-        check_sources(&args)?;
+        let (tags, collectors) = tags(&args)?;
+        check_sources(&args, &tags)?;
         Ok(Config {
             listen_address,
             telemetry_path: args.telemetry_path,
@@ -330,12 +380,13 @@ impl TryFrom<Args> for Config {
                 }),
                 kinds: args.source,
                 concurrency: args.max_concurrency as usize,
-                collectors: args.collectors.enabled,
+                collectors,
                 schedule: args.collectors.schedule.clone(),
                 root_audit_interval: args.root_audit_interval,
                 max_response_bytes: args.max_bytes,
             },
             key_ids: args.key_ids,
+            tags,
             ages: args.ages,
             max_accounts_parallel: args.max_accounts_parallel as usize,
             account_start_interval: args.account_start_interval,
@@ -399,7 +450,7 @@ fn shard_index(args: &Args) -> Result<u32, ConfigError> {
 
 /// A report file is the only source: no flag that reads AWS goes with it;
 /// without one, some account must be left to refresh.
-fn check_sources(args: &Args) -> Result<(), ConfigError> {
+fn check_sources(args: &Args, tags: &Tags) -> Result<(), ConfigError> {
     if args.report_file.is_some() {
         let conflict = if args.source != SourceKinds::REPORT {
             Some("--source api")
@@ -409,6 +460,10 @@ fn check_sources(args: &Args) -> Result<(), ConfigError> {
             Some("--aws.organization.role-name")
         } else if args.shard_count > 1 {
             Some("--shard.count")
+        } else if !tags.users.is_none() {
+            Some("--metrics.user-tags")
+        } else if !tags.roles.is_none() {
+            Some("--metrics.role-tags")
         } else {
             None
         };
@@ -422,6 +477,45 @@ fn check_sources(args: &Args) -> Result<(), ConfigError> {
         return Err(ConfigError::NoAccounts);
     }
     Ok(())
+}
+
+/// The three tag selections, and the collectors with account-tags on only
+/// where account tags are chosen (it has nothing else to read).
+fn tags(args: &Args) -> Result<(Tags, crate::collectors::Collectors), ConfigError> {
+    let parse = |flag: &'static str, list: &str| {
+        TagSelection::parse(list).map_err(|cause| ConfigError::Tags { flag, cause })
+    };
+    let tags = Tags {
+        users: parse("--metrics.user-tags", &args.user_tags)?,
+        roles: parse("--metrics.role-tags", &args.role_tags)?,
+        accounts: parse("--metrics.account-tags", &args.account_tags)?,
+    };
+    let enabled = args.collectors.enabled;
+    for (selection, flag, collector) in [
+        (
+            &tags.users,
+            "--metrics.user-tags",
+            Collector::AuthorizationDetails,
+        ),
+        (&tags.roles, "--metrics.role-tags", Collector::Roles),
+        (
+            &tags.accounts,
+            "--metrics.account-tags",
+            Collector::AccountTags,
+        ),
+    ] {
+        if !selection.is_none() && !enabled.is_on(collector) {
+            return Err(ConfigError::TagsWithoutCollector {
+                flag,
+                collector: collector.name(),
+            });
+        }
+    }
+    if !tags.accounts.is_none() && args.organization_role.is_none() {
+        return Err(ConfigError::AccountTagsWithoutOrganization);
+    }
+    let collectors = enabled.with(Collector::AccountTags, !tags.accounts.is_none());
+    Ok((tags, collectors))
 }
 
 /// Parses `1048576`, `512KiB`, `64MiB` or `1GiB`.
@@ -614,6 +708,87 @@ mod collector_flags {
             ])
             .is_on(policy)
         );
+    }
+
+    fn config(args: &[&str]) -> Result<super::Config, super::ConfigError> {
+        super::Config::try_from(
+            Args::try_parse_from(std::iter::once("exporter").chain(args.iter().copied()))
+                .expect("flags parse"),
+        )
+    }
+
+    #[test]
+    fn tag_flags_that_cannot_work_are_refused_with_the_reason() {
+        for (args, error) in [
+            (
+                &["--metrics.user-tags=*,team"][..],
+                "invalid --metrics.user-tags: `*` (every tag) cannot be combined with tag keys",
+            ),
+            (
+                &["--metrics.role-tags=team, team"],
+                "invalid --metrics.role-tags: tag key \"team\" is given twice",
+            ),
+            (
+                &[
+                    "--metrics.user-tags=team",
+                    "--no-collector.authorization-details",
+                ],
+                "--metrics.user-tags is read by the authorization-details collector, which is off",
+            ),
+            (
+                &["--metrics.role-tags=team", "--collector.roles=false"],
+                "--metrics.role-tags is read by the roles collector, which is off",
+            ),
+            (
+                &["--metrics.account-tags=team"],
+                "--metrics.account-tags reads the tags of the accounts found through AWS Organizations: add --aws.organization.role-name",
+            ),
+            (
+                &[
+                    "--metrics.account-tags=team",
+                    "--aws.organization.role-name=R",
+                    "--no-collector.account-tags",
+                ],
+                "--metrics.account-tags is read by the account-tags collector, which is off",
+            ),
+            (
+                &["--credential-report.file=r.csv", "--metrics.user-tags=team"],
+                "--credential-report.file reads one report; it cannot be combined with --metrics.user-tags",
+            ),
+        ] {
+            assert_eq!(config(args).unwrap_err().to_string(), error, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn no_tag_is_exported_by_default_and_account_tags_runs_only_when_chosen() {
+        use crate::exposition::tags::TagSelection;
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.tags, crate::collectors::Tags::default());
+        assert!(!defaults.accounts.collectors.is_on(Collector::AccountTags));
+        assert!(
+            defaults
+                .accounts
+                .collectors
+                .is_on(Collector::AuthorizationDetails)
+        );
+        let chosen = config(&[
+            "--metrics.user-tags=team,owner",
+            "--metrics.role-tags=*",
+            "--metrics.account-tags",
+            "cost-center",
+            "--aws.organization.role-name=R",
+        ])
+        .unwrap();
+        assert_eq!(
+            chosen.tags.users,
+            TagSelection::Keys(vec![
+                ("owner".into(), "tag_owner".into()),
+                ("team".into(), "tag_team".into())
+            ])
+        );
+        assert_eq!(chosen.tags.roles, TagSelection::All);
+        assert!(chosen.accounts.collectors.is_on(Collector::AccountTags));
     }
 
     #[test]

@@ -113,6 +113,7 @@ pub async fn run(
             .with_parallelism(config.max_accounts_parallel)
             .with_stagger(config.account_start_interval)
             .with_key_ids(config.key_ids)
+            .with_tags(config.tags.clone())
             .with_schedule(config.accounts.schedule.clone()),
     );
 

@@ -14,7 +14,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::accounts::{Accounts, Target};
 use crate::aws::ApiMetrics;
-use crate::collectors::{self, Collected, Schedule};
+use crate::collectors::{self, Collected, Schedule, Tags};
 use crate::model::AccountData;
 use crate::permit::Permit;
 use crate::snapshot::{AccountState, Progress, Snapshot, Store};
@@ -33,25 +33,34 @@ pub enum KeyIdMode {
 }
 
 impl KeyIdMode {
-    /// Rewrites ids once per refresh, so scrapes never do it.
-    pub fn apply(self, data: &mut AccountData) {
+    /// Rewrites every credential id once per refresh, so scrapes never do
+    /// it: access keys, and the SSH public keys and service-specific
+    /// credentials the collectors read. Omitted, an access key is told
+    /// apart by its slot; the others, which have none, by their ordinal
+    /// among the user's (`1`, `2`, ...).
+    pub fn apply(self, data: &mut AccountData, collected: &mut Collected) {
         if self == KeyIdMode::Full {
             return;
         }
         for key in data.users.iter_mut().flat_map(|u| u.keys.iter_mut()) {
-            key.id = match self {
-                KeyIdMode::Full => unreachable!(),
-                KeyIdMode::Omit => String::new(),
-                KeyIdMode::Masked => {
-                    let chars: Vec<char> = key.id.chars().collect();
-                    let keep = chars.len().saturating_sub(4);
-                    chars
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| if i < keep { '*' } else { *c })
-                        .collect()
-                }
-            };
+            key.id = self.rewrite(&key.id, None);
+        }
+        collected.rewrite_credential_ids(&|id, ordinal| self.rewrite(id, Some(ordinal)));
+    }
+
+    fn rewrite(self, id: &str, ordinal: Option<usize>) -> String {
+        match self {
+            KeyIdMode::Full => id.to_owned(),
+            KeyIdMode::Omit => ordinal.map(|n| n.to_string()).unwrap_or_default(),
+            KeyIdMode::Masked => {
+                let chars: Vec<char> = id.chars().collect();
+                let keep = chars.len().saturating_sub(4);
+                chars
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| if i < keep { '*' } else { *c })
+                    .collect()
+            }
         }
     }
 }
@@ -74,6 +83,8 @@ pub struct Refresher {
     key_ids: KeyIdMode,
     /// How often each collector reads an account.
     schedule: Arc<Schedule>,
+    /// Which tags become labels.
+    tags: Arc<Tags>,
 }
 
 impl Refresher {
@@ -91,7 +102,14 @@ impl Refresher {
             stagger: Duration::ZERO,
             key_ids: KeyIdMode::Full,
             schedule: Arc::new(Schedule::every_refresh()),
+            tags: Arc::default(),
         }
+    }
+
+    /// Which tags of users, roles and accounts become labels (`--metrics.*-tags`).
+    pub fn with_tags(mut self, tags: Tags) -> Self {
+        self.tags = Arc::new(tags);
+        self
     }
 
     /// How often each collector reads an account (`--collector.NAME.interval`).
@@ -226,6 +244,7 @@ impl Refresher {
                 target: Arc::clone(target),
                 api: self.api.clone(),
                 schedule: Arc::clone(&self.schedule),
+                tags: Arc::clone(&self.tags),
                 before,
                 clock: Arc::clone(&self.clock),
             };
@@ -271,7 +290,7 @@ impl Refresher {
         match attempt.result {
             Ok((mut data, mut collected)) => {
                 tally.done += 1;
-                self.key_ids.apply(&mut data);
+                self.key_ids.apply(&mut data, &mut collected);
                 if data.account_id.is_empty() {
                     data.account_id = state.account_id.clone();
                 }
@@ -354,6 +373,7 @@ struct Job {
     target: Arc<Target>,
     api: ApiMetrics,
     schedule: Arc<Schedule>,
+    tags: Arc<Tags>,
     /// The collectors' last reads, where the account has published data.
     before: Option<Arc<Collected>>,
     clock: Clock,
@@ -386,12 +406,11 @@ async fn read(job: &Job, permit: &Permit) -> Result<(AccountData, Collected), So
     let collected = async {
         match target.source.iam() {
             Some((iam, concurrency)) => {
-                let ctx = collectors::Context {
-                    iam,
-                    api,
-                    concurrency,
-                    root: target.root.as_deref(),
-                };
+                let ctx = collectors::Context::new(iam, api)
+                    .with_concurrency(concurrency)
+                    .with_root(target.root.as_deref())
+                    .with_tags(&job.tags)
+                    .with_member(target.member.as_deref());
                 let now = (job.clock)();
                 let before = job.before.as_deref();
                 collectors::collect(target.collectors, &job.schedule, before, now, ctx).await

@@ -14,6 +14,7 @@
 use std::time::{Duration, Instant};
 
 use crate::aws::{ApiMetrics, CallError};
+use crate::exposition::tags::TagSelection;
 use crate::exposition::{Rows, TableFamilies, TableRender};
 use crate::model::AccountData;
 
@@ -28,6 +29,66 @@ pub struct Context<'a> {
     /// The root session an organization member's root-credentials audit
     /// opens; `None` for every other account (the collector is off there).
     pub root: Option<&'a root_credentials::RootSession>,
+    /// Which tags become labels (`--metrics.{user,role,account}-tags`).
+    pub tags: &'a Tags,
+    /// The account as a member of the organization, whose tags the
+    /// management account reads; `None` for an account found otherwise.
+    pub member: Option<&'a account_tags::Member>,
+    /// This refresh's `GetAccountAuthorizationDetails` listing, shared by
+    /// the collectors that read it; set by [`collect`].
+    pub listing: Option<&'a authorization_details::Listing>,
+}
+
+/// No tag chosen.
+static NO_TAGS: Tags = Tags {
+    users: TagSelection::None,
+    roles: TagSelection::None,
+    accounts: TagSelection::None,
+};
+
+impl<'a> Context<'a> {
+    /// The context of an account read through `iam`: one call in flight, no
+    /// root session, no tag chosen, not an organization member.
+    pub fn new(iam: &'a aws_sdk_iam::Client, api: &'a ApiMetrics) -> Self {
+        Self {
+            iam,
+            api,
+            concurrency: 1,
+            root: None,
+            tags: &NO_TAGS,
+            member: None,
+            listing: None,
+        }
+    }
+
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+
+    pub fn with_root(mut self, root: Option<&'a root_credentials::RootSession>) -> Self {
+        self.root = root;
+        self
+    }
+
+    pub fn with_tags(mut self, tags: &'a Tags) -> Self {
+        self.tags = tags;
+        self
+    }
+
+    pub fn with_member(mut self, member: Option<&'a account_tags::Member>) -> Self {
+        self.member = member;
+        self
+    }
+}
+
+/// Which tags of users, roles and accounts become labels of their info
+/// series (`aws_iam_user_tags`, `aws_iam_role_tags`, `aws_iam_account_tags`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tags {
+    pub users: TagSelection,
+    pub roles: TagSelection,
+    pub accounts: TagSelection,
 }
 
 /// What one collector read in one account refresh, with its outcome.
@@ -66,12 +127,20 @@ impl<T: Clone> Collection<T> {
     /// The last read again, if it succeeded less than `interval` before
     /// `now`: no call this refresh.
     fn reuse(before: Option<&Collection<T>>, interval: Duration, now: i64) -> Option<Self> {
-        let before = before.filter(|b| b.success)?;
-        let age = now.saturating_sub(before.last_success?);
-        (u64::try_from(age).ok()? < interval.as_secs()).then(|| Collection {
+        let before = before.filter(|_| Self::young(before, interval, now))?;
+        Some(Collection {
             reused: true,
             ..before.clone()
         })
+    }
+
+    /// Whether the last read succeeded less than `interval` before `now`.
+    fn young(before: Option<&Collection<T>>, interval: Duration, now: i64) -> bool {
+        before
+            .filter(|b| b.success)
+            .and_then(|b| b.last_success)
+            .and_then(|at| u64::try_from(now.saturating_sub(at)).ok())
+            .is_some_and(|age| age < interval.as_secs())
     }
 }
 
@@ -257,7 +326,8 @@ macro_rules! collectors {
 
         /// Runs the enabled collectors of one account, all at once; a
         /// collector whose last read (in `before`) is younger than its
-        /// interval in `schedule` keeps it without a call.
+        /// interval in `schedule` keeps it without a call. Those that read
+        /// share one `GetAccountAuthorizationDetails` listing.
         pub async fn collect(
             enabled: Collectors,
             schedule: &Schedule,
@@ -265,6 +335,20 @@ macro_rules! collectors {
             now: i64,
             ctx: Context<'_>,
         ) -> Collected {
+            let reading = Collectors::NONE$(.with(
+                Collector::$variant,
+                enabled.is_on(Collector::$variant)
+                    && !Collection::young(
+                        before.and_then(|b| b.$module.as_ref()),
+                        schedule.interval(Collector::$variant),
+                        now,
+                    ),
+            ))*;
+            let listing = authorization_details::Listing::new(reading);
+            let ctx = Context {
+                listing: Some(&listing),
+                ..ctx
+            };
             let ($($module,)*) = tokio::join!($(
                 async {
                     let on = enabled.is_on(Collector::$variant);
@@ -289,6 +373,8 @@ collectors! {
     SshPublicKeys => ssh_public_keys,
     ServiceSpecificCredentials => service_specific_credentials,
     AccountSummary => account_summary,
+    AuthorizationDetails => authorization_details,
+    AccountTags => account_tags,
 }
 
 impl Collected {
@@ -299,6 +385,48 @@ impl Collected {
         if let Some(audit) = self.root_credentials.as_ref().and_then(|c| c.data.as_ref()) {
             root_credentials::amend_report(audit, report);
         }
+    }
+}
+
+impl Collected {
+    /// Rewrites every credential id that the collectors read this refresh
+    /// (`--metrics.access-key-id`); kept and reused reads were rewritten
+    /// when they were read. `rewrite(id, ordinal)` is given each id and its
+    /// place, from 1, among its user's credentials of the same kind.
+    pub fn rewrite_credential_ids(&mut self, rewrite: &dyn Fn(&str, usize) -> String) {
+        fn fresh<T>(c: &mut Option<Collection<T>>) -> Option<&mut T> {
+            c.as_mut()
+                .filter(|c| c.success && !c.reused)
+                .and_then(|c| c.data.as_mut())
+        }
+        if let Some(data) = fresh(&mut self.ssh_public_keys) {
+            ssh_public_keys::rewrite_ids(data, rewrite);
+        }
+        if let Some(data) = fresh(&mut self.service_specific_credentials) {
+            service_specific_credentials::rewrite_ids(data, rewrite);
+        }
+    }
+}
+
+/// Rewrites the ids of one group of credentials (one user's of one kind),
+/// in the order given. Ids that come out alike (masked to the same last
+/// characters) get `-ORDINAL` appended: no two series share a label set.
+pub fn rewrite_ids<'x>(
+    ids: impl IntoIterator<Item = &'x mut String>,
+    rewrite: &dyn Fn(&str, usize) -> String,
+) {
+    let mut ids: Vec<&mut String> = ids.into_iter().collect();
+    let new: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| rewrite(id, i + 1))
+        .collect();
+    for (i, id) in ids.iter_mut().enumerate() {
+        let alike = new.iter().filter(|n| **n == new[i]).count() > 1;
+        **id = match alike {
+            true => format!("{}-{}", new[i], i + 1),
+            false => new[i].clone(),
+        };
     }
 }
 
@@ -527,5 +655,16 @@ mod tests {
             assert_eq!(spec.env, env);
             assert!(!spec.cost.is_empty());
         }
+    }
+
+    #[test]
+    fn ids_that_rewrite_alike_keep_their_ordinal() {
+        let mask = |id: &str, _: usize| format!("**{}", &id[id.len() - 2..]);
+        let mut ids = vec!["AA01".to_owned(), "BB01".to_owned(), "CC02".to_owned()];
+        rewrite_ids(ids.iter_mut(), &mask);
+        assert_eq!(ids, ["**01-1", "**01-2", "**02"]);
+        let mut ids = vec!["AA01".to_owned(), "BB01".to_owned()];
+        rewrite_ids(ids.iter_mut(), &|_, n| n.to_string());
+        assert_eq!(ids, ["1", "2"]);
     }
 }

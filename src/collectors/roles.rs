@@ -25,11 +25,16 @@
 //! cannot be limited to roles, so the exporter's identity may read every
 //! IAM policy document of the account (`ListRoles` + `GetRole` reveal role
 //! trust policies only). The exporter keeps none of it: a role's name, ARN,
-//! path, creation and last use are all that leave this module.
+//! path, creation, last use and chosen tags are all that leave this module.
 //!
 //! The collector is on by default: one call per 1,000 roles per refresh is
 //! less than the credential report's two, and an identity without the
 //! permission only sets the collector's success to 0.
+//!
+//! Where `authorization-details` reads in the same refresh, both use one
+//! listing with the filters of both ([`authorization_details`] says how);
+//! with `--metrics.role-tags`, each role's chosen tags come from it too
+//! (`aws_iam_role_tags`).
 //!
 //! # What AWS tracks
 //!
@@ -45,8 +50,12 @@ use aws_sdk_iam::types::{EntityType, RoleDetail};
 
 use crate::aws::{ApiMetrics, CallError};
 
-use super::{About, Context};
-use crate::exposition::{Family, Rows, Table, TableRender, Times, pairs, text::{labels, sample}};
+use super::{About, Context, authorization_details};
+use crate::exposition::tags::TagSelection;
+use crate::exposition::{
+    Family, Rows, Table, TableRender, Times, pairs,
+    text::{labels, sample},
+};
 
 
 /// The collector's name, flag, default and API cost.
@@ -66,6 +75,7 @@ const CREATED: &str = "aws_iam_role_created_timestamp_seconds";
 const LAST_USED: &str = "aws_iam_role_last_used_timestamp_seconds";
 const LAST_USED_INFO: &str = "aws_iam_role_last_used_info";
 const IDLE: &str = "aws_iam_role_idle_seconds";
+const TAGS_NAME: &str = "aws_iam_role_tags";
 
 /// `INFO_NAME` (labels `account_id`, `role`, `arn`, `path`): first.
 const INFO: (&str, &str) = (
@@ -93,6 +103,13 @@ const LAST_USED_INFO_PAIR: (&str, &str) = (
     "Region of the role's last use; value is always 1; absent if not used within the 400 days AWS tracks",
 );
 
+/// `TAGS_NAME` (labels `account_id`, `role` and the chosen tags): after
+/// [`LAST_USED_INFO_PAIR`], with `--metrics.role-tags` only.
+const TAGS: (&str, &str) = (
+    TAGS_NAME,
+    "IAM role with the tags chosen by --metrics.role-tags as tag_* labels, empty where the role has no such tag; value is always 1",
+);
+
 /// Computed from "now" at every scrape.
 const AGES: [Family<Times>; 1] = [Family {
     name: IDLE,
@@ -105,6 +122,7 @@ pub const TABLE: Table<Data> = Table {
         let mut families = vec![INFO];
         families.extend(pairs(&FAMILIES));
         families.push(LAST_USED_INFO_PAIR);
+        families.push(TAGS);
         families
     },
     ages: &AGES,
@@ -175,10 +193,17 @@ fn render(rows: &Rows<'_, Data>, out: &mut TableRender) {
         sample(&mut used, LAST_USED_INFO, &set, 1);
     }
     out.push(used);
+    let mut tags = String::new();
+    for role in roles {
+        let Some(chosen) = &role.tags else { continue };
+        let mut pairs = vec![("account_id", account), ("role", role.name.as_str())];
+        pairs.extend(chosen.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let mut set = String::new();
+        labels(&mut set, &pairs);
+        sample(&mut tags, TAGS_NAME, &set, 1);
+    }
+    out.push(tags);
 }
-
-/// Roles per `GetAccountAuthorizationDetails` page: the API's maximum.
-const PAGE_SIZE: i32 = 1000;
 
 /// One IAM role.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -191,6 +216,9 @@ pub struct Role {
     pub created: Option<i64>,
     /// `None` when AWS reports no use within its tracking window.
     pub last_used: Option<RoleLastUse>,
+    /// `(label name, value)` of the tags chosen by `--metrics.role-tags`;
+    /// `None` when none is chosen.
+    pub tags: Option<Vec<(String, String)>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -210,51 +238,47 @@ impl Role {
     }
 }
 
-/// Every role of the account, sorted by name.
+/// Every role of the account, sorted by name, from this refresh's shared
+/// listing where `authorization-details` reads too.
 pub async fn collect(ctx: Context<'_>) -> Result<Vec<Role>, CallError> {
-    list_roles(ctx.iam, ctx.api).await
+    let details = authorization_details::read(ctx, &[EntityType::Role]).await?;
+    Ok(roles_of(&details.roles, &ctx.tags.roles))
 }
 
-/// Every role of the account behind `iam`, sorted by name.
+/// Every role of the account behind `iam`, sorted by name (no tags).
 pub async fn list_roles(iam: &Client, api: &ApiMetrics) -> Result<Vec<Role>, CallError> {
-    let mut pages = iam
-        .get_account_authorization_details()
-        .filter(EntityType::Role)
-        .into_paginator()
-        .page_size(PAGE_SIZE)
-        .send();
-    let mut roles = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            api.record_error("GetAccountAuthorizationDetails", &e);
-            CallError::from_sdk("iam:GetAccountAuthorizationDetails", &e)
-        })?;
-        roles.extend(
-            page.role_detail_list
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(role),
-        );
-    }
+    let details = authorization_details::list(iam, api, &[EntityType::Role]).await?;
+    Ok(roles_of(&details.roles, &TagSelection::None))
+}
+
+fn roles_of(details: &[RoleDetail], tags: &TagSelection) -> Vec<Role> {
+    let mut roles: Vec<Role> = details.iter().filter_map(|d| role(d, tags)).collect();
     roles.sort_by(|a, b| a.name.cmp(&b.name));
     // A role that moved between pages while they were read appears twice.
     roles.dedup_by(|a, b| a.name == b.name);
-    Ok(roles)
+    roles
 }
 
 /// The parts of a `RoleDetail` the exporter keeps; `None` without a name.
-fn role(detail: RoleDetail) -> Option<Role> {
-    let last_used = detail.role_last_used.and_then(|u| {
+fn role(detail: &RoleDetail, tags: &TagSelection) -> Option<Role> {
+    let last_used = detail.role_last_used.as_ref().and_then(|u| {
         Some(RoleLastUse {
             at: u.last_used_date?.secs(),
-            region: u.region.unwrap_or_default().trim().to_owned(),
+            region: u.region.as_deref().unwrap_or_default().trim().to_owned(),
         })
     });
     Some(Role {
-        name: detail.role_name?,
-        arn: detail.arn.unwrap_or_default(),
-        path: detail.path.unwrap_or_else(|| "/".to_owned()),
+        name: detail.role_name.clone()?,
+        arn: detail.arn.clone().unwrap_or_default(),
+        path: detail.path.clone().unwrap_or_else(|| "/".to_owned()),
         created: detail.create_date.map(|d| d.secs()),
         last_used,
+        tags: tags.labels(
+            detail
+                .tags
+                .iter()
+                .flatten()
+                .map(|t| (t.key.as_str(), t.value.as_str())),
+        ),
     })
 }

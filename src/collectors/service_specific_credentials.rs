@@ -210,6 +210,18 @@ pub async fn collect(ctx: Context<'_>) -> Result<ServiceSpecificCredentials, Cal
     Ok(ServiceSpecificCredentials { credentials })
 }
 
+/// Rewrites the credential ids (`--metrics.access-key-id`), each user's
+/// credentials of one service counted in creation order.
+pub fn rewrite_ids(data: &mut Data, rewrite: &dyn Fn(&str, usize) -> String) {
+    let all = &mut data.credentials;
+    let order = |c: &ServiceSpecificCredential| (c.user.clone(), c.service_name.clone());
+    all.sort_by(|a, b| (order(a), a.created, &a.id).cmp(&(order(b), b.created, &b.id)));
+    for group in all.chunk_by_mut(|a, b| order(a) == order(b)) {
+        super::rewrite_ids(group.iter_mut().map(|c| &mut c.id), rewrite);
+    }
+    all.sort_by(|a, b| (&a.user, &a.service_name, &a.id).cmp(&(&b.user, &b.service_name, &b.id)));
+}
+
 /// Whether the fallback to per-service listings was logged, once per process.
 static PER_SERVICE_LOGGED: AtomicBool = AtomicBool::new(false);
 

@@ -121,6 +121,17 @@ pub struct SshPublicKey {
     pub uploaded: i64,
 }
 
+/// Rewrites the key ids (`--metrics.access-key-id`), each user's keys
+/// counted in upload order.
+pub fn rewrite_ids(data: &mut Data, rewrite: &dyn Fn(&str, usize) -> String) {
+    let keys = &mut data.keys;
+    keys.sort_by(|a, b| (&a.user, a.uploaded, &a.id).cmp(&(&b.user, b.uploaded, &b.id)));
+    for user in keys.chunk_by_mut(|a, b| a.user == b.user) {
+        super::rewrite_ids(user.iter_mut().map(|k| &mut k.id), rewrite);
+    }
+    keys.sort_by(|a, b| (&a.user, &a.id).cmp(&(&b.user, &b.id)));
+}
+
 /// Lists every user, then every user's SSH public keys.
 pub async fn collect(ctx: Context<'_>) -> Result<SshPublicKeys, CallError> {
     let users = list_user_names(ctx).await?;

@@ -1,7 +1,8 @@
 //! The exposition framework: tables of gauge families rendered once per
 //! account refresh ([`table`]), the text they are written in ([`text`]), the
 //! streamed response body that sends them and writes ages from "now"
-//! ([`body`]), and the two formats ([`format`]).
+//! ([`body`]), the two formats ([`format`]), and the naming of objects' tags
+//! as labels ([`tags`]).
 //!
 //! It knows rows, families and bytes, and nothing of where the data comes
 //! from: no collector, source or snapshot is named here. The per-user and
@@ -14,6 +15,7 @@
 pub mod body;
 pub mod format;
 pub mod table;
+pub mod tags;
 pub mod text;
 
 pub use body::Body;

@@ -379,20 +379,45 @@ fn api_source_exports_key_ids_and_last_use_and_merges_with_the_report() {
     );
 }
 
+/// `--metrics.access-key-id` applies to every credential id: access keys,
+/// SSH public keys and service-specific credentials. Two ids that mask
+/// alike get their ordinal, and omitted ids of keys without a slot are
+/// their ordinal, so that no two series share a label set.
 #[test]
 fn masked_and_omitted_key_ids() {
-    let moto = MotoServer::start(&api_seed());
+    let mut seed = api_seed();
+    seed["accounts"][0]["users"][0]["ssh_keys"] = json!([
+        {"id": "APKAALICESSH00000001", "uploaded": "2025-01-01T00:00:00Z"},
+        {"id": "APKAALICESSH10000001", "uploaded": "2025-02-01T00:00:00Z"},
+        {"id": "APKAALICESSH2000ABCD", "uploaded": "2025-03-01T00:00:00Z"}
+    ]);
+    seed["accounts"][0]["users"][0]["service_specific_credentials"] = json!([
+        {"service": "bedrock.amazonaws.com", "id": "ACCAALICEBEDROCK1234"}
+    ]);
+    let moto = MotoServer::start(&seed);
     let alice = moto.key(MGMT, "alice", 1).to_owned();
     let masked = format!(
         "{}{}",
         "*".repeat(alice.len() - 4),
         &alice[alice.len() - 4..]
     );
+    let ids = [
+        "APKAALICESSH00000001",
+        "APKAALICESSH10000001",
+        "APKAALICESSH2000ABCD",
+        "ACCAALICEBEDROCK1234",
+    ];
+    let args = |mode| {
+        [
+            "--source",
+            "api",
+            "--collector.ssh-public-keys",
+            "--metrics.access-key-id",
+            mode,
+        ]
+    };
 
-    let exporter = start(
-        &moto,
-        &["--source", "api", "--metrics.access-key-id", "masked"],
-    );
+    let exporter = start(&moto, &args("masked"));
     let m = metrics_when_refreshed(&exporter, &[MGMT]);
     assert!(
         m.contains(&format!(
@@ -401,15 +426,179 @@ fn masked_and_omitted_key_ids() {
         "{m}"
     );
     assert!(!m.contains(&alice));
+    let stars = "*".repeat(16);
+    for id in [
+        format!("{stars}0001-1"),
+        format!("{stars}0001-2"),
+        format!("{stars}ABCD"),
+    ] {
+        assert!(
+            m.contains(&format!(
+                r#"aws_iam_ssh_public_key_active{{account_id="{MGMT}",user="alice",ssh_public_key_id="{id}"}}"#
+            )),
+            "{id}: {m}"
+        );
+    }
+    assert!(
+        m.contains(&format!(
+            r#"service_name="bedrock.amazonaws.com",credential_id="{}1234""#,
+            "*".repeat(16)
+        )),
+        "{m}"
+    );
+    for id in ids {
+        assert!(!m.contains(id), "{id} in {m}");
+    }
     drop(exporter);
 
-    let exporter = start(
-        &moto,
-        &["--source", "api", "--metrics.access-key-id", "omit"],
-    );
+    let exporter = start(&moto, &args("omit"));
     let m = metrics_when_refreshed(&exporter, &[MGMT]);
     assert!(m.contains(r#"user="alice",slot="1",access_key_id="""#));
     assert!(!m.contains(&alice));
+    for ordinal in 1..=3 {
+        assert!(
+            m.contains(&format!(
+                r#"aws_iam_ssh_public_key_uploaded_timestamp_seconds{{account_id="{MGMT}",user="alice",ssh_public_key_id="{ordinal}"}}"#
+            )),
+            "{m}"
+        );
+    }
+    // In upload order.
+    assert!(m.contains(&format!(
+        r#"aws_iam_ssh_public_key_uploaded_timestamp_seconds{{account_id="{MGMT}",user="alice",ssh_public_key_id="1"}} {}"#,
+        ts("2025-01-01T00:00:00Z")
+    )));
+    assert!(m.contains(r#"service_name="bedrock.amazonaws.com",credential_id="1""#));
+    for id in ids {
+        assert!(!m.contains(id), "{id} in {m}");
+    }
+}
+
+/// Owners: user, role and Organizations account tags become labels of one
+/// info series each (empty where an object lacks a chosen tag), read from
+/// moto with one GetAccountAuthorizationDetails per account for both
+/// collectors and one ListTagsForResource per member; users' groups and
+/// policies, and whom the two AWS managed policies of the CIS controls are
+/// attached to.
+#[test]
+fn owners_tags_groups_and_policies_from_an_organization() {
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+    let moto = MotoServer::start(&json!({
+        "organization": {"feature_set": "ALL"},
+        "accounts": [
+            {"label": "mgmt", "name": "Management", "tags": {"team": "platform"},
+             "groups": [{"name": "admins", "aws_managed_policies": ["AWSCloudShellFullAccess"]}],
+             "users": [
+                {"name": "alice", "tags": {"team": "payments", "Cost Center": "42"},
+                 "groups": ["admins", "devs"], "inline_policies": {"read": policy},
+                 "aws_managed_policies": ["AWSCloudShellFullAccess"]},
+                {"name": "bob", "groups": ["devs"]}
+             ],
+             "roles": [{"name": "support", "tags": {"team": "ops"},
+                        "aws_managed_policies": ["AWSSupportAccess"]}]},
+            {"label": "prod", "id": PROD, "name": "Prod",
+             "tags": {"team": "payments", "owner": "pay@example.com"},
+             "users": [{"name": "carol", "tags": {"team": "payments"}}]},
+            {"label": "dev", "id": DEV, "name": "Dev"}
+        ]
+    }));
+    let exporter = start(
+        &moto,
+        &[
+            "--aws.organization.role-name",
+            "OrganizationAccountAccessRole",
+            "--metrics.user-tags=team,Cost Center",
+            "--metrics.role-tags",
+            "team",
+            "--metrics.account-tags=team,owner",
+        ],
+    );
+    let m = metrics_when_refreshed(&exporter, &[MGMT, PROD, DEV]);
+    let has = |series: &str, v: f64| {
+        assert_eq!(value(&m, series), Some(v), "{series}\n{m}");
+    };
+    has(
+        &format!(
+            r#"aws_iam_user_tags{{account_id="{MGMT}",user="alice",tag_cost_center="42",tag_team="payments"}}"#
+        ),
+        1.0,
+    );
+    has(
+        &format!(
+            r#"aws_iam_user_tags{{account_id="{MGMT}",user="bob",tag_cost_center="",tag_team=""}}"#
+        ),
+        1.0,
+    );
+    has(
+        &format!(
+            r#"aws_iam_user_tags{{account_id="{PROD}",user="carol",tag_cost_center="",tag_team="payments"}}"#
+        ),
+        1.0,
+    );
+    has(
+        &format!(r#"aws_iam_role_tags{{account_id="{MGMT}",role="support",tag_team="ops"}}"#),
+        1.0,
+    );
+    // The member role the organization created, untagged.
+    has(
+        &format!(
+            r#"aws_iam_role_tags{{account_id="{PROD}",role="OrganizationAccountAccessRole",tag_team=""}}"#
+        ),
+        1.0,
+    );
+    has(
+        &format!(r#"aws_iam_account_tags{{account_id="{MGMT}",tag_owner="",tag_team="platform"}}"#),
+        1.0,
+    );
+    has(
+        &format!(
+            r#"aws_iam_account_tags{{account_id="{PROD}",tag_owner="pay@example.com",tag_team="payments"}}"#
+        ),
+        1.0,
+    );
+    has(
+        &format!(r#"aws_iam_account_tags{{account_id="{DEV}",tag_owner="",tag_team=""}}"#),
+        1.0,
+    );
+    for (user, groups, inline, attached) in [("alice", 2.0, 1.0, 1.0), ("bob", 1.0, 0.0, 0.0)] {
+        has(
+            &format!(r#"aws_iam_user_groups{{account_id="{MGMT}",user="{user}"}}"#),
+            groups,
+        );
+        has(
+            &format!(r#"aws_iam_user_inline_policies{{account_id="{MGMT}",user="{user}"}}"#),
+            inline,
+        );
+        has(
+            &format!(r#"aws_iam_user_attached_policies{{account_id="{MGMT}",user="{user}"}}"#),
+            attached,
+        );
+    }
+    for (account, policy, kind, n) in [
+        (MGMT, "AWSCloudShellFullAccess", "user", 1.0),
+        (MGMT, "AWSCloudShellFullAccess", "group", 1.0),
+        (MGMT, "AWSCloudShellFullAccess", "role", 0.0),
+        (MGMT, "AWSSupportAccess", "role", 1.0),
+        (PROD, "AWSSupportAccess", "role", 0.0),
+    ] {
+        has(
+            &format!(
+                r#"aws_iam_policy_attachments{{account_id="{account}",policy="{policy}",kind="{kind}"}}"#
+            ),
+            n,
+        );
+    }
+    // One listing per account for roles and authorization-details; one tag
+    // listing per account (the management account included: it is a member).
+    has(
+        r#"aws_iam_exporter_api_requests_total{operation="GetAccountAuthorizationDetails"}"#,
+        3.0,
+    );
+    has(
+        r#"aws_iam_exporter_api_requests_total{operation="ListTagsForResource"}"#,
+        3.0,
+    );
 }
 
 /// `refresh_success` series of one exposition: account id -> values.

@@ -189,12 +189,7 @@ async fn ssh_keys_follow_every_page_and_skip_a_user_deleted_meanwhile() {
         &[&users_1, &users_2, &alice_1, &alice_2, &gone, &others],
         &api,
     );
-    let ctx = Context {
-        iam: &iam,
-        api: &api,
-        concurrency: 2,
-        root: None,
-    };
+    let ctx = Context::new(&iam, &api).with_concurrency(2);
     let listed = ssh_public_keys::collect(ctx).await.unwrap();
     assert_eq!(
         listed.keys,
@@ -231,12 +226,7 @@ async fn a_refused_ssh_key_listing_fails_the_collector_with_the_action_to_grant(
         mock!(Client::list_ssh_public_keys).then_http_response(|| aws_error(403, "AccessDenied"));
     let api = ApiMetrics::default();
     let iam = client(&[&users, &keys], &api);
-    let ctx = Context {
-        iam: &iam,
-        api: &api,
-        concurrency: 4,
-        root: None,
-    };
+    let ctx = Context::new(&iam, &api).with_concurrency(4);
     let err = ssh_public_keys::collect(ctx).await.unwrap_err();
     assert!(
         matches!(&err, CallError::AccessDenied { action, .. } if *action == "iam:ListSSHPublicKeys"),
@@ -340,12 +330,7 @@ async fn service_specific_credentials_are_listed_per_service_where_iam_requires_
         ],
         &api,
     );
-    let ctx = Context {
-        iam: &iam,
-        api: &api,
-        concurrency: 3,
-        root: None,
-    };
+    let ctx = Context::new(&iam, &api).with_concurrency(3);
     let listed = ssc::collect(ctx).await.unwrap();
     let cred = |user: &str, service: &str, id: &str, status: &str, created, expires| {
         ServiceSpecificCredential {
@@ -450,12 +435,7 @@ async fn service_specific_credentials_of_every_service_come_from_one_listing() {
         .then_output(|| ListServiceSpecificCredentialsOutput::builder().build());
     let api = ApiMetrics::default();
     let iam = client(&[&page_1, &page_2, &per_service], &api);
-    let ctx = Context {
-        iam: &iam,
-        api: &api,
-        concurrency: 3,
-        root: None,
-    };
+    let ctx = Context::new(&iam, &api).with_concurrency(3);
     let listed = ssc::collect(ctx).await.unwrap();
     let ids: Vec<_> = listed.credentials.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["ACCAALICEBEDROCK", "ACCAALICELOGS", "ACCABOBBEDROCK"]);
@@ -482,12 +462,7 @@ async fn a_repeated_marker_fails_the_listing_instead_of_looping() {
     let api = ApiMetrics::default();
     let refused = requires_service_name();
     let iam = client(&[&refused, &looping, &others], &api);
-    let ctx = Context {
-        iam: &iam,
-        api: &api,
-        concurrency: 1,
-        root: None,
-    };
+    let ctx = Context::new(&iam, &api).with_concurrency(1);
     let err = ssc::collect(ctx).await.unwrap_err();
     assert!(
         matches!(&err, CallError::Aws { code, .. } if code == "RepeatedMarker"),

@@ -11,4 +11,5 @@ mod common;
 mod cis_collectors;
 mod collectors;
 mod credential_collectors;
+mod owners;
 mod roles;

@@ -87,6 +87,7 @@ async fn roles_are_read_with_creation_and_last_use_in_one_call() {
                     at: 1_795_996_799,
                     region: "us-east-2".into()
                 }),
+                tags: None,
             },
             Role {
                 name: "deployer".into(),
@@ -97,6 +98,7 @@ async fn roles_are_read_with_creation_and_last_use_in_one_call() {
                     at: 1_790_848_800,
                     region: "eu-west-1".into()
                 }),
+                tags: None,
             },
             Role {
                 name: "never-used".into(),
@@ -104,6 +106,7 @@ async fn roles_are_read_with_creation_and_last_use_in_one_call() {
                 path: "/".into(),
                 created: Some(1_793_491_200),
                 last_used: None,
+                tags: None,
             },
         ]
     );
@@ -473,8 +476,9 @@ async fn a_failing_roles_call_keeps_the_last_roles_and_not_the_account() {
     assert_eq!(roles.num_calls(), 3);
 }
 
-/// The exporter binary reads roles by default, one call per refresh, and
-/// `--no-collector.roles` turns that off: no call, no role series.
+/// The exporter binary reads roles by default, in one call per refresh that
+/// authorization-details shares, and `--no-collector.roles` turns them off:
+/// no role series, and no call once authorization-details is off too.
 #[test]
 fn roles_are_on_by_default_and_the_flag_turns_them_off() {
     let moto = MotoServer::start(&json!({"accounts": [{
@@ -506,6 +510,7 @@ fn roles_are_on_by_default_and_the_flag_turns_them_off() {
         ),
         Some(1.0)
     );
+    // One listing for roles and authorization-details, both on by default.
     assert_eq!(
         value(
             &m,
@@ -522,7 +527,27 @@ fn roles_are_on_by_default_and_the_flag_turns_them_off() {
     );
     drop(exporter);
 
+    // authorization-details still reads the listing, for itself alone.
     let exporter = Exporter::start(&["--no-collector.roles"], &env);
+    exporter.wait_ready(Duration::from_secs(30));
+    let m = exporter.metrics();
+    assert!(!m.contains("aws_iam_role_"), "{m}");
+    assert_eq!(
+        value(
+            &m,
+            r#"aws_iam_exporter_api_requests_total{operation="GetAccountAuthorizationDetails"}"#
+        ),
+        Some(1.0)
+    );
+    drop(exporter);
+
+    let exporter = Exporter::start(
+        &[
+            "--no-collector.roles",
+            "--no-collector.authorization-details",
+        ],
+        &env,
+    );
     exporter.wait_ready(Duration::from_secs(30));
     let m = exporter.metrics();
     assert!(!m.contains("aws_iam_role_"), "{m}");

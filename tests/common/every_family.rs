@@ -13,6 +13,10 @@
 //!   finds a password, keys, an MFA device and a certificate.
 //! - `210987654322`: cannot be resolved, so it fails and has no data.
 //!
+//! Users, roles and accounts have tags, chosen with keys that collide
+//! (`cost-center`, `CostCenter`); the member's Organizations tags are read
+//! as account discovery sets it up, the management account has none.
+//!
 //! The exposition is built as `iam_credentials_exporter::run` builds it
 //! (API counters, settings, organization features). This module is where
 //! the tests of the golden exposition name the crate's internals.
@@ -35,20 +39,23 @@ use aws_sdk_iam::operation::list_users::ListUsersOutput;
 use aws_sdk_iam::operation::list_virtual_mfa_devices::ListVirtualMfaDevicesOutput;
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::{
-    AccessKeyMetadata, FeatureType, LoginProfile, MfaDevice, PasswordPolicy, RoleDetail,
-    RoleLastUsed, ServerCertificateMetadata, ServiceSpecificCredentialMetadata, SigningCertificate,
-    SshPublicKeyMetadata, StatusType, User, VirtualMfaDevice,
+    AccessKeyMetadata, AttachedPolicy, FeatureType, GroupDetail, LoginProfile, MfaDevice,
+    PasswordPolicy, PolicyDetail, RoleDetail, RoleLastUsed, ServerCertificateMetadata,
+    ServiceSpecificCredentialMetadata, SigningCertificate, SshPublicKeyMetadata, StatusType, Tag,
+    User, UserDetail, VirtualMfaDevice,
 };
 use aws_sdk_sts::operation::assume_root::AssumeRootOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use iam_credentials_exporter::accounts::Accounts;
 use iam_credentials_exporter::accounts::Target;
 use iam_credentials_exporter::aws::{ApiMetrics, call_counter};
+use iam_credentials_exporter::collectors::account_tags::Member;
 use iam_credentials_exporter::collectors::root_credentials::{
     Audits, RootSession, organization_features,
 };
-use iam_credentials_exporter::collectors::{Collector, Collectors, SPECS};
+use iam_credentials_exporter::collectors::{Collector, Collectors, SPECS, Tags};
 use iam_credentials_exporter::exposition::Format;
+use iam_credentials_exporter::exposition::tags::TagSelection;
 use iam_credentials_exporter::metrics::Exposition;
 use iam_credentials_exporter::metrics::settings::SettingsFamilies;
 use iam_credentials_exporter::refresh::Refresher;
@@ -108,7 +115,14 @@ pub async fn render() -> Rendered {
                 every.with(Collector::RootCredentials, false),
                 None,
             ),
-            target(MEMBER, "Prod", aws(member), every, Some(root)),
+            Arc::new(
+                Arc::into_inner(target(MEMBER, "Prod", aws(member), every, Some(root)))
+                    .unwrap()
+                    .with_member(Some(Member {
+                        organizations: organizations(&api),
+                        account_id: MEMBER.to_owned(),
+                    })),
+            ),
             target(
                 UNREADABLE,
                 "Sandbox",
@@ -121,7 +135,8 @@ pub async fn render() -> Rendered {
         api.clone(),
         clock,
     )
-    .with_timeout(Duration::from_secs(60));
+    .with_timeout(Duration::from_secs(60))
+    .with_tags(tags());
     refresher.refresh_once().await;
     // As discovery publishes what the management account said of the
     // organization's features.
@@ -143,6 +158,33 @@ pub async fn render() -> Rendered {
         text: render(Format::Text),
         openmetrics: render(Format::OpenMetrics),
     }
+}
+
+/// The tags the fixture chooses: two user tag keys that sanitize alike.
+pub fn tags() -> Tags {
+    let parse = |list| TagSelection::parse(list).unwrap();
+    Tags {
+        users: parse("team,cost-center,CostCenter"),
+        roles: parse("team"),
+        accounts: parse("team,owner"),
+    }
+}
+
+/// The management account's Organizations client: the member's tags.
+fn organizations(api: &ApiMetrics) -> aws_sdk_organizations::Client {
+    use aws_sdk_organizations::operation::list_tags_for_resource::ListTagsForResourceOutput;
+    use aws_sdk_organizations::types::Tag;
+    let tags = mock!(aws_sdk_organizations::Client::list_tags_for_resource)
+        .match_requests(|r| r.resource_id() == Some(MEMBER))
+        .then_output(|| {
+            let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+            ListTagsForResourceOutput::builder()
+                .tags(tag("team", "payments"))
+                .tags(tag("environment", "prod"))
+                .build()
+        });
+    mock_client!(aws_sdk_organizations, RuleMode::MatchAny, [&tags], |c| c
+        .interceptor(call_counter(api)))
 }
 
 fn iam(rules: Vec<Rule>, api: &ApiMetrics) -> Client {
@@ -280,6 +322,45 @@ fn role(name: &str, path: &str, created: i64, used: Option<(i64, Option<&str>)>)
         .build()
 }
 
+const CLOUDSHELL: &str = "arn:aws:iam::aws:policy/AWSCloudShellFullAccess";
+const SUPPORT: &str = "arn:aws:iam::aws:policy/AWSSupportAccess";
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build().unwrap()
+}
+
+fn attached(arn: &str) -> AttachedPolicy {
+    AttachedPolicy::builder()
+        .policy_arn(arn)
+        .policy_name(arn.rsplit('/').next().unwrap())
+        .build()
+}
+
+/// A user of the management account in `groups`, with `inline` inline
+/// policies and the managed policies `attached`.
+fn user_detail(
+    name: &str,
+    groups: &[&str],
+    inline: usize,
+    attached_arns: &[&str],
+) -> aws_sdk_iam::types::builders::UserDetailBuilder {
+    let mut user = UserDetail::builder()
+        .user_name(name)
+        .arn(format!("arn:aws:iam::{MANAGEMENT}:user/{name}"))
+        .set_group_list(Some(groups.iter().map(|g| (*g).to_owned()).collect()));
+    for i in 0..inline {
+        user = user.user_policy_list(
+            PolicyDetail::builder()
+                .policy_name(format!("inline-{i}"))
+                .build(),
+        );
+    }
+    for arn in attached_arns {
+        user = user.attached_managed_policies(attached(arn));
+    }
+    user
+}
+
 fn server_certificate(
     name: &str,
     id: &str,
@@ -332,6 +413,36 @@ fn management_rules() -> Vec<Rule> {
     rules.push(
         mock!(Client::get_account_authorization_details).then_output(|| {
             GetAccountAuthorizationDetailsOutput::builder()
+                .user_detail_list(
+                    user_detail("alice", &["admins"], 1, &[CLOUDSHELL])
+                        .tags(tag("team", "payments"))
+                        .build(),
+                )
+                .user_detail_list(user_detail("bob", &["ops"], 0, &[]).build())
+                .user_detail_list(
+                    user_detail(
+                        "ci-deployer",
+                        &[],
+                        0,
+                        &[&format!("arn:aws:iam::{ACCOUNT}:policy/deploy")],
+                    )
+                    .tags(tag("CostCenter", "4711"))
+                    .tags(tag("cost-center", "42"))
+                    .build(),
+                )
+                .group_detail_list(
+                    GroupDetail::builder()
+                        .group_name("admins")
+                        .attached_managed_policies(attached(CLOUDSHELL))
+                        .build(),
+                )
+                .group_detail_list(GroupDetail::builder().group_name("ops").build())
+                .role_detail_list({
+                    let mut support = role("support", "/", 1_735_689_600, None);
+                    support.attached_managed_policies = Some(vec![attached(SUPPORT)]);
+                    support.tags = Some(vec![tag("team", "security")]);
+                    support
+                })
                 .role_detail_list(role(
                     "deployer",
                     "/ci/",

@@ -40,6 +40,9 @@ const AUDIT_TASK_POLICY: [&str; 7] = [
 /// in PascalCase: `list_ssh_public_keys` is `iam:ListSSHPublicKeys`.
 const ACRONYMS: [(&str, &str); 1] = [("Ssh", "SSH")];
 
+/// Methods of an SDK client that send no request.
+const NOT_CALLS: [&str; 2] = ["clone", "config"];
+
 /// Calls that need no permission.
 const UNPRIVILEGED: [&str; 1] = ["sts:GetCallerIdentity"];
 
@@ -109,7 +112,7 @@ fn calls_of(clients: &[(&str, &str)]) -> BTreeSet<String> {
                 if before_ok
                     && !name.is_empty()
                     && call[name.len()..].starts_with("()")
-                    && name != "clone"
+                    && !NOT_CALLS.contains(&name.as_str())
                 {
                     actions.insert(format!("{service}:{}", pascal(&name)));
                 }

@@ -75,6 +75,12 @@ ACCOUNT:
       "alias": "prod-eu",          # optional IAM account alias
       "users": [USER, ...],        # optional
       "roles": [ROLE, ...],        # optional
+      "groups": [GROUP, ...],      # optional; groups a user names are created
+                                   #   anyway, without policies
+      "tags": {"team": "payments"},
+                                   # optional: Organizations tags of the
+                                   #   account (TagResource from the management
+                                   #   account); organization accounts only
       "root": {                    # optional: a `<root_account>` report row
         "created": "2020-01-01T00:00:00Z",  #   (moto writes none), created then;
         "mfa": "virtual"           #   none (default) | virtual | hardware |
@@ -97,11 +103,26 @@ SERVER_CERT (uploaded with a self-signed certificate whose notAfter is
       "expiration": "2026-01-01T00:00:00Z" # required
     }
 
+GROUP:
+
+    {
+      "name": "admins",            # required; IAM group name
+      "aws_managed_policies": ["AWSCloudShellFullAccess"]
+                                   # optional: AWS managed policies attached
+                                   #   (see AWS_MANAGED below)
+    }
+
 USER:
 
     {
       "name": "alice",             # required; IAM user name
       "path": "/ci/",              # optional, default "/"
+      "tags": {"team": "payments"},        # optional IAM tags
+      "groups": ["admins"],        # optional: AddUserToGroup
+      "inline_policies": {"name": {POLICY DOCUMENT}, ...},
+                                   # optional: PutUserPolicy for each
+      "aws_managed_policies": ["AWSSupportAccess"],
+                                   # optional: AttachUserPolicy (AWS_MANAGED)
       "created": "2024-01-15T08:00:00Z",   # optional, default: seeding time
       "password": true,            # console password (login profile); default false
       "password_last_used": "2026-11-20T10:00:00Z" | null,
@@ -178,6 +199,10 @@ ROLE:
                                    #   each name (CreatePolicy once per account;
                                    #   the first document given wins), attached
                                    #   with AttachRolePolicy
+      "tags": {"team": "payments"},        # optional IAM tags (not with
+                                   #   service_linked)
+      "aws_managed_policies": ["AWSSupportAccess"],
+                                   # optional: AttachRolePolicy (AWS_MANAGED)
       "instance_profile": true,    # optional: an instance profile of the same
                                    #   name holding the role; default false
       "last_used": {"date": "...", "region": "eu-west-1"} | null
@@ -186,6 +211,12 @@ ROLE:
                                    #   itself). null/absent = never used (or not
                                    #   within AWS's 400-day tracking window).
     }
+
+AWS_MANAGED: moto loads no AWS managed policy unless told to for the whole
+process (MOTO_IAM_LOAD_MANAGED_POLICIES, about a thousand policies per account
+backend); the launcher installs only those a seed names, from moto's own copy
+of their definitions, into the account's backend before attaching them, so
+their ARN is arn:PARTITION:iam::aws:policy/NAME as in AWS.
 
 Output
 ------
@@ -210,6 +241,10 @@ After the edits, these APIs return the seeded values:
     element when never used, as AWS answers). ListRoles returns no
     RoleLastUsed (neither does AWS).
   * ListSSHPublicKeys: SSHPublicKeyId = "id", Status, UploadDate = "uploaded".
+  * GetAccountAuthorizationDetails (Filter=User, Group, Role, any of them):
+    users' Tags, GroupList, UserPolicyList and AttachedManagedPolicies,
+    groups' AttachedManagedPolicies, roles' Tags and AttachedManagedPolicies.
+  * Organizations ListTagsForResource: an account's seeded "tags".
   * ListServiceSpecificCredentials (served by the launcher): UserName,
     ServiceName and AllUsers filters as AWS documents them, MaxItems (default
     100) and Marker paginate.
@@ -401,7 +436,7 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
                 "label", "id", "name", "email", "organization_member",
                 "role_name", "external_id", "status", "alias", "users",
                 "password_policy",
-                "roles",
+                "roles", "groups", "tags",
                 "root", "unassigned_virtual_mfa_devices", "server_certificates",
             },
             where,
@@ -492,8 +527,18 @@ def normalize_seed(seed: Any) -> dict[str, Any]:
             role_names.add(r["name"])
             roles.append(r)
 
+        groups_in = acc.get("groups", [])
+        if not isinstance(groups_in, list):
+            raise SeedError(f"{where}.groups: expected a list")
+        groups = [normalize_group(g, f"{where}.groups[{i}]") for i, g in enumerate(groups_in)]
+        account_tags = normalize_tags(acc.get("tags"), f"{where}.tags")
+        if account_tags and not (member or (first and org is not None)):
+            raise SeedError(f"{where}.tags: Organizations tags need an organization account")
+
         accounts.append(
             {
+                "groups": groups,
+                "tags": account_tags,
                 "index": index,
                 "label": label,
                 "id": acc_id,
@@ -594,7 +639,8 @@ def normalize_user(user: Any, where: str) -> dict[str, Any]:
     user = check_fields(
         user,
         {"name", "path", "created", "password", "password_last_used", "mfa", "keys",
-         "signing_certificates", "ssh_keys", "service_specific_credentials"},
+         "signing_certificates", "ssh_keys", "service_specific_credentials",
+         "tags", "groups", "inline_policies", "aws_managed_policies"},
         where,
     )
     name = opt_str(user, "name", where)
@@ -631,7 +677,17 @@ def normalize_user(user: Any, where: str) -> dict[str, Any]:
         if sum(c["service"] == service for c in sscs) > 2:
             raise SeedError(f"{where}.service_specific_credentials: more than 2 for "
                             f"{service} (IAM's limit)")
+    groups = user.get("groups", [])
+    if not isinstance(groups, list) or not all(
+            isinstance(g, str) and _ROLE_NAME_RE.match(g) for g in groups):
+        raise SeedError(f"{where}.groups: expected a list of group names")
     return {
+        "tags": normalize_tags(user.get("tags"), f"{where}.tags"),
+        "groups": groups,
+        "inline_policies": normalize_documents(
+            user.get("inline_policies", {}), f"{where}.inline_policies"),
+        "aws_managed_policies": normalize_aws_managed(
+            user.get("aws_managed_policies"), f"{where}.aws_managed_policies"),
         "ssh_keys": ssh_keys,
         "service_specific_credentials": sscs,
         "name": name,
@@ -650,11 +706,65 @@ def normalize_user(user: Any, where: str) -> dict[str, Any]:
 _ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
 
+def normalize_tags(tags: Any, where: str) -> dict[str, str]:
+    """Tags as AWS takes them: at most 50, keys of 1-128 and values of at
+    most 256 characters."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or len(tags) > 50 or not all(
+            isinstance(k, str) and 0 < len(k) <= 128 and isinstance(v, str) and len(v) <= 256
+            for k, v in tags.items()):
+        raise SeedError(f"{where}: expected an object of at most 50 tags (key: value)")
+    return dict(tags)
+
+
+def normalize_documents(docs: Any, where: str) -> dict[str, Any]:
+    if not isinstance(docs, dict) or not all(isinstance(d, dict) for d in docs.values()):
+        raise SeedError(f"{where}: expected an object of policy documents")
+    return docs
+
+
+_AWS_MANAGED: dict[str, Any] | None = None
+
+
+def aws_managed_data() -> dict[str, Any]:
+    """moto's definitions of the AWS managed policies, parsed once."""
+    global _AWS_MANAGED
+    if _AWS_MANAGED is None:
+        from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+        _AWS_MANAGED = json.loads(aws_managed_policies_data)
+    return _AWS_MANAGED
+
+
+def normalize_aws_managed(names: Any, where: str) -> list[str]:
+    if names is None:
+        return []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise SeedError(f"{where}: expected a list of AWS managed policy names")
+    unknown = [n for n in names if n not in aws_managed_data()]
+    if unknown:
+        raise SeedError(f"{where}: not AWS managed policies moto knows: {unknown}")
+    return names
+
+
+def normalize_group(group: Any, where: str) -> dict[str, Any]:
+    group = check_fields(group, {"name", "aws_managed_policies"}, where)
+    name = opt_str(group, "name", where)
+    if not name or not _ROLE_NAME_RE.match(name):
+        raise SeedError(f"{where}.name: expected an IAM group name, got {name!r}")
+    return {
+        "name": name,
+        "aws_managed_policies": normalize_aws_managed(
+            group.get("aws_managed_policies"), f"{where}.aws_managed_policies"),
+    }
+
+
 def normalize_role(role: Any, where: str) -> dict[str, Any]:
     role = check_fields(
         role,
         {"name", "path", "service_linked", "created", "last_used", "inline_policies",
-         "managed_policies", "instance_profile"},
+         "managed_policies", "instance_profile", "tags", "aws_managed_policies"},
         where,
     )
     inline = role.get("inline_policies", {})
@@ -682,6 +792,9 @@ def normalize_role(role: Any, where: str) -> dict[str, Any]:
     path = path or "/"
     if not (path.startswith("/") and path.endswith("/")):
         raise SeedError(f"{where}.path: must start and end with '/', got {path!r}")
+    tags = normalize_tags(role.get("tags"), f"{where}.tags")
+    if tags and service is not None:
+        raise SeedError(f"{where}.tags: not for a service-linked role")
     created = role.get("created")
     created = parse_ts(created, f"{where}.created") if created is not None else None
     last_used = role.get("last_used")
@@ -703,6 +816,9 @@ def normalize_role(role: Any, where: str) -> dict[str, Any]:
         "inline_policies": inline,
         "managed_policies": managed,
         "instance_profile": opt_bool(role, "instance_profile", False, where),
+        "tags": tags,
+        "aws_managed_policies": normalize_aws_managed(
+            role.get("aws_managed_policies"), f"{where}.aws_managed_policies"),
     }
 
 
@@ -805,6 +921,8 @@ class Seeder:
         # (account id, policy name) -> ARN of a customer managed policy
         self.managed_policies: dict[tuple[str, str], str] = {}
         self.signing_certs: dict[tuple[str, str], list[str]] = {}
+        # account id -> groups created
+        self.groups: dict[str, set[str]] = {}
 
     def client(self, service: str, creds: dict[str, str] | None = None,
                region: str | None = None) -> Any:
@@ -867,6 +985,11 @@ class Seeder:
                 iam.create_account_alias(AccountAlias=acc["alias"])
             if acc["password_policy"] is not None:
                 iam.update_account_password_policy(**acc["password_policy"])
+            for group in acc["groups"]:
+                self.create_group(iam, acc, group["name"])
+                for name in group["aws_managed_policies"]:
+                    iam.attach_group_policy(GroupName=group["name"],
+                                            PolicyArn=self.aws_managed(acc, name))
             for user in acc["users"]:
                 self.create_user(iam, acc, user)
             for role in acc["roles"]:
@@ -901,6 +1024,11 @@ class Seeder:
         # that could overwrite them (a key's use, for instance).
         for acc in accounts:
             self.apply_dates(acc)
+
+        for acc in accounts:
+            if acc["tags"]:
+                org_client.tag_resource(ResourceId=acc["id"], Tags=[
+                    {"Key": k, "Value": v} for k, v in acc["tags"].items()])
 
         for acc in accounts:
             if acc["status"] == "SUSPENDED":
@@ -986,9 +1114,35 @@ class Seeder:
 
     # -- users and keys -----------------------------------------------------
 
+    def aws_managed(self, acc: dict[str, Any], name: str) -> str:
+        """The ARN of the AWS managed policy `name` in the account's backend,
+        installed there from moto's definitions the first time."""
+        from moto.iam.models import AWSManagedPolicy, iam_backends
+
+        backend = iam_backends[acc["id"]][self.partition]
+        policy = AWSManagedPolicy.from_data(
+            name, acc["id"], backend.region_name, aws_managed_data()[name])
+        backend.managed_policies.setdefault(policy.arn, policy)
+        return policy.arn
+
+    def create_group(self, iam: Any, acc: dict[str, Any], name: str) -> None:
+        made = self.groups.setdefault(acc["id"], set())
+        if name not in made:
+            iam.create_group(GroupName=name)
+            made.add(name)
+
     def create_user(self, iam: Any, acc: dict[str, Any], user: dict[str, Any]) -> None:
         name = user["name"]
-        iam.create_user(UserName=name, Path=user["path"])
+        tags = [{"Key": k, "Value": v} for k, v in user["tags"].items()]
+        iam.create_user(UserName=name, Path=user["path"], **({"Tags": tags} if tags else {}))
+        for group in user["groups"]:
+            self.create_group(iam, acc, group)
+            iam.add_user_to_group(GroupName=group, UserName=name)
+        for policy, document in user["inline_policies"].items():
+            iam.put_user_policy(UserName=name, PolicyName=policy,
+                                PolicyDocument=json.dumps(document))
+        for policy in user["aws_managed_policies"]:
+            iam.attach_user_policy(UserName=name, PolicyArn=self.aws_managed(acc, policy))
         if user["password"]:
             iam.create_login_profile(UserName=name, Password="Seeded-Passw0rd!")
         for kind in user["mfa_kinds"]:
@@ -1115,10 +1269,15 @@ class Seeder:
                 "Action": "sts:AssumeRole",
             }],
         }
+        tags = [{"Key": k, "Value": v} for k, v in role["tags"].items()]
         iam.create_role(
             RoleName=role["name"], Path=role["path"],
             AssumeRolePolicyDocument=json.dumps(trust),
+            **({"Tags": tags} if tags else {}),
         )
+        for policy in role["aws_managed_policies"]:
+            iam.attach_role_policy(RoleName=role["name"],
+                                   PolicyArn=self.aws_managed(acc, policy))
         for name, document in role["inline_policies"].items():
             iam.put_role_policy(
                 RoleName=role["name"], PolicyName=name, PolicyDocument=json.dumps(document)

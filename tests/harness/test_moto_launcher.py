@@ -200,6 +200,84 @@ class Launcher:
         self.tmp.cleanup()
 
 
+OWNERS_SEED: dict[str, Any] = {
+    "organization": {"feature_set": "ALL"},
+    "accounts": [
+        {"label": "mgmt", "name": "Management", "tags": {"team": "platform"},
+         "groups": [{"name": "admins", "aws_managed_policies": ["AWSCloudShellFullAccess"]}],
+         "users": [
+             {"name": "alice", "tags": {"team": "payments", "cost-center": "42"},
+              "groups": ["admins", "devs"],
+              "inline_policies": {"read": {"Version": "2012-10-17", "Statement": [
+                  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}},
+              "aws_managed_policies": ["AWSCloudShellFullAccess"]},
+             {"name": "bob"},
+         ],
+         "roles": [{"name": "support", "tags": {"team": "ops"},
+                    "aws_managed_policies": ["AWSSupportAccess"]}]},
+        {"label": "prod", "id": "210987654321", "name": "Prod",
+         "tags": {"team": "payments", "owner": "pay@example.com"}},
+    ],
+}
+
+
+class OwnersSeedTest(unittest.TestCase):
+    """Tags, groups and policies, as GetAccountAuthorizationDetails and
+    Organizations' ListTagsForResource return them."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.launcher = Launcher(OWNERS_SEED)
+        if "READY" not in cls.launcher.lines:
+            cls.launcher.stderr.seek(0)
+            raise AssertionError(
+                f"launcher did not get ready: {cls.launcher.lines}\n{cls.launcher.stderr.read()}"
+            )
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.launcher.close()
+
+    def test_users_groups_and_roles_with_tags_and_policies(self) -> None:
+        iam = self.launcher.client("iam")
+        d = iam.get_account_authorization_details(Filter=["User", "Group", "Role"])
+        users = {u["UserName"]: u for u in d["UserDetailList"]}
+        alice = users["alice"]
+        self.assertEqual(alice["Tags"], [{"Key": "team", "Value": "payments"},
+                                         {"Key": "cost-center", "Value": "42"}])
+        self.assertEqual(sorted(alice["GroupList"]), ["admins", "devs"])
+        self.assertEqual([p["PolicyName"] for p in alice["UserPolicyList"]], ["read"])
+        cloudshell = "arn:aws:iam::aws:policy/AWSCloudShellFullAccess"
+        self.assertEqual([p["PolicyArn"] for p in alice["AttachedManagedPolicies"]],
+                         [cloudshell])
+        self.assertEqual(users["bob"].get("Tags", []), [])
+        groups = {g["GroupName"]: g for g in d["GroupDetailList"]}
+        self.assertEqual([p["PolicyArn"] for p in groups["admins"]["AttachedManagedPolicies"]],
+                         [cloudshell])
+        self.assertEqual(groups["devs"]["AttachedManagedPolicies"], [])
+        support = {r["RoleName"]: r for r in d["RoleDetailList"]}["support"]
+        self.assertEqual(support["Tags"], [{"Key": "team", "Value": "ops"}])
+        self.assertEqual([p["PolicyArn"] for p in support["AttachedManagedPolicies"]],
+                         ["arn:aws:iam::aws:policy/AWSSupportAccess"])
+
+    def test_account_tags(self) -> None:
+        org = self.launcher.client("organizations")
+        tags = {a: org.list_tags_for_resource(ResourceId=a)["Tags"]
+                for a in ("123456789012", "210987654321")}
+        self.assertEqual(tags["123456789012"], [{"Key": "team", "Value": "platform"}])
+        self.assertEqual(tags["210987654321"], [{"Key": "team", "Value": "payments"},
+                                                {"Key": "owner", "Value": "pay@example.com"}])
+
+    def test_unknown_aws_managed_policy_is_a_seed_error(self) -> None:
+        seed = {"accounts": [{"users": [{"name": "x", "aws_managed_policies": ["NoSuchPolicy"]}]}]}
+        launcher = Launcher(seed)
+        try:
+            self.assertIn("ERROR", launcher.lines)
+            self.assertIn("NoSuchPolicy", launcher.lines["ERROR"])
+        finally:
+            launcher.close()
+
+
 class SeededStateTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
