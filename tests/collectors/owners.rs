@@ -429,3 +429,140 @@ async fn a_refused_tag_listing_names_the_permission_to_grant() {
         "{err}"
     );
 }
+
+/// `--metrics.access-key-id` rewrites the ids the collectors read, in the
+/// one place access key ids are rewritten, once: a read kept from an
+/// earlier refresh is not rewritten again.
+#[tokio::test]
+async fn every_credential_id_the_collectors_read_is_masked_once() {
+    use aws_sdk_iam::operation::list_service_specific_credentials::ListServiceSpecificCredentialsOutput;
+    use aws_sdk_iam::operation::list_ssh_public_keys::ListSshPublicKeysOutput;
+    use aws_sdk_iam::operation::list_users::ListUsersOutput;
+    use aws_sdk_iam::primitives::DateTime;
+    use aws_sdk_iam::types::{
+        ServiceSpecificCredentialMetadata, SshPublicKeyMetadata, StatusType, User,
+    };
+    use iam_credentials_exporter::model::AccountData;
+    use iam_credentials_exporter::refresh::KeyIdMode;
+
+    let users = mock!(Client::list_users).then_output(|| {
+        ListUsersOutput::builder()
+            .users(
+                User::builder()
+                    .user_name("alice")
+                    .user_id("AIDAALICE")
+                    .arn(format!("arn:aws:iam::{ACCOUNT}:user/alice"))
+                    .path("/")
+                    .create_date(DateTime::from_secs(1_700_000_000))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    });
+    let ssh = mock!(Client::list_ssh_public_keys).then_output(|| {
+        let key = |id: &str, uploaded: i64| {
+            SshPublicKeyMetadata::builder()
+                .user_name("alice")
+                .ssh_public_key_id(id)
+                .status(StatusType::Active)
+                .upload_date(DateTime::from_secs(uploaded))
+                .build()
+                .unwrap()
+        };
+        ListSshPublicKeysOutput::builder()
+            // Listed out of upload order; two end alike.
+            .ssh_public_keys(key("APKAALICE2ABCD", 1_700_000_300))
+            .ssh_public_keys(key("APKAALICE10001", 1_700_000_200))
+            .ssh_public_keys(key("APKAALICE00001", 1_700_000_100))
+            .build()
+    });
+    let credentials = mock!(Client::list_service_specific_credentials).then_output(|| {
+        ListServiceSpecificCredentialsOutput::builder()
+            .service_specific_credentials(
+                ServiceSpecificCredentialMetadata::builder()
+                    .user_name("alice")
+                    .status(StatusType::Active)
+                    .service_user_name("alice-at-1")
+                    .create_date(DateTime::from_secs(1_700_000_000))
+                    .service_specific_credential_id("ACCAALICE9876")
+                    .service_name("bedrock.amazonaws.com")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&users, &ssh, &credentials]
+    );
+    let api = ApiMetrics::default();
+    let enabled = Collectors::NONE
+        .with(Collector::SshPublicKeys, true)
+        .with(Collector::ServiceSpecificCredentials, true);
+    let read = |mode: KeyIdMode| {
+        let (client, api) = (&client, &api);
+        async move {
+            let ctx = Context::new(client, api);
+            let mut collected =
+                collectors::collect(enabled, &Schedule::every_refresh(), None, NOW, ctx).await;
+            mode.apply(&mut AccountData::default(), &mut collected);
+            collected
+        }
+    };
+    let ids = |collected: &Collected| {
+        let ssh = collected
+            .ssh_public_keys
+            .as_ref()
+            .unwrap()
+            .data
+            .as_ref()
+            .unwrap();
+        let ssc = collected
+            .service_specific_credentials
+            .as_ref()
+            .unwrap()
+            .data
+            .as_ref()
+            .unwrap();
+        (
+            ssh.keys.iter().map(|k| k.id.clone()).collect::<Vec<_>>(),
+            ssc.credentials
+                .iter()
+                .map(|c| c.id.clone())
+                .collect::<Vec<_>>(),
+        )
+    };
+
+    let masked = read(KeyIdMode::Masked).await;
+    // Sorted by id; the two ending in 0001 carry their upload order.
+    assert_eq!(
+        ids(&masked),
+        (
+            vec![
+                "**********0001-1".to_owned(),
+                "**********0001-2".to_owned(),
+                "**********ABCD".to_owned()
+            ],
+            vec!["*********9876".to_owned()]
+        )
+    );
+    let omitted = read(KeyIdMode::Omit).await;
+    assert_eq!(
+        ids(&omitted),
+        (
+            vec!["1".to_owned(), "2".to_owned(), "3".to_owned()],
+            vec!["1".to_owned()]
+        )
+    );
+    let full = read(KeyIdMode::Full).await;
+    assert_eq!(ids(&full).1, ["ACCAALICE9876"]);
+
+    // A reused read was rewritten when it was read.
+    let mut kept = masked.clone();
+    kept.ssh_public_keys.as_mut().unwrap().reused = true;
+    kept.service_specific_credentials.as_mut().unwrap().reused = true;
+    KeyIdMode::Masked.apply(&mut AccountData::default(), &mut kept);
+    assert_eq!(ids(&kept), ids(&masked));
+}
