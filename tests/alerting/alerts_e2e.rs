@@ -21,6 +21,11 @@
 //!   are posted before targets, with a barrier in between, because
 //!   Alertmanager flushes old alerts at once and would otherwise race its
 //!   own inhibitor (see the comment in the test).
+//! - `owned_findings_reach_their_teams_receiver`: the exporter runs with
+//!   `--metrics.user-tags=team`; the stale key of a user tagged
+//!   `team=payments` reaches the shipped config's `payments` receiver with
+//!   `tag_team`, those of an untagged user and of a team without a route
+//!   reach the default (ticket) receiver, once each.
 //!
 //! The rules are the mixin's with its durations scaled from minutes to
 //! seconds (`for`, `keep_firing_for`); expressions and thresholds are the
