@@ -118,6 +118,13 @@ USER = "account_id, user"
 ROLE = "account_id, role"
 CREDENTIAL = "account_id, user, service_name, credential_id"
 SSH_KEY = "account_id, user, ssh_public_key_id"
+# The owner filter: the `team` variable lists the values of the mixin's first
+# owner label (ownerLabels, tag_team by default) in aws_iam_user_tags. A
+# matcher list holding TEAM hides the users whose info series names another
+# team; users the exporter has no info series for (--metrics.user-tags off)
+# stay, so that All (and an exporter without tags) hides nobody.
+OWNER = (C["ownerLabels"] or [None])[0]
+TEAM = "<team filter>"
 UID = {
     "organization": "aws-iam-organization",
     "account": "aws-iam-account",
@@ -135,7 +142,30 @@ def days(seconds: int) -> str:
 
 
 def sel(*matchers: str) -> str:
-    return "{" + ", ".join((JOB,) + matchers) + "}"
+    return "{" + ", ".join((JOB,) + tuple(m for m in matchers if m != TEAM)) + "}"
+
+
+def by_team(expr: str, m: tuple) -> str:
+    """`expr` (with account_id and user labels) without the users of other
+    teams than $team, where `m` holds TEAM."""
+    if TEAM not in m or OWNER is None:
+        return expr
+    return (f"(({expr}) unless on ({USER}) "
+            f"aws_iam_user_tags{sel(f'{OWNER}!~{chr(34)}$team{chr(34)}')})")
+
+
+def by_account_team(expr: str) -> str:
+    """`expr` (with an account_id label) without the accounts whose
+    aws_iam_account_tags names another team than $team; accounts without
+    one stay."""
+    if OWNER is None:
+        return expr
+    return (f"(({expr}) unless on (account_id) "
+            f"aws_iam_account_tags{sel(f'{OWNER}!~{chr(34)}$team{chr(34)}')})")
+
+
+def variable_team(info: str = "aws_iam_user_tags") -> sdk.QueryVariable:
+    return variable_query("team", "Team", f"label_values({info}{sel()}, {OWNER})", multi=True)
 
 
 # ---------------------------------------------------------------------------
@@ -363,11 +393,11 @@ def dashboard(key: str, title: str, description: str, panels: list,
 # ---------------------------------------------------------------------------
 
 def per_key(metric: str, *matchers: str) -> str:
-    return f"max by ({KEY}) ({metric}{sel(*matchers)})"
+    return by_team(f"max by ({KEY}) ({metric}{sel(*matchers)})", matchers)
 
 
 def per_user(metric: str, *matchers: str) -> str:
-    return f"max by ({USER}) ({metric}{sel(*matchers)})"
+    return by_team(f"max by ({USER}) ({metric}{sel(*matchers)})", matchers)
 
 
 # Ages from the timestamp families, as the exporter computes its derived age
@@ -427,7 +457,7 @@ def key_rank(*m: str) -> str:
     rotate = f"max by ({KEY}) ({age} > {ROTATION} {active}) + {3 * RANK}"
     unused = f"max by ({KEY}) ({age} {on} {idle} >= {UNUSED} {active}) + {2 * RANK}"
     due = f"max by ({KEY}) ({age} > {ROTATION - WARNING} {active}) + {RANK}"
-    return f"({rotate} or {unused} or {due})"
+    return by_team(f"({rotate} or {unused} or {due})", m)
 
 
 def user_rank(*m: str) -> str:
@@ -444,7 +474,7 @@ def user_rank(*m: str) -> str:
     console = f"max by ({USER}) ({idle} {password} {no_mfa}) + {3 * RANK}"
     unused = f"max by ({USER}) ({idle} {on} ({since} >= {PASSWORD_UNUSED}) {password}) + {2 * RANK}"
     inactive = f"max by ({USER}) ({idle} >= {INACTIVE}) + {RANK}"
-    return f"({console} or {unused} or {inactive})"
+    return by_team(f"({console} or {unused} or {inactive})", m)
 
 
 def mfa_state(*m: str) -> str:
@@ -502,8 +532,8 @@ def bucket_colors(acc: str) -> list[sdk.DashboardFieldConfigSourceOverrides]:
 def credentials_table(*m: str, owner: bool) -> sdk_table.Panel:
     """Service-specific credentials of the selection, oldest first; with the
     account and user columns when `owner`."""
-    age = (f"time() - max by ({CREDENTIAL}) "
-           f"(aws_iam_service_specific_credential_created_timestamp_seconds{sel(*m)})")
+    age = by_team(f"time() - max by ({CREDENTIAL}) "
+                  f"(aws_iam_service_specific_credential_created_timestamp_seconds{sel(*m)})", m)
     rows = f"topk({TABLE_ROWS}, {age})"
     who = [("account_id", "Account"), ("user", "User")] if owner else []
     return table(
@@ -535,8 +565,8 @@ def credentials_table(*m: str, owner: bool) -> sdk_table.Panel:
 
 def ssh_keys_table(*m: str, owner: bool) -> sdk_table.Panel:
     """SSH public keys of the selection, oldest first."""
-    age = (f"time() - max by ({SSH_KEY}) "
-           f"(aws_iam_ssh_public_key_uploaded_timestamp_seconds{sel(*m)})")
+    age = by_team(f"time() - max by ({SSH_KEY}) "
+                  f"(aws_iam_ssh_public_key_uploaded_timestamp_seconds{sel(*m)})", m)
     rows = f"topk({TABLE_ROWS}, {age})"
     who = [("account_id", "Account"), ("user", "User")] if owner else []
     return table(
@@ -565,7 +595,8 @@ def organization() -> sdk.Dashboard:
     p.append(lay.row("Organization"))
 
     def total(title, rule, description, steps=ZERO_GOOD):
-        return lay.place(stat(title, f"sum({rule})", description, steps=steps), 4, 4)
+        return lay.place(stat(title, f"sum({by_account_team(rule)})", description,
+                              steps=steps), 4, 4)
 
     p.append(lay.place(stat("Accounts known", f"count(group by (account_id) "
                                         f"(aws_iam_exporter_account_refresh_success{sel()}))",
@@ -588,11 +619,11 @@ def organization() -> sdk.Dashboard:
 
     acc = "account_id"
     # Recording rules keep only account_id: no job selector.
-    rule = lambda name: f"max by ({acc}) ({name})"  # noqa: E731
+    rule = lambda name: by_account_team(f"max by ({acc}) ({name})")  # noqa: E731
     root = (f"2 * clamp_max({rule('account_id:aws_iam_root_access_keys_active:count')}, 1)"
             f" + {rule('account_id:aws_iam_root_without_mfa:max')}")
     not_root = f"user!={json.dumps(ROOT_USER)}"
-    due = (f"count by ({acc}) (max by ({KEY}) ("
+    due = by_account_team(f"count by ({acc}) (max by ({KEY}) ("
            f"{key_age(not_root)} > {ROTATION - WARNING} <= {ROTATION}"
            f" and on ({KEY}) aws_iam_access_key_active{sel(not_root)} == 1))"
            f" or 0 * {rule('account_id:aws_iam_users:count')}")
@@ -613,16 +644,17 @@ def organization() -> sdk.Dashboard:
         "partitions). Data age: time "
         "since the account's last successful refresh (empty: never refreshed).",
         instant_tables(
-            f"max by ({acc}, account_name) (aws_iam_account_info{sel()})",
-            f"min by ({acc}) (aws_iam_exporter_account_refresh_success{sel()})",
+            by_account_team(f"max by ({acc}, account_name) (aws_iam_account_info{sel()})"),
+            by_account_team(f"min by ({acc}) (aws_iam_exporter_account_refresh_success{sel()})"),
             rule("account_id:aws_iam_users:count"),
             rule("account_id:aws_iam_console_users_without_mfa:count"),
             rule("account_id:aws_iam_access_keys_not_rotated:count"),
             due,
             rule("account_id:aws_iam_access_keys_unused:count"),
             root,
-            f"time() - max by ({acc}) "
-            f"(aws_iam_exporter_account_last_refresh_success_timestamp_seconds{sel()})",
+            by_account_team(f"time() - max by ({acc}) "
+                            f"(aws_iam_exporter_account_last_refresh_success_timestamp_seconds"
+                            f"{sel()})"),
         ),
         [column("Name", link=account_link), column("Account", link=account_link),
          column("Console users without MFA", steps=ZERO_GOOD),
@@ -636,7 +668,8 @@ def organization() -> sdk.Dashboard:
         sort=("Keys to rotate", True)), 24, 16))
 
     p.append(lay.row("Password policy"))
-    policy = lambda name: f"max by ({acc}) (aws_iam_password_policy_{name}{sel()})"  # noqa: E731
+    policy = lambda name: by_account_team(  # noqa: E731
+        f"max by ({acc}) (aws_iam_password_policy_{name}{sel()})")
     p.append(lay.place(table(
         "Password policies",
         [("account_name", "Name"), ("account_id", "Account"), ("Value #B", "Policy"),
@@ -648,7 +681,7 @@ def organization() -> sdk.Dashboard:
         "report file, or the account never refreshed). Expire after is empty when passwords "
         "do not expire.",
         instant_tables(
-            f"max by ({acc}, account_name) (aws_iam_account_info{sel()})",
+            by_account_team(f"max by ({acc}, account_name) (aws_iam_account_info{sel()})"),
             policy("present"),
             policy("minimum_length"),
             policy("reuse_prevention"),
@@ -672,8 +705,8 @@ def organization() -> sdk.Dashboard:
         "hardware device; hardware: a hardware token or security key only. Empty: root has "
         "no MFA (see Accounts), the source has no root row, or the collector did not run.",
         instant_tables(
-            f"max by ({acc}, account_name) (aws_iam_account_info{sel()})",
-            f"max by ({acc}) (aws_iam_user_mfa_virtual{sel(root_user)})",
+            by_account_team(f"max by ({acc}, account_name) (aws_iam_account_info{sel()})"),
+            by_account_team(f"max by ({acc}) (aws_iam_user_mfa_virtual{sel(root_user)})"),
         ),
         [column("Name", link=account_link), column("Account", link=account_link),
          column("Root MFA", mappings=mapping((1, "virtual", "red"),
@@ -687,8 +720,10 @@ def organization() -> sdk.Dashboard:
         f"{TABLE_ROWS} closest to expiry first. Red: expired, to delete (CIS 1.19, "
         f"AwsIamServerCertificateExpired); orange: expires within {days(CERT_EXPIRY)} "
         f"(AwsIamServerCertificateExpiringSoon).",
-        [target(f"bottomk({TABLE_ROWS}, max by ({acc}, name, id) "
-                f"(aws_iam_server_certificate_expiration_timestamp_seconds{sel()}) - time())",
+        [target(f"bottomk({TABLE_ROWS}, " + by_account_team(
+                f"max by ({acc}, name, id) "
+                f"(aws_iam_server_certificate_expiration_timestamp_seconds{sel()}) - time()")
+                + ")",
                 instant=True, table=True)],
         [column("Account", link=account_link),
          column("Expires in", unit="s",
@@ -707,8 +742,10 @@ def organization() -> sdk.Dashboard:
         stack=True, overrides=bucket_colors("")), 16, 7))
 
     return dashboard("organization", "Organization",
-                     "Every AWS account at a glance: what to fix, the root user, data age.",
-                     p, [])
+                     "Every AWS account at a glance: what to fix, the root user, data age. "
+                     "Team: the accounts of the chosen teams (the team tag of the account, "
+                     "--metrics.account-tags) and those without one.",
+                     p, [variable_team("aws_iam_account_tags")] if OWNER else [])
 
 
 # ---------------------------------------------------------------------------
@@ -725,8 +762,8 @@ def account() -> sdk.Dashboard:
     def count_rule(title, rule, description, steps=ZERO_GOOD):
         return lay.place(stat(title, f"sum({rule}{{{acc}}})", description, steps=steps), 4, 4)
 
-    keys = key_rank(acc, not_root)
-    users = user_rank(acc, not_root)
+    keys = key_rank(acc, not_root, TEAM)
+    users = user_rank(acc, not_root, TEAM)
     p.append(count_rule("Keys to rotate", "account_id:aws_iam_access_keys_not_rotated:count",
                         f"Active keys older than {days(ROTATION)} (AwsIamAccessKeyNotRotated)."))
     p.append(count_rule("Unused keys", "account_id:aws_iam_access_keys_unused:count",
@@ -770,9 +807,10 @@ def account() -> sdk.Dashboard:
         instant_tables(
             f"floor({chosen} / {RANK})",
             f"{chosen} % {RANK}",
-            f"max by ({KEY}) {key_idle(acc, not_root)} and {chosen}",
+            f"{by_team(f'max by ({KEY}) {key_idle(acc, not_root)}', (acc, not_root, TEAM))} "
+            f"and {chosen}",
             f"max by ({KEY}, last_used_service, last_used_region) "
-            f"(aws_iam_access_key_last_used_info{sel(acc, not_root)}) and on ({KEY}) {chosen}",
+            f"(aws_iam_access_key_last_used_info{sel(acc, not_root, TEAM)}) and on ({KEY}) {chosen}",
         ),
         [column("User", link=user_link()), column("Action", mappings=KEY_ACTIONS, width=190),
          column("Age", unit="dtdurations", steps=AGE_STEPS),
@@ -787,12 +825,12 @@ def account() -> sdk.Dashboard:
     def user_queries(rows: str) -> list[dict]:
         return instant_tables(
             f"floor({rows} / {RANK})",
-            f"{mfa_state(acc, not_root)} and {rows}",
-            f"{per_user('aws_iam_user_password_enabled', acc, not_root)} and {rows}",
-            f"time() - {per_user('aws_iam_user_password_last_used_timestamp_seconds', acc, not_root)}"
+            f"{mfa_state(acc, not_root, TEAM)} and {rows}",
+            f"{per_user('aws_iam_user_password_enabled', acc, not_root, TEAM)} and {rows}",
+            f"time() - {per_user('aws_iam_user_password_last_used_timestamp_seconds', acc, not_root, TEAM)}"
             f" and {rows}",
             f"{rows} % {RANK}",
-            f"{per_user('aws_iam_user_active_access_keys', acc, not_root)} and {rows}",
+            f"{per_user('aws_iam_user_active_access_keys', acc, not_root, TEAM)} and {rows}",
         )
 
     user_overrides = [
@@ -820,7 +858,8 @@ def account() -> sdk.Dashboard:
         f"idle (at most "
         f"{TABLE_ROWS}; filter a column or select fewer accounts to see others). The "
         "root user is on the Organization dashboard.",
-        user_queries(top(f"{users} or max by ({USER}) {user_idle(acc, not_root)}")),
+        user_queries(top(f"{users} or "
+                         f"{by_team(f'max by ({USER}) {user_idle(acc, not_root)}', (acc, not_root, TEAM))}")),
         user_overrides, sort=("Idle", True)), 24, 10))
 
     p.append(lay.row("Signing certificates"))
@@ -893,8 +932,8 @@ def account() -> sdk.Dashboard:
         overrides=bucket_colors(acc + ", ")), 16, 7))
 
     p.append(lay.row("Other credentials"))
-    p.append(lay.place(credentials_table(acc, owner=True), 24, 8))
-    p.append(lay.place(ssh_keys_table(acc, owner=True), 24, 7))
+    p.append(lay.place(credentials_table(acc, TEAM, owner=True), 24, 8))
+    p.append(lay.place(ssh_keys_table(acc, TEAM, owner=True), 24, 7))
 
     return dashboard(
         "account", "Account",
@@ -902,7 +941,8 @@ def account() -> sdk.Dashboard:
         "console users without MFA, unused passwords, inactive users, idle roles, "
         "service-specific credentials and SSH keys.",
         p, [variable_query("account", "Account",
-                           "label_values(aws_iam_user_info, account_id)", multi=True)])
+                           "label_values(aws_iam_user_info, account_id)", multi=True)]
+        + ([variable_team()] if OWNER else []))
 
 
 # ---------------------------------------------------------------------------

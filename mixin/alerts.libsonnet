@@ -68,8 +68,116 @@
       runbook_url: runbook(runbook_of),
     },
   },
+  // Owners (ownerLabels): each finding alert names who must act, from the
+  // info series of the object it is about (ownerKinds). The info series of
+  // one object may come from several replicas, which disagree for a refresh
+  // after a retag: the join keeps, per object, the series of the replica
+  // whose last refresh of the account is the newest, so that it is
+  // many-to-one (never an evaluation error) and picks the same series at
+  // every evaluation. A finding without an info series (tags flag off,
+  // object not listed yet) still fires, without the labels.
+  ownerSeries:: {
+    user: { metric: 'aws_iam_user_tags', on: 'account_id, user', what: 'IAM user', flag: '--metrics.user-tags' },
+    role: { metric: 'aws_iam_role_tags', on: 'account_id, role', what: 'IAM role', flag: '--metrics.role-tags' },
+    account: { metric: 'aws_iam_account_tags', on: 'account_id', what: 'account', flag: '--metrics.account-tags' },
+  },
+  // The object each finding alert is about.
+  ownerKinds:: {
+    [name]: 'user'
+    for name in [
+      'AwsIamAccessKeyNotRotated',
+      'AwsIamAccessKeyUnused',
+      'AwsIamUserHasTwoActiveKeys',
+      'AwsIamConsoleUserWithoutMFA',
+      'AwsIamPasswordUnused',
+      'AwsIamConsoleUserKeyNeverUsed',
+      'AwsIamUserInactive',
+      'AwsIamSigningCertificateNotRotated',
+      'AwsIamUserWithoutMFA',
+      'AwsIamUserHasDirectPolicies',
+      'AwsIamServiceCredentialNeverExpires',
+      'AwsIamServiceCredentialExpiringSoon',
+      'AwsIamServiceCredentialNotRotated',
+    ]
+  } + {
+    AwsIamRoleUnused: 'role',
+  } + {
+    [name]: 'account'
+    for name in [
+      'AwsIamPasswordPolicyMissing',
+      'AwsIamPasswordPolicyTooShort',
+      'AwsIamPasswordPolicyReuseTooLow',
+      'AwsIamServerCertificateExpiringSoon',
+      'AwsIamServerCertificateExpired',
+      'AwsIamQuotaNearlyExhausted',
+      'AwsIamSupportRoleMissing',
+      'AwsIamCloudShellFullAccessAttached',
+      'AwsIamRootAccessKeyActive',
+      'AwsIamRootAccessKeyPresent',
+      'AwsIamRootSigningCertificatePresent',
+      'AwsIamRootAccessKeyInactive',
+      'AwsIamRootWithoutMFA',
+      'AwsIamRootMFAVirtual',
+      'AwsIamRootRecentlyUsed',
+      'AwsIamCentralizedRootAccessDisabled',
+      'AwsIamPasswordPolicyClassNotRequired',
+      'AwsIamPasswordPolicyExpiryTooLong',
+    ]
+  },
+  local ownerKind(name) = if c.ownerLabels == [] then null else std.get($.ownerKinds, name, null),
+  local owners = std.join(', ', c.ownerLabels),
+  // One info series per object, valued 1 (x ^ 0).
+  ownerExprs:: {
+    [kind]: |||
+      topk by (%s) (1,
+        %s
+        * on (job, account_id, %s) group_left ()
+        %s
+      ) ^ 0
+    ||| % [
+      $.ownerSeries[kind].on,
+      m($.ownerSeries[kind].metric),
+      replicas,
+      m('aws_iam_exporter_account_last_refresh_success_timestamp_seconds'),
+    ]
+    for kind in std.objectFields($.ownerSeries)
+  },
+  // `expr` is a finding (replica labels aggregated away).
+  local owned(kind, expr) =
+    if kind == null then expr
+    else
+      local o = $.ownerSeries[kind];
+      local body = indent(expr, 2) + '\n';
+      local info = indent($.ownerExprs[kind], 2) + '\n';
+      |||
+        (
+        %s)
+        * on (%s) group_left (%s)
+        (
+        %s)
+        or
+        (
+        %s)
+        unless on (%s)
+        (
+        %s)
+      ||| % [body, o.on, owners, info, body, o.on, info],
+  local ownerNote(kind) =
+    if kind == null then ''
+    else
+      local o = $.ownerSeries[kind];
+      local cond = if std.length(c.ownerLabels) == 1 then '$labels.' + c.ownerLabels[0]
+      else 'or ' + std.join(' ', ['$labels.' + l for l in c.ownerLabels]);
+      ' {{ if %s }}Owner %s.{{ else }}The owner is unknown, %s has no %s (the tag is missing, or not chosen with %s).{{ end }}' % [
+        cond,
+        std.join(', ', ['%s={{ $labels.%s }}' % [l, l] for l in c.ownerLabels]),
+        'this ' + o.what,
+        std.join(' or ', c.ownerLabels),
+        o.flag,
+      ],
   local findingAlert(name, expr, summary, description, labels={}) =
-    alert(name, finding(expr), summary, description, c.findingFor, keep=true, labels=labels),
+    local kind = ownerKind(name);
+    alert(name, owned(kind, finding(expr)), summary, description + ownerNote(kind), c.findingFor, keep=true, labels=labels),
 
   // Ages and idle times from the timestamp families, as the exporter
   // computes its *_age_seconds and *_idle_seconds families at scrape time
@@ -328,6 +436,20 @@
       'An IAM role has not been used for %s or more.' % days(c.roleUnusedThresholdSeconds),
       'IAM role {{ $labels.role }} in account {{ $labels.account_id }} has not been used for {{ $value | humanizeDuration }}. AWS reports role use for the last 400 days only: a role with no use reported counts from its creation, so it may have been used before that.',
     ),
+    // CIS 2.13, FSBP IAM.2: permissions through groups only. From the
+    // authorization-details collector (iam:GetAccountAuthorizationDetails).
+    findingAlert(
+      'AwsIamUserHasDirectPolicies',
+      |||
+        %s
+        +
+        %s
+        > 0
+      ||| % [m('aws_iam_user_inline_policies'), m('aws_iam_user_attached_policies')],
+      'An IAM user has policies of its own instead of getting permissions through groups.',
+      'IAM user {{ $labels.user }} in account {{ $labels.account_id }} has {{ $value }} inline or directly attached managed policies. Permissions must come through groups only: move them to a group the user is a member of, then detach and delete them from the user.',
+      controls('2.13', 'IAM.2'),
+    ),
   ],
 
   // Account-wide findings: the password policy (CIS 1.8, 1.9) and server
@@ -388,6 +510,22 @@
       ||| % [m('aws_iam_account_resources'), m('aws_iam_account_resources_quota'), c.quotaUsageThreshold],
       'An IAM quota of an AWS account is more than %d%% used.' % std.floor(c.quotaUsageThreshold * 100 + 0.5),
       'Account {{ $labels.account_id }} uses {{ $value | humanizePercentage }} of its IAM quota of {{ $labels.resource }}. At the quota, every deployment that creates one more fails; delete unused ones or ask for a higher quota (Service Quotas, service IAM) before then.',
+    ),
+    // CIS 2.15, FSBP IAM.18: a role to manage incidents with AWS Support.
+    findingAlert(
+      'AwsIamSupportRoleMissing',
+      '%s == 0\n' % m('aws_iam_policy_attachments', 'policy="AWSSupportAccess", kind="role"'),
+      'No IAM role of an AWS account has the AWSSupportAccess policy.',
+      'No IAM role in account {{ $labels.account_id }} has the AWS managed policy AWSSupportAccess attached, so nobody can open or follow AWS Support cases through a role. Create a support role with AWSSupportAccess that the incident responders may assume.',
+      controls('2.15', 'IAM.18'),
+    ),
+    // CIS 2.20, FSBP IAM.27: one alert per kind (user, group, role).
+    findingAlert(
+      'AwsIamCloudShellFullAccessAttached',
+      '%s > 0\n' % m('aws_iam_policy_attachments', 'policy="AWSCloudShellFullAccess"'),
+      'The AWSCloudShellFullAccess policy is attached in an AWS account.',
+      'The AWS managed policy AWSCloudShellFullAccess is attached to {{ $value }} {{ $labels.kind }}(s) in account {{ $labels.account_id }}. It allows uploading and downloading files through CloudShell, a path around data egress controls: detach it and grant a narrower CloudShell policy instead.',
+      controls('2.20', 'IAM.27'),
     ),
   ],
 
@@ -527,9 +665,9 @@
     // window is long enough that a use is still inside it when it shows up.
     alert(
       'AwsIamRootRecentlyUsed',
-      finding('time() - %s < %d' % [m('aws_iam_user_last_activity_timestamp_seconds', isRoot), c.rootRecentUseWindowSeconds]),
+      owned(ownerKind('AwsIamRootRecentlyUsed'), finding('time() - %s < %d' % [m('aws_iam_user_last_activity_timestamp_seconds', isRoot), c.rootRecentUseWindowSeconds])),
       'The root user of an AWS account was used recently.',
-      'The root user of account {{ $labels.account_id }} signed in or used an access key {{ $value | humanizeDuration }} ago. The root user should only be used for the few tasks that require it; CloudTrail has who, from where and what.',
+      'The root user of account {{ $labels.account_id }} signed in or used an access key {{ $value | humanizeDuration }} ago. The root user should only be used for the few tasks that require it; CloudTrail has who, from where and what.' + ownerNote(ownerKind('AwsIamRootRecentlyUsed')),
       '0m',
       keep=true,
       labels=controls('2.7'),
@@ -817,6 +955,9 @@
     AwsIamRootAccessKeyPresent: t('account summary: root has a key the report lacks', null),
     AwsIamRootSigningCertificatePresent: t('account summary: root has a signing certificate', null),
     AwsIamCentralizedRootAccessDisabled: t('RootCredentialsManagement not enabled', null),
+    AwsIamUserHasDirectPolicies: t('user has inline or directly attached policies', null),
+    AwsIamSupportRoleMissing: t('no role with AWSSupportAccess', null),
+    AwsIamCloudShellFullAccessAttached: t('AWSCloudShellFullAccess attached to a user, group or role', null),
     AwsIamQuotaNearlyExhausted: t('IAM quota used > %d%%' % std.floor(c.quotaUsageThreshold * 100 + 0.5), null),
     AwsIamPasswordPolicyClassNotRequired: t('upper, lower, symbol or number not required', null),
     AwsIamPasswordPolicyExpiryTooLong: t('passwords never expire or live > %s' % days(c.passwordMaxAgeSeconds), c.passwordMaxAgeSeconds),

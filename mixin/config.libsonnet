@@ -20,6 +20,20 @@
 //                         Point it at where your copy of docs/runbook.md is
 //                         served (your fork, wiki, internal docs site).
 //   rootUser              the user label of the root account's row.
+//   ownerLabels           labels naming who must act on a finding, joined
+//                         into the alerts from the exporter's info series:
+//                         aws_iam_user_tags into user, key and credential
+//                         alerts (on account_id, user), aws_iam_role_tags
+//                         into role alerts (on account_id, role),
+//                         aws_iam_account_tags into account-wide and root
+//                         alerts (on account_id). A tag `team` chosen with
+//                         --metrics.user-tags=team (and --metrics.role-tags,
+//                         --metrics.account-tags) is the label tag_team. An
+//                         alert without an info series to join (the flag is
+//                         off, the user is not listed yet, the tag is
+//                         missing) fires all the same, with the label empty,
+//                         and its description says the owner is unknown.
+//                         [] joins nothing (the rules as without owners).
 //   replicaLabels         labels that differ between replicas scraping the
 //                         same data (target labels of a Deployment,
 //                         StatefulSet, ServiceMonitor or PodMonitor). Dropped
@@ -181,6 +195,7 @@
     runbookURLPattern: 'docs/runbook.md#%s',
 
     rootUser: '<root_account>',
+    ownerLabels: ['tag_team'],
     replicaLabels: ['instance', 'pod', 'namespace', 'service', 'endpoint', 'container'],
 
     keyRotationThresholdSeconds: 90 * 86400,
@@ -234,6 +249,9 @@
       AwsIamUserInactive: 'info',
       AwsIamSigningCertificateNotRotated: 'warning',
       AwsIamRoleUnused: 'info',
+      AwsIamUserHasDirectPolicies: 'warning',
+      AwsIamSupportRoleMissing: 'warning',
+      AwsIamCloudShellFullAccessAttached: 'warning',
       AwsIamPasswordPolicyMissing: 'warning',
       AwsIamPasswordPolicyTooShort: 'warning',
       AwsIamPasswordPolicyReuseTooLow: 'warning',

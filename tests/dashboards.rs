@@ -101,14 +101,14 @@ fn seed(now: u64) -> Value {
              "password_policy": {"MinimumPasswordLength": 14, "PasswordReusePrevention": 24,
                                  "MaxPasswordAge": 90, "RequireSymbols": true},
              "users": [
-                {"name": "old-key", "created": ago(200 * DAY),
+                {"name": "old-key", "created": ago(200 * DAY), "tags": {"team": "payments"},
                  "keys": [{"created": ago(120 * DAY), "last_used": used(DAY, "eu-west-1", "s3")}],
                  "signing_certificates": [{"uploaded": ago(100 * DAY)}],
                  "ssh_keys": [{"id": "APKAOLDKEY0000000001", "uploaded": ago(100 * DAY)}],
                  "service_specific_credentials": [
                      {"service": "bedrock.amazonaws.com", "id": "ACCAOLDKEYBEDROCK001",
                       "created": ago(100 * DAY)}]},
-                {"name": "never-used-key", "created": ago(60 * DAY),
+                {"name": "never-used-key", "created": ago(60 * DAY), "tags": {"team": "identity"},
                  "keys": [{"created": ago(60 * DAY)}]},
                 {"name": "due-soon", "created": ago(100 * DAY),
                  "keys": [{"created": ago(85 * DAY), "last_used": used(HOUR, "us-east-1", "sts")}]},
@@ -122,7 +122,7 @@ fn seed(now: u64) -> Value {
                       "status": "Inactive", "created": ago(200 * DAY)}],
                  "ssh_keys": [{"id": "APKATWOKEYS000000001", "uploaded": ago(5 * DAY)}]},
                 {"name": "console-no-mfa", "created": ago(100 * DAY), "password": true,
-                 "password_last_used": ago(2 * DAY), "mfa": false},
+                 "password_last_used": ago(2 * DAY), "mfa": false, "tags": {"team": "payments"}},
                 {"name": "stale-password", "created": ago(300 * DAY), "password": true,
                  "password_last_used": ago(50 * DAY), "mfa": true},
                 {"name": "dormant", "created": ago(200 * DAY),
@@ -144,7 +144,7 @@ fn seed(now: u64) -> Value {
                 {"name": "AWSServiceRoleForAutoScaling",
                  "service_linked": "autoscaling.amazonaws.com", "created": ago(300 * DAY)}
             ]},
-            {"label": "sandbox", "id": SANDBOX, "name": "Sandbox",
+            {"label": "sandbox", "id": SANDBOX, "name": "Sandbox", "tags": {"team": "identity"},
              "root": {"created": ago(400 * DAY), "mfa": "virtual"},
              "users": [
                 {"name": "sandbox-admin", "created": ago(10 * DAY), "password": true,
@@ -293,6 +293,10 @@ fn run(ages: Ages) {
             "--source",
             "report,api",
             "--collector.ssh-public-keys",
+            "--metrics.user-tags",
+            "team",
+            "--metrics.account-tags",
+            "team",
             "--refresh.interval",
             "5s",
         ]),
@@ -411,6 +415,16 @@ fn run(ages: Ages) {
         ]);
     }
     check_organization(&organization);
+    // Organizations tags are read for member accounts: the sandbox's.
+    assert_eq!(
+        organization.options("team"),
+        ["identity"].map(str::to_owned).into(),
+        "the teams of the accounts' team tags"
+    );
+    check_organization_team(
+        &organization,
+        &draw("iam-organization.json", &[("team", "payments")]),
+    );
     // The account lists: accounts with users for the detail dashboards, every
     // account the exporters know (the unreachable one too) for health.
     let with_users: BTreeSet<String> = users().keys().map(|a| a.to_string()).collect();
@@ -429,6 +443,12 @@ fn run(ages: Ages) {
         "an account that never refreshed can be chosen"
     );
     check_account_all(&account);
+    assert_eq!(
+        account.options("team"),
+        ["identity", "payments"].map(str::to_owned).into(),
+        "the teams of the users' team tags"
+    );
+    check_account_team(&account, &draw("iam-account.json", &[("team", "payments")]));
     check_account_one(&draw("iam-account.json", &[("account", FIXTURE)]));
     check_user(&user);
     check_user_inactive_key(&draw(
@@ -945,6 +965,81 @@ fn check_account_all(panels: &Panels) {
 /// or from creation when none is reported; yellow from 90 days.
 /// old-key's active certificate (100 days: over the 90-day threshold, red)
 /// and dormant's inactive one (150 days), oldest first.
+/// The organization's team filter, by the accounts' team tags: an account
+/// tagged for another team (the sandbox, team identity) or untagged where
+/// account tags are exported (the management account) is hidden; accounts
+/// without account tags (a report file, an unreachable account) stay.
+fn check_organization_team(all: &Panels, payments: &Panels) {
+    let accounts = |panels: &Panels| -> BTreeSet<String> {
+        panels
+            .table("Accounts", &[], &["Account"])
+            .keys()
+            .map(|k| k[0].clone())
+            .collect()
+    };
+    let every = accounts(all);
+    assert!(every.contains(MGMT) && every.contains(SANDBOX), "{every:?}");
+    let mut shown = every.clone();
+    shown.remove(SANDBOX);
+    shown.remove(MGMT);
+    assert_eq!(accounts(payments), shown, "accounts of team payments");
+    assert_eq!(
+        payments.stat("IAM users"),
+        vec![users()[FIXTURE].len() as f64],
+        "the totals follow the team"
+    );
+}
+
+/// The team filter: the users of other teams, and the untagged users of an
+/// exporter that exports tags, are hidden; users the exporter exports no
+/// tags for (the report-file exporters) stay.
+fn check_account_team(all: &Panels, payments: &Panels) {
+    for (title, columns, key) in [
+        (
+            "Access keys to act on",
+            &["Account", "User", "Slot"][..],
+            &["Account", "User", "Slot"][..],
+        ),
+        (
+            "Users to act on",
+            &["Account", "User"][..],
+            &["Account", "User"][..],
+        ),
+    ] {
+        let users_of = |panels: &Panels, account: &str| -> BTreeSet<String> {
+            panels
+                .table(title, &[], key)
+                .keys()
+                .filter(|k| k[0] == account)
+                .map(|k| k[1].clone())
+                .collect()
+        };
+        let _ = columns;
+        let payments_users: BTreeSet<String> = users_of(all, MGMT)
+            .into_iter()
+            .filter(|u| u == "old-key" || u == "console-no-mfa")
+            .collect();
+        assert!(
+            !payments_users.is_empty(),
+            "{title}: no payments user to show"
+        );
+        assert!(
+            users_of(all, MGMT).len() > payments_users.len(),
+            "{title}: nothing to hide"
+        );
+        assert_eq!(
+            users_of(payments, MGMT),
+            payments_users,
+            "{title}: team payments"
+        );
+        assert_eq!(
+            users_of(payments, FIXTURE),
+            users_of(all, FIXTURE),
+            "{title}: users without tags stay"
+        );
+    }
+}
+
 fn check_signing_certificates(panels: &Panels) {
     let certs = panels.table(
         "Signing certificates",
@@ -1198,11 +1293,11 @@ fn check_health(panels: &Panels) {
         ],
         &["Account", "Collector"],
     );
-    // account-tags is on by default but reads only with --metrics.account-tags,
-    // which these exporters do not set: it has no health series.
+    // account-tags is on by default and reads with --metrics.account-tags,
+    // which these exporters set.
     let defaults: Vec<&str> = iam_credentials_exporter::collectors::SPECS
         .iter()
-        .filter(|s| (s.default && s.name != "account-tags") || s.name == "ssh-public-keys")
+        .filter(|s| s.default || s.name == "ssh-public-keys")
         .map(|s| s.name)
         .collect();
     assert!(defaults.contains(&"password-policy"), "{defaults:?}");

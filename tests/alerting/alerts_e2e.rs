@@ -21,6 +21,11 @@
 //!   are posted before targets, with a barrier in between, because
 //!   Alertmanager flushes old alerts at once and would otherwise race its
 //!   own inhibitor (see the comment in the test).
+//! - `owned_findings_reach_their_teams_receiver`: the exporter runs with
+//!   `--metrics.user-tags=team`; the stale key of a user tagged
+//!   `team=payments` reaches the shipped config's `payments` receiver with
+//!   `tag_team`, those of an untagged user and of a team without a route
+//!   reach the default (ticket) receiver, once each.
 //!
 //! The rules are the mixin's with its durations scaled from minutes to
 //! seconds (`for`, `keep_firing_for`); expressions and thresholds are the
@@ -108,6 +113,8 @@ fn expected_in_prometheus() -> BTreeSet<Finding> {
         f("AwsIamUserInactive", "dormant"),
         // moto's credential report is always generated on 2015-02-02.
         f("AwsIamCredentialReportStale", ""),
+        // No role of the seeded account has AWSSupportAccess (CIS 2.15).
+        f("AwsIamSupportRoleMissing", ""),
     ])
 }
 
@@ -725,4 +732,131 @@ fn shipped_inhibitions_and_routes_hold_in_alertmanager() {
         "root use was resolved at the security receiver: {resolved_at:?}"
     );
     assert!(resolved_at.contains("/ticket"), "{resolved_at:?}");
+}
+
+/// Users of the owners test: a stale key each (created 120 days ago, used
+/// yesterday: AwsIamAccessKeyNotRotated), with the `team` tag or not.
+fn owners_seed(now: u64) -> Value {
+    let ago = |s: u64| iso8601(now - s);
+    let stale = || {
+        json!([{"created": ago(120 * DAY), "last_used":
+        {"date": ago(DAY), "region": "eu-west-1", "service": "s3"}}])
+    };
+    json!({"accounts": [{
+     "password_policy": {"MinimumPasswordLength": 14, "PasswordReusePrevention": 24,
+                         "RequireSymbols": true, "RequireNumbers": true,
+                         "RequireUppercaseCharacters": true, "RequireLowercaseCharacters": true,
+                         "MaxPasswordAge": 90},
+     "users": [
+        {"name": "payments-deployer", "created": ago(200 * DAY), "tags": {"team": "payments"},
+         "keys": stale()},
+        // A team without a route of its own.
+        {"name": "identity-sync", "created": ago(200 * DAY), "tags": {"team": "identity"},
+         "keys": stale()},
+        {"name": "untagged", "created": ago(200 * DAY), "tags": {"cost-center": "42"},
+         "keys": stale()}
+    ]}]})
+}
+
+/// The "done when": with `--metrics.user-tags=team`, the stale key
+/// of a user tagged `team=payments` reaches the `payments` receiver of the
+/// shipped Alertmanager config, with the owner label; an untagged user's
+/// reaches the default (ticket) receiver, without the label, and says the
+/// owner is unknown; a team without a route goes to the default too.
+#[test]
+fn owned_findings_reach_their_teams_receiver() {
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let now = unix_now();
+    let dir = tempfile::tempdir().unwrap();
+    let moto = MotoServer::start(&owners_seed(now));
+    let webhook = Webhook::start();
+    let alertmanager = Alertmanager::start(dir.path(), &shipped_alertmanager_config(webhook.addr));
+    let rules = render_rules(dir.path(), TEST_CONFIG);
+    let prometheus = Prometheus::launch(
+        dir.path(),
+        JOB,
+        Scrape::Discovered,
+        &rules,
+        Some(alertmanager.addr),
+    );
+    alertmanager.wait_ready(deadline);
+    prometheus.wait_started(deadline);
+
+    let env = moto.aws_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let exporter = Exporter::start(
+        &["--refresh.interval", "5s", "--metrics.user-tags", "team"],
+        &env,
+    );
+    exporter.wait_ready(Duration::from_secs(60));
+    let generation = vec![(exporter, "exporter-a".to_owned())];
+    prometheus.set_targets(&targets(&generation));
+
+    // user -> (receiver, tag_team) of its AwsIamAccessKeyNotRotated.
+    let expected: BTreeMap<String, (String, String)> = [
+        ("payments-deployer", "/payments", "payments"),
+        ("identity-sync", "/ticket", "identity"),
+        ("untagged", "/ticket", ""),
+    ]
+    .iter()
+    .map(|(u, r, t)| ((*u).to_owned(), ((*r).to_owned(), (*t).to_owned())))
+    .collect();
+    let routed = |webhook: &Webhook| -> BTreeMap<String, BTreeSet<(String, String)>> {
+        let mut out: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+        for n in webhook.received() {
+            if n.status != "firing" || n.labels["alertname"] != "AwsIamAccessKeyNotRotated" {
+                continue;
+            }
+            let get = |k: &str| n.labels.get(k).cloned().unwrap_or_default();
+            out.entry(get("user"))
+                .or_default()
+                .insert((n.receiver.clone(), get("tag_team")));
+        }
+        out
+    };
+    let want: BTreeMap<String, BTreeSet<(String, String)>> = expected
+        .iter()
+        .map(|(u, rt)| (u.clone(), BTreeSet::from([rt.clone()])))
+        .collect();
+    loop {
+        if routed(&webhook) == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline - Duration::from_secs(10),
+            "stale keys did not reach their teams' receivers\nwebhook: {:#?}\nPrometheus: {:#}",
+            routed(&webhook),
+            Value::Array(prometheus.alerts())
+        );
+        thread::sleep(Duration::from_millis(250));
+    }
+    // A few more notifications: no alert reaches a second receiver.
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(routed(&webhook), want, "receivers of the stale keys");
+
+    // The annotations say who owns the finding, or that nobody is known.
+    for alert in prometheus.alerts() {
+        let labels = labels_of(&alert);
+        if labels["alertname"] != "AwsIamAccessKeyNotRotated" {
+            continue;
+        }
+        let description = alert["annotations"]["description"].as_str().unwrap_or("");
+        let team = &expected[&labels["user"]].1;
+        let note = if team.is_empty() {
+            "The owner is unknown, this IAM user has no tag_team".to_owned()
+        } else {
+            format!("Owner tag_team={team}.")
+        };
+        assert!(
+            description.contains(&note),
+            "{}: {description:?} lacks {note:?}",
+            labels["user"]
+        );
+    }
+    let by_receiver: BTreeMap<String, usize> =
+        webhook.received().iter().fold(BTreeMap::new(), |mut m, n| {
+            *m.entry(n.receiver.clone()).or_default() += 1;
+            m
+        });
+    println!("owners e2e: notified alerts by receiver {by_receiver:?}");
 }

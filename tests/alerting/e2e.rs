@@ -118,6 +118,12 @@ fn expected_alerts_of(moto: &str, fixture: &str) -> BTreeSet<AlertKey> {
         m("AwsIamServerCertificateExpired", ""),
         // The launcher's root row: MFA on, by a virtual device (CIS 1.6).
         m("AwsIamRootMFAVirtual", "<root_account>"),
+        // Read by the authorization-details collector: a user with a
+        // policy of its own (CIS 2.13), no role with AWSSupportAccess (2.15),
+        // AWSCloudShellFullAccess attached to a group (2.20).
+        m("AwsIamUserHasDirectPolicies", "direct-policy"),
+        m("AwsIamSupportRoleMissing", ""),
+        m("AwsIamCloudShellFullAccessAttached", ""),
         // Root row of the fixture: active key used 2 hours ago, no MFA.
         f("AwsIamRootAccessKeyActive"),
         f("AwsIamRootRecentlyUsed"),
@@ -153,8 +159,15 @@ fn moto_seed(now: u64) -> Value {
          "password_last_used": ago(HOUR), "mfa": true,
          "keys": [{"created": ago(20 * DAY), "last_used": used(HOUR, "eu-central-1", "ec2")}]},
         {"name": "fresh-key", "created": ago(5 * DAY),
-         "keys": [{"created": ago(2 * DAY)}]}
-    ]}]})
+         "keys": [{"created": ago(2 * DAY)}]},
+        // An inline policy of its own (CIS 2.13), and a member of a group
+        // with AWSCloudShellFullAccess (CIS 2.20).
+        {"name": "direct-policy", "created": ago(5 * DAY), "groups": ["shell-users"],
+         "inline_policies": {"read-logs": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "*"}]}}}
+     ],
+     "groups": [{"name": "shell-users", "aws_managed_policies": ["AWSCloudShellFullAccess"]}]
+    }]})
 }
 
 /// The fixture with `@-<N>d` / `@-<N>h` replaced by times before `now`.

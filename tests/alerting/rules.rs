@@ -153,6 +153,67 @@ fn alertmanager_routes_every_alert_to_its_receiver() {
     }
 }
 
+/// Receiver of an alert owned by team `payments` (label `tag_team`): the
+/// team's route takes its warning and info findings; root use, pages and
+/// the exporter's health keep their receivers.
+fn expected_receiver_of_payments(alert: &str, severity: &str) -> &'static str {
+    match expected_receiver(alert, severity) {
+        "ticket" | "low-priority" => "payments",
+        other => other,
+    }
+}
+
+#[test]
+fn alertmanager_routes_owned_findings_to_their_team() {
+    let rules = alerts();
+    let owned: Vec<&Rule> = rules
+        .iter()
+        .filter(|r| r.field("expr").contains("group_left (tag_team)"))
+        .collect();
+    // Every finding alert carries the owner label, the health alerts none.
+    assert!(
+        owned.len() >= 30,
+        "only {} alerts join tag_team",
+        owned.len()
+    );
+    for alert in &rules {
+        let joins = alert.field("expr").contains("group_left (tag_team)");
+        let health = alert.name.starts_with("AwsIamExporter")
+            || alert.name.starts_with("AwsIamCredentialReport");
+        assert_eq!(joins, !health, "{}: owner join", alert.name);
+    }
+    for alert in owned {
+        let severity = alert.field("labels.severity");
+        for (team, receiver) in [
+            (
+                "payments",
+                expected_receiver_of_payments(&alert.name, severity),
+            ),
+            // A team without a route, and no owner at all: as before.
+            ("identity", expected_receiver(&alert.name, severity)),
+            ("", expected_receiver(&alert.name, severity)),
+        ] {
+            let out = run(
+                amtool()
+                    .args(["config", "routes", "test"])
+                    .arg(format!("--config.file={ALERTMANAGER_CONFIG}"))
+                    .arg(format!("--verify.receivers={receiver}"))
+                    .arg(format!("severity={severity}"))
+                    .arg(format!("alertname={}", alert.name))
+                    .arg(format!("tag_team={team}")),
+                "amtool config routes test",
+            );
+            assert_success(
+                &out,
+                &format!(
+                    "route of {} (severity={severity}, tag_team={team:?}) to receiver {receiver}",
+                    alert.name
+                ),
+            );
+        }
+    }
+}
+
 #[test]
 fn root_use_goes_to_security_without_resolved_notification() {
     let config = read(ALERTMANAGER_CONFIG);
